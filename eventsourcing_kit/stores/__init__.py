@@ -1,0 +1,26 @@
+"""Event stores: the protocol, the records that cross it, and the backends."""
+
+from eventsourcing_kit.stores._base import CheckpointTransaction, EventStore
+from eventsourcing_kit.stores._connect import connect
+from eventsourcing_kit.stores._memory import MemoryEventStore
+from eventsourcing_kit.stores._records import (
+    AppendResult,
+    ExpectedVersion,
+    NewEvent,
+    Position,
+    RecordedEvent,
+    Snapshot,
+)
+
+__all__ = [
+    "AppendResult",
+    "CheckpointTransaction",
+    "EventStore",
+    "ExpectedVersion",
+    "MemoryEventStore",
+    "NewEvent",
+    "Position",
+    "RecordedEvent",
+    "Snapshot",
+    "connect",
+]

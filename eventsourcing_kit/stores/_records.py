@@ -1,0 +1,109 @@
+"""The values that cross the store boundary: what is written, what is read back."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, TypeAlias
+from uuid import UUID, uuid4
+
+import attrs
+
+__all__ = [
+    "AppendResult",
+    "ExpectedVersion",
+    "NewEvent",
+    "Position",
+    "RecordedEvent",
+    "Snapshot",
+]
+
+Position: TypeAlias = int | tuple[int, int]
+"""A resume token in the global order.
+
+An int where the backend's insert order is its commit order (memory, SQLite);
+a pair of ints on PostgreSQL, where the writing transaction orders events
+(see docs/store.md). Positions of one backend compare with each other and can
+be stored as JSON.
+"""
+
+
+class ExpectedVersion(enum.Enum):
+    """What a writer expects of a stream, besides an exact version number."""
+
+    ANY = "any"
+    """No check: append after whatever is there."""
+    NO_STREAM = "no_stream"
+    """The stream must not exist yet (the same as the exact version 0)."""
+    STREAM_EXISTS = "stream_exists"
+    """The stream must already hold at least one event."""
+
+    def __repr__(self) -> str:
+        return f"ExpectedVersion.{self.name}"
+
+    __str__ = __repr__
+
+
+def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return {} if value is None else value
+
+
+@attrs.frozen(slots=True)
+class NewEvent:
+    """An event to append: its type name, JSON data, metadata and unique id.
+
+    Metadata conventionally carries ``correlation_id`` and ``causation_id``
+    beside free user keys. Give a retried append the same `event_id` and the
+    store recognises it (idempotent writes).
+    """
+
+    event_type: str
+    data: Mapping[str, Any]
+    metadata: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
+    event_id: UUID = attrs.field(factory=uuid4)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class RecordedEvent:
+    """An event as stored: its place in its stream and in the global order."""
+
+    stream_id: str
+    version: int
+    event_type: str
+    data: Mapping[str, Any]
+    metadata: Mapping[str, Any]
+    event_id: UUID
+    global_position: int
+    position: Position
+    recorded_at: datetime
+
+    @property
+    def category(self) -> str:
+        """The part of the stream id before the first ``-``."""
+        return self.stream_id.partition("-")[0]
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class AppendResult:
+    """What an append did: the stream's version after it, and where it ended."""
+
+    stream_id: str
+    version: int
+    global_position: int
+    position: Position
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Snapshot:
+    """One stream's state at a version, kept to shorten replay.
+
+    `state_schema` names the shape of `data`; a reader whose class has another
+    shape ignores the snapshot and replays the events instead.
+    """
+
+    stream_id: str
+    version: int
+    state_schema: str
+    data: Mapping[str, Any]
+    recorded_at: datetime | None = None
