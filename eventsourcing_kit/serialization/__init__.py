@@ -1,0 +1,19 @@
+"""The cattrs converter and the codecs for events and snapshot state."""
+
+from eventsourcing_kit.serialization._codec import (
+    SCHEMA_VERSION_KEY,
+    EncodedEvent,
+    EventCodec,
+    StoredEvent,
+)
+from eventsourcing_kit.serialization._converter import make_converter
+from eventsourcing_kit.serialization._state import StateCodec
+
+__all__ = [
+    "SCHEMA_VERSION_KEY",
+    "EncodedEvent",
+    "EventCodec",
+    "StateCodec",
+    "StoredEvent",
+    "make_converter",
+]

@@ -1,0 +1,241 @@
+"""`Repository`: load aggregates from snapshot + tail, save with optimistic concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Generic, TypeVar
+from uuid import UUID, uuid4
+
+import cattrs
+import structlog
+
+from eventsourcing_kit.domain import Aggregate, EventRegistry
+from eventsourcing_kit.errors import AggregateNotFound, ConcurrencyError, ConfigurationError
+from eventsourcing_kit.serialization import EventCodec, StateCodec, make_converter
+from eventsourcing_kit.stores import AppendResult, EventStore, NewEvent, Snapshot
+
+__all__ = ["Repository"]
+
+logger = structlog.get_logger(__name__)
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class Repository(Generic[A]):
+    """Loads and saves the aggregates of one type through an event store.
+
+    - `snapshot_every`: take a snapshot each time the stream's version crosses
+      a multiple of it (None or 0: never). Loading starts from the latest
+      snapshot whose state shape matches the class, and replays the events
+      after it.
+    - `max_attempts`, `backoff_base`, `backoff_max`: how `update` retries after
+      a `ConcurrencyError` (full jitter: a random pause up to
+      ``min(backoff_max, backoff_base * 2 ** attempt)`` seconds).
+    - `converter`: the cattrs converter for events and state (default:
+      `make_converter()`); register hooks for your own field types on it.
+    """
+
+    def __init__(
+        self,
+        aggregate_type: type[A],
+        store: EventStore,
+        *,
+        snapshot_every: int | None = 100,
+        max_attempts: int = 5,
+        backoff_base: float = 0.005,
+        backoff_max: float = 0.25,
+        converter: cattrs.Converter | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not (isinstance(aggregate_type, type) and issubclass(aggregate_type, Aggregate)):
+            raise ConfigurationError(
+                f"Repository needs an Aggregate subclass, got {aggregate_type!r}"
+            )
+        if snapshot_every is not None and (
+            isinstance(snapshot_every, bool)
+            or not isinstance(snapshot_every, int)
+            or snapshot_every < 0
+        ):
+            raise ConfigurationError(
+                f"snapshot_every must be a positive int, 0 or None, got {snapshot_every!r}"
+            )
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+            raise ConfigurationError(f"max_attempts must be an int >= 1, got {max_attempts!r}")
+        if not aggregate_type.event_types:
+            raise ConfigurationError(
+                f"{aggregate_type.__qualname__}.event_types is empty: list the event classes "
+                "the aggregate records"
+            )
+        self.aggregate_type = aggregate_type
+        self.store = store
+        self.snapshot_every = snapshot_every or None
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        converter = make_converter() if converter is None else converter
+        self.events = EventCodec(EventRegistry(aggregate_type.event_types), converter=converter)
+        self.state = StateCodec(aggregate_type, converter)
+        self._rng = random.Random() if rng is None else rng
+
+    async def load(self, aggregate_id: UUID) -> A:
+        """The aggregate's current state; `AggregateNotFound` if it has no events."""
+        stream_id = self.aggregate_type.stream_id_for(aggregate_id)
+        started = time.perf_counter()
+        aggregate = await self._from_snapshot(stream_id, aggregate_id)
+        from_snapshot = aggregate is not None
+        if aggregate is None:
+            aggregate = self.aggregate_type(id=aggregate_id)
+        replayed = 0
+        async for record in self.store.read_stream(stream_id, from_version=aggregate.version + 1):
+            aggregate.apply(self.events.decode(record))
+            aggregate.version = record.version
+            replayed += 1
+        if aggregate.version == 0:
+            raise AggregateNotFound(stream_id)
+        logger.debug(
+            "loaded",
+            stream_id=stream_id,
+            version=aggregate.version,
+            from_snapshot=from_snapshot,
+            replayed=replayed,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+        return aggregate
+
+    async def _from_snapshot(self, stream_id: str, aggregate_id: UUID) -> A | None:
+        if self.snapshot_every is None:
+            return None
+        snapshot = await self.store.load_snapshot(stream_id)
+        if snapshot is None:
+            return None
+        if snapshot.state_schema != self.state.schema:
+            logger.info(
+                "snapshot ignored: state shape changed",
+                stream_id=stream_id,
+                snapshot_schema=snapshot.state_schema,
+                current_schema=self.state.schema,
+            )
+            return None
+        try:
+            aggregate = self.state.decode(
+                dict(snapshot.data), aggregate_id=aggregate_id, version=snapshot.version
+            )
+        except Exception as error:
+            # A snapshot is only a shortcut: never let a bad one stop a load.
+            logger.warning(
+                "snapshot ignored: it does not decode", stream_id=stream_id, error=repr(error)
+            )
+            return None
+        assert isinstance(aggregate, self.aggregate_type)
+        return aggregate
+
+    async def save(
+        self, aggregate: A, *, metadata: Mapping[str, Any] | None = None
+    ) -> AppendResult | None:
+        """Append the aggregate's pending events; None when it has none.
+
+        The append expects the stream at the version the aggregate was loaded
+        at, so a concurrent writer makes it raise `ConcurrencyError` and
+        nothing is written. `metadata` (e.g. ``correlation_id``,
+        ``causation_id``) goes on every event.
+        """
+        if not isinstance(aggregate, self.aggregate_type):
+            raise ConfigurationError(
+                f"this repository saves {self.aggregate_type.__qualname__}, got "
+                f"{type(aggregate).__qualname__}"
+            )
+        pending = aggregate.pending_events
+        if not pending:
+            return None
+        extra = dict(metadata or {})
+        new_events = []
+        for event in pending:
+            encoded = self.events.encode(event)
+            new_events.append(
+                NewEvent(
+                    encoded.event_type,
+                    encoded.data,
+                    metadata={**extra, **encoded.metadata()},
+                    event_id=uuid4(),
+                )
+            )
+        loaded_at = aggregate.version - len(pending)
+        result = await self.store.append_events(
+            aggregate.stream_id, new_events, expected_version=loaded_at
+        )
+        pending.clear()
+        if self._snapshot_due(loaded_at, aggregate.version):
+            await self._snapshot(aggregate)
+        return result
+
+    def _snapshot_due(self, before: int, after: int) -> bool:
+        every = self.snapshot_every
+        return every is not None and before // every != after // every
+
+    async def _snapshot(self, aggregate: A) -> None:
+        try:
+            await self.store.save_snapshot(
+                Snapshot(
+                    stream_id=aggregate.stream_id,
+                    version=aggregate.version,
+                    state_schema=self.state.schema,
+                    data=self.state.encode(aggregate),
+                )
+            )
+        except Exception as error:
+            # The events are saved; a missing snapshot only makes the next load longer.
+            logger.warning(
+                "snapshot failed; the save stands",
+                stream_id=aggregate.stream_id,
+                version=aggregate.version,
+                error=repr(error),
+            )
+        else:
+            logger.debug("snapshot taken", stream_id=aggregate.stream_id, version=aggregate.version)
+
+    async def update(
+        self,
+        aggregate_id: UUID,
+        command: Callable[[A], Awaitable[object] | object],
+        *,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> A:
+        """Load, run `command` on the aggregate, save; again on a concurrent write.
+
+        On `ConcurrencyError` the aggregate is reloaded and the command run
+        again on the fresh state, up to `max_attempts` times with jittered
+        backoff. Exceptions raised by the command itself (domain errors) are
+        not retried. Returns the saved aggregate.
+        """
+        for attempt in range(1, self.max_attempts + 1):
+            aggregate = await self.load(aggregate_id)
+            outcome = command(aggregate)
+            if inspect.isawaitable(outcome):
+                await outcome
+            try:
+                await self.save(aggregate, metadata=metadata)
+            except ConcurrencyError as conflict:
+                if attempt == self.max_attempts:
+                    logger.warning(
+                        "update gave up after concurrent writes",
+                        stream_id=conflict.stream_id,
+                        attempts=attempt,
+                    )
+                    raise
+                pause = self._rng.uniform(0, min(self.backoff_max, self.backoff_base * 2**attempt))
+                logger.info(
+                    "concurrent write; retrying update",
+                    stream_id=conflict.stream_id,
+                    attempt=attempt,
+                    expected=conflict.expected,
+                    actual=conflict.actual,
+                    pause_ms=round(pause * 1000, 3),
+                )
+                await asyncio.sleep(pause)
+            else:
+                return aggregate
+        raise AssertionError("unreachable")  # pragma: no cover
