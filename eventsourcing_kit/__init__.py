@@ -3,11 +3,14 @@
 The public API is re-exported here; everything else is private.
 """
 
+from eventsourcing_kit.domain import Aggregate, EventRegistry, Upcaster, event_type
 from eventsourcing_kit.errors import (
     AggregateNotFound,
     ConcurrencyError,
     EventSourcingError,
 )
+from eventsourcing_kit.repository import Repository
+from eventsourcing_kit.serialization import EventCodec, StateCodec, make_converter
 from eventsourcing_kit.stores import (
     AppendResult,
     CheckpointTransaction,
@@ -22,10 +25,13 @@ from eventsourcing_kit.stores import (
 )
 
 __all__ = [
+    "Aggregate",
     "AggregateNotFound",
     "AppendResult",
     "CheckpointTransaction",
     "ConcurrencyError",
+    "EventCodec",
+    "EventRegistry",
     "EventSourcingError",
     "EventStore",
     "ExpectedVersion",
@@ -33,6 +39,11 @@ __all__ = [
     "NewEvent",
     "Position",
     "RecordedEvent",
+    "Repository",
     "Snapshot",
+    "StateCodec",
+    "Upcaster",
     "connect",
+    "event_type",
+    "make_converter",
 ]
