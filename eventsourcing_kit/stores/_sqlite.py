@@ -1,0 +1,422 @@
+"""The SQLite event store: the embedded default (``sqlite:///path.db``).
+
+One file in WAL mode, shared safely by many tasks and by several processes.
+Each store keeps two connections, each on its own thread so that the event
+loop never waits on SQLite: a writer, behind an asyncio lock, and a reader,
+which in WAL mode never waits for writers. Global positions are the rowids
+of the events table, whose order is the commit order (see
+store/sqlite/002_events.sql), so positions are plain ints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, TypeVar
+
+import structlog
+
+from eventsourcing_kit.errors import ConfigurationError, InvalidInputError, StoreClosedError
+from eventsourcing_kit.serialization._json import dumps
+from eventsourcing_kit.stores import _sqlite_ops as ops
+from eventsourcing_kit.stores._base import DEFAULT_BATCH_SIZE, CheckpointTransaction, EventStore
+from eventsourcing_kit.stores._ddl import sql_files
+from eventsourcing_kit.stores._records import (
+    AppendResult,
+    ExpectedVersion,
+    NewEvent,
+    Position,
+    RecordedEvent,
+    Snapshot,
+)
+from eventsourcing_kit.stores._sqlite_errors import translate_error
+from eventsourcing_kit.stores._sqlite_setup import MIN_SQLITE_VERSION, migrate, open_connection
+from eventsourcing_kit.stores._validation import (
+    encode_events,
+    validate_batch_size,
+    validate_category,
+    validate_event_types,
+    validate_expected_version,
+    validate_from_version,
+    validate_int_position,
+    validate_stream_id,
+    validate_subscription_id,
+)
+
+__all__ = ["SQLiteEventStore"]
+
+logger = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+_SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
+
+
+class _Worker:
+    """One connection on one thread: its operations run one at a time, in order.
+
+    The order matters: an operation submitted after another (a rollback after
+    a cancelled append, a close after pending work) runs after it.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._connection: sqlite3.Connection | None = None
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        assert self._connection is not None
+        return self._connection
+
+    async def start(self, opener: Callable[[], sqlite3.Connection]) -> None:
+        loop = asyncio.get_running_loop()
+        self._connection = await loop.run_in_executor(self._executor, opener)
+
+    async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        call = functools.partial(function, self.connection, *args, **kwargs)
+        return await loop.run_in_executor(self._executor, call)
+
+    async def stop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._executor, connection.close)
+        self._executor.shutdown(wait=False)
+
+
+class SQLiteEventStore(EventStore):
+    """An event store in one SQLite file, safe for many tasks and processes.
+
+    Open it with ``connect("sqlite:///path.db")`` or `SQLiteEventStore.open`.
+    """
+
+    def __init__(self, path: str, *, writer: _Worker, reader: _Worker, busy_timeout: float) -> None:
+        super().__init__()
+        self._path = path
+        self._writer = writer
+        self._reader = reader
+        self._busy_timeout = busy_timeout
+        self._write_lock = asyncio.Lock()
+        # The task inside checkpoint_transaction(): its writes join that transaction.
+        self._transaction_owner: asyncio.Task[Any] | None = None
+        self._notify_on_commit = False
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 5.0,
+        synchronous: str = "NORMAL",
+    ) -> SQLiteEventStore:
+        """Open (creating it if needed) the store file at `path` and bring its schema up to date.
+
+        `busy_timeout`: seconds an operation waits while another process holds
+        the file's write lock before failing with `TransientStoreError`.
+        `synchronous`: SQLite's setting, ``"NORMAL"`` (default: a commit survives
+        a crash of the process, not necessarily of the OS) or ``"FULL"`` (it
+        survives a power loss too, at a cost in append latency).
+        """
+        path = _check_path(path)
+        if (
+            isinstance(busy_timeout, bool)
+            or not isinstance(busy_timeout, int | float)
+            or not busy_timeout >= 0
+        ):
+            raise ConfigurationError(
+                f"invalid busy_timeout {busy_timeout!r}: pass the seconds to wait for a lock "
+                "held by another process, e.g. 5.0"
+            )
+        mode = synchronous.upper() if isinstance(synchronous, str) else synchronous
+        if mode not in _SYNCHRONOUS:
+            raise ConfigurationError(
+                f"invalid synchronous {synchronous!r}: pass one of {', '.join(_SYNCHRONOUS)}"
+            )
+        if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
+            raise ConfigurationError(
+                f"the SQLite library is version {sqlite3.sqlite_version}; the store needs "
+                f"{'.'.join(map(str, MIN_SQLITE_VERSION))} or later"
+            )
+        files = sql_files("sqlite")
+        writer = _Worker("eventsourcing-kit-sqlite-writer")
+        reader = _Worker("eventsourcing-kit-sqlite-reader")
+        opener = functools.partial(
+            open_connection, path, busy_timeout=float(busy_timeout), synchronous=mode
+        )
+        try:
+            await writer.start(functools.partial(opener, readonly=False))
+            applied = await writer.run(migrate, files)
+            await reader.start(functools.partial(opener, readonly=True))
+        except BaseException as error:
+            await reader.stop()
+            await writer.stop()
+            if isinstance(error, sqlite3.Error):
+                raise translate_error(error, path=path, busy_timeout=busy_timeout) from error
+            raise
+        logger.debug("sqlite store opened", path=path, migrations_applied=applied)
+        return cls(path, writer=writer, reader=reader, busy_timeout=float(busy_timeout))
+
+    def __repr__(self) -> str:
+        return f"<SQLiteEventStore {self._path!r}{' closed' if self._closed else ''}>"
+
+    @property
+    def path(self) -> str:
+        """The store's file."""
+        return self._path
+
+    # --- plumbing ----------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosedError()
+
+    async def _run(
+        self, worker: _Worker, function: Callable[..., T], /, *args: Any, **kw: Any
+    ) -> T:
+        self._check_open()
+        try:
+            return await worker.run(function, *args, **kw)
+        except sqlite3.Error as error:
+            raise translate_error(
+                error, path=self._path, busy_timeout=self._busy_timeout
+            ) from error
+
+    def _in_transaction(self) -> bool:
+        owner = self._transaction_owner
+        return owner is not None and owner is asyncio.current_task()
+
+    async def _write(self, function: Callable[..., T], /, *args: Any) -> T:
+        """Run a write operation: in its own transaction, or in the open checkpoint one."""
+        if self._in_transaction():
+            return await self._run(self._writer, function, *args, nested=True)
+        # One write at a time on the writer connection; the SQLite lock then
+        # orders this process's writes with other processes'.
+        async with self._write_lock:
+            return await self._run(self._writer, function, *args, nested=False)
+
+    # --- writing -----------------------------------------------------------------
+
+    async def append_events(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int | ExpectedVersion = ExpectedVersion.ANY,
+    ) -> AppendResult:
+        self._check_open()
+        validate_stream_id(stream_id)
+        expected = validate_expected_version(expected_version)
+        encoded = encode_events(events)
+        started = time.perf_counter()
+        result, written = await self._write(ops.append, stream_id, encoded, expected)
+        if written:
+            if self._in_transaction():
+                self._notify_on_commit = True
+            else:
+                self._signal.notify()
+        logger.debug(
+            "appended" if written else "append retry recognised, nothing written",
+            stream_id=stream_id,
+            count=len(encoded),
+            version=result.version,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+        return result
+
+    # --- reading -----------------------------------------------------------------
+
+    def read_stream(
+        self,
+        stream_id: str,
+        *,
+        from_version: int = 1,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> AsyncIterator[RecordedEvent]:
+        self._check_open()
+        validate_stream_id(stream_id)
+        validate_from_version(from_version)
+        validate_batch_size(batch_size)
+        sql = ops.select_events(stream=True)
+        return self._pages(sql, (stream_id,), from_version, (), batch_size, by_version=True)
+
+    def read_all(
+        self,
+        *,
+        from_position: Position | None = None,
+        event_types: Iterable[str] | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> AsyncIterator[RecordedEvent]:
+        return self._read_global(None, from_position, event_types, batch_size)
+
+    def read_category(
+        self,
+        category: str,
+        *,
+        from_position: Position | None = None,
+        event_types: Iterable[str] | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> AsyncIterator[RecordedEvent]:
+        validate_category(category)
+        return self._read_global(category, from_position, event_types, batch_size)
+
+    def _read_global(
+        self,
+        category: str | None,
+        from_position: Position | None,
+        event_types: Iterable[str] | None,
+        batch_size: int,
+    ) -> AsyncIterator[RecordedEvent]:
+        # Validated here, not in the generator, so bad arguments fail at the call.
+        self._check_open()
+        start = 0 if from_position is None else validate_int_position(from_position)
+        types = validate_event_types(event_types)
+        validate_batch_size(batch_size)
+        sql = ops.select_events(
+            category=category is not None, type_count=None if types is None else len(types)
+        )
+        prefix = () if category is None else (category,)
+        return self._pages(sql, prefix, start, types or (), batch_size, by_version=False)
+
+    async def _pages(
+        self,
+        sql: str,
+        prefix: tuple[object, ...],
+        start: int,
+        suffix: tuple[object, ...],
+        batch_size: int,
+        *,
+        by_version: bool,
+    ) -> AsyncIterator[RecordedEvent]:
+        # Keyset pagination: each page starts after the last event of the one
+        # before, so a page costs the same at any depth and nothing is held
+        # open (no read transaction, no cursor) between pages.
+        while True:
+            page = await self._run(
+                self._reader, ops.fetch_events, sql, (*prefix, start, *suffix, batch_size)
+            )
+            for event in page:
+                yield event
+            if len(page) < batch_size:
+                return
+            last = page[-1]
+            start = last.version + 1 if by_version else last.global_position
+
+    async def stream_version(self, stream_id: str) -> int:
+        validate_stream_id(stream_id)
+        return await self._run(self._reader, ops.stream_version, stream_id)
+
+    async def head_position(self) -> Position | None:
+        return await self._run(self._reader, ops.head_position)
+
+    # --- snapshots -----------------------------------------------------------------
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        self._check_open()
+        validate_stream_id(snapshot.stream_id)
+        version = snapshot.version
+        if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+            raise InvalidInputError(
+                f"invalid snapshot version {version!r}: pass the stream version it was taken at"
+            )
+        data = dumps(snapshot.data, what="snapshot data")
+        await self._write(ops.save_snapshot, snapshot, data)
+
+    async def load_snapshot(self, stream_id: str) -> Snapshot | None:
+        validate_stream_id(stream_id)
+        return await self._run(self._reader, ops.load_snapshot, stream_id)
+
+    # --- subscription checkpoints --------------------------------------------------
+
+    async def load_checkpoint(self, subscription_id: str) -> Position | None:
+        validate_subscription_id(subscription_id)
+        return await self._run(self._reader, ops.load_checkpoint, subscription_id)
+
+    async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
+        self._check_open()
+        validate_subscription_id(subscription_id)
+        await self._write(ops.save_checkpoint, subscription_id, validate_int_position(position))
+
+    async def delete_checkpoint(self, subscription_id: str) -> None:
+        self._check_open()
+        validate_subscription_id(subscription_id)
+        await self._write(ops.delete_checkpoint, subscription_id)
+
+    def checkpoint_transaction(
+        self, subscription_id: str
+    ) -> AbstractAsyncContextManager[CheckpointTransaction]:
+        """A write transaction that ends by storing the subscription's checkpoint.
+
+        `CheckpointTransaction.connection` is the store's ``sqlite3.Connection``
+        inside an open ``BEGIN IMMEDIATE`` transaction: what the handler writes
+        through it (synchronously; do not commit) commits together with the
+        checkpoint, or not at all if the block raises. Appends, snapshots and
+        checkpoint calls made through the store by the same task join the
+        transaction too. Other writers of the file wait until it ends, so keep
+        the block short.
+        """
+        self._check_open()
+        validate_subscription_id(subscription_id)
+        return self._checkpoint_transaction(subscription_id)
+
+    @asynccontextmanager
+    async def _checkpoint_transaction(
+        self, subscription_id: str
+    ) -> AsyncIterator[CheckpointTransaction]:
+        if self._in_transaction():
+            raise InvalidInputError(
+                "checkpoint_transaction() is already open in this task; transactions do not "
+                "nest: finish the open one first"
+            )
+        async with self._write_lock:
+            await self._run(self._writer, ops.begin)
+            self._transaction_owner = asyncio.current_task()
+            committed = False
+            try:
+                transaction = CheckpointTransaction(self._writer.connection)
+                yield transaction
+                if transaction.position is not None:
+                    position = validate_int_position(transaction.position)
+                    await self._run(
+                        self._writer, ops.save_checkpoint, subscription_id, position, nested=True
+                    )
+                await self._run(self._writer, ops.end, commit=True)
+                committed = True
+            finally:
+                self._transaction_owner = None
+                notify, self._notify_on_commit = self._notify_on_commit, False
+                if not committed and not self._closed:
+                    # Queued on the writer thread before any later write even if
+                    # this task is being cancelled, so nothing runs inside the
+                    # abandoned transaction.
+                    await self._run(self._writer, ops.end, commit=False)
+        if notify:
+            self._signal.notify()
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Close both connections; work already started finishes first."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._reader.stop()
+        await self._writer.stop()
+
+
+def _check_path(path: object) -> str:
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str) or not path or path == ":memory:" or path.startswith("file:"):
+        raise ConfigurationError(
+            f"invalid SQLite store path {path!r}: pass the path of a file (it is created if "
+            "missing); for a store in memory use connect('memory://')"
+        )
+    return path

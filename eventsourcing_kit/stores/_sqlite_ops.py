@@ -1,0 +1,328 @@
+"""The SQLite store's work, as plain functions run on its worker threads.
+
+Each function takes the connection first and does one whole operation (an
+append is one call: lock, check, insert, commit), so an operation costs one
+hop from the event loop to the thread and back. SQL strings are constants so
+that sqlite3's statement cache prepares each of them once per connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing_kit.errors import ConcurrencyError
+from eventsourcing_kit.serialization._json import loads
+from eventsourcing_kit.stores._records import AppendResult, RecordedEvent, Snapshot
+from eventsourcing_kit.stores._validation import (
+    EncodedEvent,
+    Expected,
+    check_expected_version,
+    resolve_retry,
+)
+
+__all__ = [
+    "append",
+    "begin",
+    "delete_checkpoint",
+    "end",
+    "fetch_events",
+    "head_position",
+    "load_checkpoint",
+    "load_snapshot",
+    "save_checkpoint",
+    "save_snapshot",
+    "select_events",
+    "stream_version",
+]
+
+_COLUMNS = "global_position, stream_id, version, event_type, data, metadata, event_id, recorded_at"
+_STREAM_VERSION = "SELECT version FROM events WHERE stream_id = ? ORDER BY version DESC LIMIT 1"
+_INSERT = (
+    "INSERT INTO events (stream_id, category, version, event_type, data, metadata, event_id,"
+    " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_BY_IDS_PAGE = 500  # below SQLite's smallest limit on bound parameters (999)
+_SAVEPOINT = "eventsourcing_kit_write"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+# --- transactions ---------------------------------------------------------------
+
+
+def begin(connection: sqlite3.Connection) -> None:
+    """Take the write lock now (waiting up to busy_timeout for other processes).
+
+    IMMEDIATE, not the default DEFERRED: a deferred transaction that reads the
+    stream version and then writes must upgrade its lock, and when another
+    writer got there first SQLite fails it at once with SQLITE_BUSY instead of
+    waiting. Taking the lock first makes check-then-insert atomic across
+    connections and processes.
+    """
+    connection.execute("BEGIN IMMEDIATE")
+
+
+def end(connection: sqlite3.Connection, *, commit: bool) -> None:
+    """Commit or roll back the open transaction, if there is one."""
+    if connection.in_transaction:
+        connection.execute("COMMIT" if commit else "ROLLBACK")
+
+
+@contextmanager
+def _write(connection: sqlite3.Connection, *, nested: bool) -> Iterator[None]:
+    """One write: its own transaction, or a savepoint inside the caller's.
+
+    `nested` is true inside a checkpoint transaction, whose handler may append
+    or save through the store: its writes then commit with the checkpoint, and
+    a failed write undoes only itself.
+    """
+    if nested:
+        connection.execute(f"SAVEPOINT {_SAVEPOINT}")
+        try:
+            yield
+        except BaseException:
+            connection.execute(f"ROLLBACK TO {_SAVEPOINT}")
+            connection.execute(f"RELEASE {_SAVEPOINT}")
+            raise
+        connection.execute(f"RELEASE {_SAVEPOINT}")
+        return
+    begin(connection)
+    try:
+        yield
+    except BaseException:
+        end(connection, commit=False)
+        raise
+    end(connection, commit=True)
+
+
+# --- appending ------------------------------------------------------------------
+
+
+def _stored(
+    connection: sqlite3.Connection, events: Sequence[EncodedEvent]
+) -> list[RecordedEvent | None]:
+    ids = [event.event_id.bytes for event, _, _ in events]
+    found: dict[bytes, RecordedEvent] = {}
+    for start in range(0, len(ids), _BY_IDS_PAGE):
+        chunk = ids[start : start + _BY_IDS_PAGE]
+        sql = f"SELECT {_COLUMNS} FROM events WHERE event_id IN ({', '.join('?' * len(chunk))})"
+        for row in connection.execute(sql, chunk):
+            found[row[6]] = _record(row)
+    return [found.get(event_id) for event_id in ids]
+
+
+def _append(
+    connection: sqlite3.Connection,
+    stream_id: str,
+    events: Sequence[EncodedEvent],
+    expected: Expected,
+    *,
+    nested: bool,
+) -> tuple[AppendResult, bool]:
+    """Append atomically; return the result and whether anything was written.
+
+    The version check runs first and only a failure of it (or an event id
+    that is already stored) costs a look-up of the ids for the retry rule:
+    a plain append pays no extra query for idempotency.
+    """
+    with _write(connection, nested=nested):
+        row = connection.execute(_STREAM_VERSION, (stream_id,)).fetchone()
+        actual = 0 if row is None else int(row[0])
+        try:
+            check_expected_version(stream_id, expected, actual)
+        except ConcurrencyError:
+            retried = resolve_retry(stream_id, events, expected, _stored(connection, events))
+            if retried is None:
+                raise
+            return retried, False
+        category = stream_id.partition("-")[0]
+        recorded_at = _now()
+        rows = [
+            (
+                stream_id,
+                category,
+                actual + index,
+                event.event_type,
+                data.decode(),
+                metadata.decode(),
+                event.event_id.bytes,
+                recorded_at,
+            )
+            for index, (event, data, metadata) in enumerate(events, start=1)
+        ]
+        try:
+            if len(rows) == 1:
+                last = connection.execute(_INSERT, rows[0]).lastrowid
+            else:
+                connection.executemany(_INSERT, rows)
+                last = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
+        except sqlite3.IntegrityError as error:
+            if "event_id" in str(error):
+                retried = resolve_retry(stream_id, events, expected, _stored(connection, events))
+                if retried is not None:
+                    raise _Retried(retried) from None
+            # The write lock makes a (stream_id, version) clash impossible for
+            # writers using this store; report one from any other writer the same way.
+            raise ConcurrencyError(stream_id, expected=expected, actual=actual) from error
+        assert last is not None
+        return (
+            AppendResult(
+                stream_id=stream_id,
+                version=actual + len(rows),
+                global_position=last,
+                position=last,
+            ),
+            True,
+        )
+
+
+class _Retried(Exception):
+    """Leaves the write block so the partial insert is rolled back."""
+
+    def __init__(self, result: AppendResult) -> None:
+        self.result = result
+
+
+def append(
+    connection: sqlite3.Connection,
+    stream_id: str,
+    events: Sequence[EncodedEvent],
+    expected: Expected,
+    *,
+    nested: bool,
+) -> tuple[AppendResult, bool]:
+    """Append `events` atomically (see `_append`); a recognised retry returns its result."""
+    try:
+        return _append(connection, stream_id, events, expected, nested=nested)
+    except _Retried as retried:
+        return retried.result, False
+
+
+# --- reading --------------------------------------------------------------------
+
+
+def _record(row: Any) -> RecordedEvent:
+    position, stream_id, version, event_type, data, metadata, event_id, recorded_at = row
+    return RecordedEvent(
+        stream_id=stream_id,
+        version=version,
+        event_type=event_type,
+        data=loads(data),
+        metadata=loads(metadata),
+        event_id=UUID(bytes=event_id),
+        global_position=position,
+        position=position,
+        recorded_at=datetime.fromisoformat(recorded_at),
+    )
+
+
+def select_events(
+    *, stream: bool = False, category: bool = False, type_count: int | None = None
+) -> str:
+    """The keyset-paged query of one reader (its last parameter is the page size).
+
+    Parameters, in order: stream_id and from_version for a stream; otherwise
+    the category (if any), the exclusive start position, the event types.
+    """
+    if stream:
+        return (
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? AND version >= ?"
+            " ORDER BY version LIMIT ?"
+        )
+    where = ["category = ?"] if category else []
+    where.append("global_position > ?")
+    if type_count is not None:
+        where.append(f"event_type IN ({', '.join('?' * type_count)})")
+    return (
+        f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"
+        " ORDER BY global_position LIMIT ?"
+    )
+
+
+def fetch_events(
+    connection: sqlite3.Connection, sql: str, parameters: Sequence[object]
+) -> list[RecordedEvent]:
+    """One page of events, decoded here so the event loop only hands them out."""
+    return [_record(row) for row in connection.execute(sql, parameters)]
+
+
+def stream_version(connection: sqlite3.Connection, stream_id: str) -> int:
+    row = connection.execute(_STREAM_VERSION, (stream_id,)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def head_position(connection: sqlite3.Connection) -> int | None:
+    value = connection.execute("SELECT max(global_position) FROM events").fetchone()[0]
+    return None if value is None else int(value)
+
+
+# --- snapshots and checkpoints --------------------------------------------------
+
+
+def save_snapshot(
+    connection: sqlite3.Connection, snapshot: Snapshot, data: bytes, *, nested: bool
+) -> None:
+    """Keep the snapshot unless the stored one is of a later version."""
+    with _write(connection, nested=nested):
+        connection.execute(
+            "INSERT INTO snapshots (stream_id, version, state_schema, data, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version,"
+            " state_schema = excluded.state_schema, data = excluded.data,"
+            " recorded_at = excluded.recorded_at"
+            " WHERE excluded.version >= snapshots.version",
+            (snapshot.stream_id, snapshot.version, snapshot.state_schema, data.decode(), _now()),
+        )
+
+
+def load_snapshot(connection: sqlite3.Connection, stream_id: str) -> Snapshot | None:
+    row = connection.execute(
+        "SELECT version, state_schema, data, recorded_at FROM snapshots WHERE stream_id = ?",
+        (stream_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    version, state_schema, data, recorded_at = row
+    return Snapshot(
+        stream_id=stream_id,
+        version=version,
+        state_schema=state_schema,
+        data=loads(data),
+        recorded_at=datetime.fromisoformat(recorded_at),
+    )
+
+
+def save_checkpoint(
+    connection: sqlite3.Connection, subscription_id: str, position: int, *, nested: bool
+) -> None:
+    with _write(connection, nested=nested):
+        connection.execute(
+            "INSERT INTO subscription_checkpoints (subscription_id, position, updated_at)"
+            " VALUES (?, ?, ?) ON CONFLICT (subscription_id) DO UPDATE SET"
+            " position = excluded.position, updated_at = excluded.updated_at",
+            (subscription_id, position, _now()),
+        )
+
+
+def load_checkpoint(connection: sqlite3.Connection, subscription_id: str) -> int | None:
+    row = connection.execute(
+        "SELECT position FROM subscription_checkpoints WHERE subscription_id = ?",
+        (subscription_id,),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def delete_checkpoint(
+    connection: sqlite3.Connection, subscription_id: str, *, nested: bool
+) -> None:
+    with _write(connection, nested=nested):
+        connection.execute(
+            "DELETE FROM subscription_checkpoints WHERE subscription_id = ?", (subscription_id,)
+        )

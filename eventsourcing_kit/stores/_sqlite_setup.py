@@ -1,0 +1,124 @@
+"""Opening a SQLite store file: connection settings and schema migrations.
+
+Everything here runs on the store's worker threads, never on the event loop.
+The DDL itself lives in ``store/sqlite/*.sql``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from eventsourcing_kit.errors import MigrationError, StoreUnavailableError
+
+__all__ = ["MIN_SQLITE_VERSION", "migrate", "open_connection", "split_statements"]
+
+# ON CONFLICT ... DO UPDATE (the snapshot and checkpoint upserts) needs 3.24.
+MIN_SQLITE_VERSION = (3, 24, 0)
+
+
+def open_connection(
+    path: str, *, busy_timeout: float, synchronous: str, readonly: bool
+) -> sqlite3.Connection:
+    """A connection to `path` set up for the store.
+
+    `isolation_level=None` leaves transactions to us (BEGIN IMMEDIATE for
+    writes); `check_same_thread=False` because the writer connection is also
+    lent to handlers on the event loop thread inside a checkpoint transaction,
+    always under the store's write lock, so never used by two threads at once.
+    `timeout` is SQLite's busy timeout: a connection that finds the file
+    locked by another process waits up to that long instead of failing.
+    """
+    connection = sqlite3.connect(
+        path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+    )
+    try:
+        if readonly:
+            # The reader connection must never take the write lock by mistake.
+            connection.execute("PRAGMA query_only = ON")
+        else:
+            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreUnavailableError(
+                    f"the SQLite file {path!r} cannot use WAL mode (journal_mode stays "
+                    f"{mode!r}); put it on a local file system that supports shared memory"
+                )
+        # In WAL mode, synchronous=NORMAL syncs the WAL only at checkpoints, not at
+        # every commit. That is safe: a commit is still atomic and the file never
+        # corrupts; a crash of this process loses nothing (the WAL is in the OS
+        # cache); only a power loss or OS crash can drop the last few commits.
+        # Pass synchronous="FULL" to trade append latency for that durability too.
+        # PRAGMA takes no bound parameters; `synchronous` is checked against a fixed
+        # list of names before it gets here.
+        connection.execute(f"PRAGMA synchronous = {synchronous}")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def split_statements(script: str) -> list[str]:
+    """The SQL statements of a script, one per item (triggers kept whole).
+
+    sqlite3's executescript() would commit the migration transaction first
+    (Python 3.11), so statements are run one by one with execute().
+    """
+    statements: list[str] = []
+    buffer = ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer)
+            buffer = ""
+    if buffer.strip(" \n\t;"):
+        statements.append(buffer)  # incomplete: let SQLite name the syntax error
+    return statements
+
+
+def _applied(connection: sqlite3.Connection) -> set[str]:
+    exists = connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    if exists is None:
+        return set()
+    return {name for (name,) in connection.execute("SELECT name FROM schema_migrations")}
+
+
+def migrate(connection: sqlite3.Connection, files: Sequence[tuple[str, str]]) -> list[str]:
+    """Apply the files not applied yet, in order; return their names.
+
+    All of them are applied in one write transaction, with the record of
+    each: two processes opening a new file at once apply them exactly once
+    (the second waits for the lock, then finds them applied).
+    """
+    if {name for name, _ in files} <= _applied(connection):
+        return []
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        applied = _applied(connection)
+        done: list[str] = []
+        now = datetime.now(UTC).isoformat(timespec="microseconds")
+        for name, text in files:
+            if name in applied:
+                continue
+            try:
+                for statement in split_statements(text):
+                    connection.execute(statement)
+            except sqlite3.OperationalError as error:
+                if getattr(error, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
+                    raise
+                raise MigrationError(
+                    f"applying store/sqlite/{name} failed: {error}; the file was left "
+                    "unchanged (the migration is rolled back)"
+                ) from error
+            connection.execute(
+                "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)", (name, now)
+            )
+            done.append(name)
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return done
