@@ -1,0 +1,1 @@
+"""A bank: accounts opened, deposited, withdrawn (no overdraft) and transferred."""
