@@ -104,9 +104,7 @@ async def snapshots(accounts: Repository[Account], account_id: UUID) -> None:
     account = await accounts.load(account_id)
     snapshot = await accounts.store.load_snapshot(account.stream_id)
     assert snapshot is not None
-    say(
-        f"3. Seven deposits (10.00 to 70.00) on Bob's account: a snapshot every {SNAPSHOT_EVERY} events"
-    )
+    say(f"3. Seven deposits (10.00 to 70.00) to Bob: a snapshot every {SNAPSHOT_EVERY} events")
     say(
         f"   snapshot at v{snapshot.version} (balance {snapshot.data['balance'] / 100:.2f}); "
         f"loading replayed only v{snapshot.version + 1}..v{account.version} on top of it"
