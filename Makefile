@@ -1,0 +1,130 @@
+# eventsourcing-kit: the two commands (`make demo`, `make test`) and the rest of
+# the build. Every target creates .venv on first use and installs what it needs
+# with the pinned versions of requirements/constraints.txt, so a fresh clone
+# needs nothing but python3 (3.11+) and, for the PostgreSQL tests, either a
+# server at 127.0.0.1:5432 or PostgreSQL's server binaries (see
+# scripts/ensure-postgres.sh).
+
+PYTHON       ?= python3
+VENV         ?= .venv
+BIN          := $(VENV)/bin
+CONSTRAINTS  := requirements/constraints.txt
+LOCK_INPUTS  := pyproject.toml requirements/tools.in
+# pip honours these for the project's build backend (hatchling) too, not only
+# for the packages it installs, so the editable build is pinned as well.
+PIP_INSTALL  := $(BIN)/python -m pip install --disable-pip-version-check --no-input \
+                --progress-bar off --quiet --constraint $(CONSTRAINTS) \
+                --build-constraint $(CONSTRAINTS)
+# One stamp per extra: reinstall only when pyproject.toml or the pins change.
+STAMP_BASE   := $(VENV)/.installed-base
+STAMP_DEV    := $(VENV)/.installed-dev
+STAMP_BENCH  := $(VENV)/.installed-bench
+WITH_PG      := EVENTSOURCING_KIT_PYTHON=$(BIN)/python scripts/ensure-postgres.sh
+PYTEST_ARGS  ?=
+# Under CI the work tree is a throwaway clone: no need to keep pytest's cache.
+ifeq ($(CI),true)
+PYTEST_ARGS  += -p no:cacheprovider
+endif
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test test-thorough lint bench lock lock-upgrade clean distclean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+# --- environment ----------------------------------------------------------------
+
+# The venv is created once and never rebuilt behind the user's back (no
+# prerequisites): `make distclean` is the way to start over.
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	    echo "error: eventsourcing-kit needs Python 3.11 or newer; '$(PYTHON)' is" \
+	         "$$($(PYTHON) --version 2>&1 || echo missing). Run e.g. 'make PYTHON=python3.11 test'." >&2; \
+	    exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	@# ensurepip ships whatever pip the interpreter came with; pin it first, since
+	@# --build-constraint needs pip 25.3 or newer.
+	$(BIN)/python -m pip install --disable-pip-version-check --no-input --progress-bar off \
+	    --quiet --constraint $(CONSTRAINTS) pip
+
+$(STAMP_BASE): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP_INSTALL) --editable .
+	@touch $@
+
+$(STAMP_DEV): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP_INSTALL) --editable '.[dev]'
+	@touch $@
+
+$(STAMP_BENCH): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP_INSTALL) --editable '.[bench]'
+	@touch $@
+
+# --- the two commands -------------------------------------------------------------
+
+demo: $(STAMP_BASE)  ## Run the bank sample's scripted scenario on SQLite
+	$(BIN)/python -m samples.bank.demo
+
+# pytest's exit status 5 means it collected nothing: say so, since a suite that
+# ran no test must never pass for a green one.
+test: $(STAMP_DEV)  ## Run the whole test suite (PostgreSQL found or started for it)
+	@$(WITH_PG) $(BIN)/pytest $(PYTEST_ARGS) || { status=$$?; \
+	    [ $$status -ne 5 ] || echo "error: pytest collected no tests (see testpaths in pyproject.toml)" >&2; \
+	    exit $$status; }
+
+test-thorough:  ## Run the suite with Hypothesis's thorough profile
+	HYPOTHESIS_PROFILE=thorough $(MAKE) test
+
+# Every check runs even when an earlier one fails, so one pass shows them all.
+lint: $(STAMP_DEV)  ## ruff check, ruff format --check, mypy strict, import contracts
+	@status=0; \
+	for check in "ruff check ." "ruff format --check ." "mypy eventsourcing_kit" "lint-imports"; do \
+	    echo "--- $$check"; $(BIN)/$$check || status=1; \
+	done; exit $$status
+
+# benchmarks/run.py, when present, drives the harness; otherwise each
+# benchmarks/*_bench.py runs on its own.
+bench: $(STAMP_BENCH)  ## Run the benchmarks (needs the bench extra and PostgreSQL)
+	@if [ -f benchmarks/run.py ]; then \
+	    $(WITH_PG) $(BIN)/python benchmarks/run.py; \
+	else \
+	    set -e; found=0; \
+	    for script in benchmarks/*_bench.py; do \
+	        [ -f "$$script" ] || continue; found=1; \
+	        echo "--- $$script"; $(WITH_PG) $(BIN)/python "$$script"; \
+	    done; \
+	    [ $$found -eq 1 ] || echo "no benchmarks yet (benchmarks/run.py or benchmarks/*_bench.py)"; \
+	fi
+
+# --- pins ---------------------------------------------------------------------------
+
+# The lock is compiled by uv (`uv pip compile`, installed from PyPI at the version
+# pinned in the lock itself): it resolves in about a second, and --universal
+# writes one file with environment markers that holds for every platform and
+# Python >= 3.11, where pip-compile would pin for this machine only. Installs
+# still use plain pip with the file as constraints. `make lock` keeps existing
+# pins where it can (add a dependency, re-lock); `make lock-upgrade` takes the
+# newest versions the lower bounds in pyproject.toml allow.
+UV_COMPILE := $(BIN)/uv pip compile $(LOCK_INPUTS) --extra dev --extra bench \
+              --universal --python-version 3.11 --output-file $(CONSTRAINTS) \
+              --custom-compile-command 'make lock' --quiet
+
+# uv at its pinned version, or at the newest when there is no lock yet.
+UV_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check --no-input \
+              --progress-bar off --quiet $(if $(wildcard $(CONSTRAINTS)),--constraint $(CONSTRAINTS)) uv
+
+lock: | $(BIN)/python  ## Re-pin requirements/constraints.txt after a dependency change
+	$(UV_INSTALL)
+	$(UV_COMPILE)
+
+lock-upgrade: | $(BIN)/python  ## Re-pin every dependency to its newest allowed version
+	$(UV_INSTALL)
+	$(UV_COMPILE) --upgrade
+
+# --- housekeeping -------------------------------------------------------------------
+
+clean:  ## Remove caches and build output (keeps .venv)
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis .pgdata
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean  ## Also remove .venv
+	rm -rf $(VENV)
