@@ -12,6 +12,11 @@ import attrs
 from eventsourcing_kit import Aggregate, event_type
 
 
+def money(cents: int) -> str:
+    """Cents as a readable amount: 123456 -> '1234.56'."""
+    return f"{cents / 100:.2f}"
+
+
 class BankError(Exception):
     """A rule of the bank refused a command."""
 
@@ -104,7 +109,9 @@ class Account(Aggregate):
     def withdraw(self, amount: int) -> None:
         self._check_usable(amount)
         if amount > self.balance:
-            raise InsufficientFunds(f"cannot withdraw {amount}: the balance is {self.balance}")
+            raise InsufficientFunds(
+                f"cannot withdraw {money(amount)}: the balance is {money(self.balance)}"
+            )
         self.record(Withdrawn(amount))
 
     def send_transfer(self, transfer_id: UUID, to_account: UUID, amount: int) -> None:
@@ -112,7 +119,9 @@ class Account(Aggregate):
         if transfer_id in self.transfers_out:
             return  # already sent: commands from a process manager may repeat
         if amount > self.balance:
-            raise InsufficientFunds(f"cannot transfer {amount}: the balance is {self.balance}")
+            raise InsufficientFunds(
+                f"cannot transfer {money(amount)}: the balance is {money(self.balance)}"
+            )
         self.record(TransferSent(transfer_id, to_account, amount))
 
     def receive_transfer(self, transfer_id: UUID, from_account: UUID, amount: int) -> None:
@@ -133,7 +142,7 @@ class Account(Aggregate):
         if not self.is_open:
             raise AccountClosed("the account is not open")
         if amount <= 0:
-            raise InvalidAmount(f"amount must be positive, got {amount}")
+            raise InvalidAmount(f"amount must be positive, got {money(amount)}")
 
     # --- state ----------------------------------------------------------------
 
