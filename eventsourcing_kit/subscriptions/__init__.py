@@ -1,0 +1,47 @@
+"""Subscriptions: checkpointed, resumable readers of the global order.
+
+`Subscription` (what `EventStore.subscribe` returns) feeds a handler and
+stores its checkpoint; `SubscriptionRunner` runs several; `consumer_group`
+splits the streams among members; `Projection` dispatches typed events to
+methods. See docs/subscriptions.md.
+"""
+
+from eventsourcing_kit.subscriptions._groups import (
+    GroupMember,
+    consumer_group,
+    group_member,
+    member_for,
+    rescale_consumer_group,
+)
+from eventsourcing_kit.subscriptions._options import HandlerContext, RetryPolicy
+from eventsourcing_kit.subscriptions._parking import (
+    ParkedEvent,
+    ReplayResult,
+    list_parked,
+    parked_stream_id,
+)
+from eventsourcing_kit.subscriptions._projection import EventDecoder, Projection, handles
+from eventsourcing_kit.subscriptions._runner import SubscriptionRunner
+from eventsourcing_kit.subscriptions._status import SubscriptionState, SubscriptionStatus
+from eventsourcing_kit.subscriptions._subscription import Subscription
+
+__all__ = [
+    "EventDecoder",
+    "GroupMember",
+    "HandlerContext",
+    "ParkedEvent",
+    "Projection",
+    "ReplayResult",
+    "RetryPolicy",
+    "Subscription",
+    "SubscriptionRunner",
+    "SubscriptionState",
+    "SubscriptionStatus",
+    "consumer_group",
+    "group_member",
+    "handles",
+    "list_parked",
+    "member_for",
+    "parked_stream_id",
+    "rescale_consumer_group",
+]

@@ -1,0 +1,69 @@
+"""The values that configure a subscription: retry policy, handler context."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypeAlias
+
+import attrs
+
+from eventsourcing_kit.errors import ConfigurationError
+
+__all__ = ["Handler", "HandlerContext", "OnError", "RetryPolicy", "Start"]
+
+Start: TypeAlias = Literal["beginning", "now"]
+"""Where a subscription without a checkpoint starts: the first event, or the head."""
+
+OnError: TypeAlias = Literal["stop", "park"]
+"""What a subscription does once a failing event has used up its retries."""
+
+Handler: TypeAlias = Callable[..., Awaitable[None]]
+"""An async callable taking an event (or a batch), plus a `HandlerContext` when
+the subscription is transactional."""
+
+
+def _non_negative(name: str) -> Callable[[Any, Any, Any], None]:
+    def check(instance: Any, attribute: Any, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigurationError(f"RetryPolicy.{name} must be a number >= 0, got {value!r}")
+
+    return check
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How often, and how patiently, a failing handler is tried again.
+
+    A failed event is retried `max_retries` times (so tried ``max_retries + 1``
+    times in all), waiting ``initial_delay * multiplier ** (n - 1)`` seconds
+    before the n-th retry, never more than `max_delay`.
+    """
+
+    max_retries: int = attrs.field(default=3, validator=_non_negative("max_retries"))
+    initial_delay: float = attrs.field(default=0.1, validator=_non_negative("initial_delay"))
+    max_delay: float = attrs.field(default=5.0, validator=_non_negative("max_delay"))
+    multiplier: float = attrs.field(default=2.0, validator=_non_negative("multiplier"))
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.max_retries, int):
+            raise ConfigurationError(
+                f"RetryPolicy.max_retries must be an int, got {self.max_retries!r}"
+            )
+
+    def delay(self, retry: int) -> float:
+        """Seconds to wait before retry number `retry` (1 for the first retry)."""
+        return float(min(self.max_delay, self.initial_delay * self.multiplier ** (retry - 1)))
+
+
+@attrs.frozen(kw_only=True)
+class HandlerContext:
+    """What a transactional handler receives beside its event (or batch).
+
+    `connection` is the backend's connection inside the transaction that also
+    stores the subscription's checkpoint (an ``asyncpg.Connection`` on
+    PostgreSQL, the SQLite connection on SQLite, None in memory): write the read
+    model through it and the write commits or rolls back with the checkpoint.
+    """
+
+    subscription_id: str
+    connection: Any

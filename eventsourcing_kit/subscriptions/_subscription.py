@@ -1,0 +1,538 @@
+"""`Subscription`: feed a handler from the global order, resuming from a checkpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
+from types import TracebackType
+from typing import Any, Self
+from uuid import UUID
+
+import structlog
+
+from eventsourcing_kit.errors import (
+    ConfigurationError,
+    HandlerError,
+    StoreUnavailableError,
+    SubscriptionError,
+    TransientStoreError,
+)
+from eventsourcing_kit.stores import EventStore, Position, RecordedEvent
+from eventsourcing_kit.stores._validation import (
+    validate_batch_size,
+    validate_category,
+    validate_event_types,
+    validate_subscription_id,
+)
+from eventsourcing_kit.subscriptions._delivery import Delivery, Interrupted
+from eventsourcing_kit.subscriptions._groups import GroupMember
+from eventsourcing_kit.subscriptions._options import Handler, OnError, RetryPolicy, Start
+from eventsourcing_kit.subscriptions._parking import (
+    ParkedEvent,
+    ReplayResult,
+    is_parked_stream,
+    list_parked,
+    parked_stream_id,
+    replay_parked,
+)
+from eventsourcing_kit.subscriptions._reading import take
+from eventsourcing_kit.subscriptions._status import (
+    SubscriptionState,
+    SubscriptionStatus,
+    count_lag,
+)
+
+__all__ = ["DEFAULT_SUBSCRIPTION_BATCH_SIZE", "Subscription"]
+
+logger = structlog.get_logger(__name__)
+
+DEFAULT_SUBSCRIPTION_BATCH_SIZE = 100
+_PROGRESS_EVERY_S = 5.0
+
+
+class Subscription:
+    """A named reader of the global order that hands events to `handler`.
+
+    It starts from its stored checkpoint (or, without one, from the beginning
+    or from the head: `start`), reads history in batches of `batch_size`, then
+    waits for new events without polling (`EventStore.wait_for_events`; it
+    re-reads every `poll_interval` seconds anyway, which covers a missed
+    wake-up). After each batch the handler completed, the checkpoint is
+    stored: delivery is at-least-once, and a restarted subscription resumes
+    after the last stored batch.
+
+    Options (keyword-only):
+
+    - `category`: only streams of this category; `event_types`: only events
+      of these types (both filter in the store).
+    - `batched`: the handler receives a list of events per call instead of
+      one event.
+    - `transactional`: the handler also receives a `HandlerContext` whose
+      `connection` is inside the transaction that stores the checkpoint;
+      read-model writes made through it are exactly-once (PostgreSQL, SQLite).
+    - `retry`: a `RetryPolicy` for a handler that raises; once an event has
+      used up its retries, `on_error="stop"` (default) ends `run()` with
+      `HandlerError`, and ``"park"`` parks the event (`parked()`,
+      `replay_parked()`) and goes on.
+    - `on_reset`: an async callable that `reset()` runs to clear the read
+      model before the rebuild.
+
+    Run it with ``await sub.run()`` (until `stop()`), or in the background
+    with ``async with sub:`` / `start()`.
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        subscription_id: str,
+        handler: Handler,
+        *,
+        start: Start = "beginning",
+        category: str | None = None,
+        event_types: Iterable[str] | None = None,
+        batch_size: int = DEFAULT_SUBSCRIPTION_BATCH_SIZE,
+        batched: bool = False,
+        transactional: bool = False,
+        on_error: OnError = "stop",
+        retry: RetryPolicy | None = None,
+        poll_interval: float = 1.0,
+        partition: GroupMember | None = None,
+        on_reset: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        if not isinstance(store, EventStore):
+            raise ConfigurationError(f"a subscription needs an EventStore, got {store!r}")
+        self._id = validate_subscription_id(subscription_id)
+        if not callable(handler):
+            raise ConfigurationError(f"handler must be an async callable, got {handler!r}")
+        if start not in ("beginning", "now"):
+            raise ConfigurationError(f"start must be 'beginning' or 'now', got {start!r}")
+        if on_error not in ("stop", "park"):
+            raise ConfigurationError(f"on_error must be 'stop' or 'park', got {on_error!r}")
+        if on_error == "park":
+            parked_stream_id(self._id)
+        if retry is None:
+            retry = RetryPolicy()
+        elif not isinstance(retry, RetryPolicy):
+            raise ConfigurationError(f"retry must be a RetryPolicy, got {retry!r}")
+        if (
+            isinstance(poll_interval, bool)
+            or not isinstance(poll_interval, int | float)
+            or poll_interval <= 0
+        ):
+            raise ConfigurationError(f"poll_interval must be seconds > 0, got {poll_interval!r}")
+        if partition is not None and not isinstance(partition, GroupMember):
+            raise ConfigurationError(f"partition must be a GroupMember, got {partition!r}")
+        self._store = store
+        self._handler = handler
+        self._start = start
+        self._category = None if category is None else validate_category(category)
+        self._event_types = validate_event_types(event_types)
+        self._batch_size = validate_batch_size(batch_size)
+        self._transactional = bool(transactional)
+        self._batched = bool(batched)
+        self._on_error: OnError = on_error
+        self._poll_interval = float(poll_interval)
+        self._partition = partition
+        self._on_reset = on_reset
+        self._stopping = asyncio.Event()
+        self._wakeup = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._delivery = Delivery(
+            store,
+            self._id,
+            handler,
+            transactional=self._transactional,
+            batched=self._batched,
+            retry=retry,
+            on_error=on_error,
+            pause=self._pause,
+        )
+        self._retry = retry
+        self._state = SubscriptionState.IDLE
+        self._running = False
+        self._task: asyncio.Task[None] | None = None
+        self._failure: BaseException | None = None
+        self._checkpoint: Position | None = None
+        self._rebuild = False
+        self._resets: list[asyncio.Future[None]] = []
+        self._log = logger.bind(subscription_id=self._id)
+
+    # --- what it is ----------------------------------------------------------
+
+    @property
+    def subscription_id(self) -> str:
+        """The name its checkpoint is stored under."""
+        return self._id
+
+    @property
+    def state(self) -> SubscriptionState:
+        """Where it is now: idle, catching up, live, stopped or failed."""
+        return self._state
+
+    @property
+    def checkpoint(self) -> Position | None:
+        """The last checkpoint this process stored or loaded (see `status()`)."""
+        return self._checkpoint
+
+    def __repr__(self) -> str:
+        return f"<Subscription {self._id!r} {self._state.value}>"
+
+    # --- running -------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Deliver events until `stop()`; raises `HandlerError` if the handler fails for good."""
+        if self._running:
+            raise SubscriptionError(
+                f"subscription {self._id!r} is already running; stop it before running it again"
+            )
+        self._running = True
+        self._finished.clear()
+        self._failure = None
+        try:
+            await self._loop()
+        except Interrupted:
+            self._state = SubscriptionState.STOPPED
+        except asyncio.CancelledError:
+            self._state = SubscriptionState.STOPPED
+            self._log.warning(
+                "subscription cancelled; the batch in progress is handed over again on restart",
+                checkpoint=self._checkpoint,
+            )
+            raise
+        except BaseException as error:
+            self._state = SubscriptionState.FAILED
+            self._failure = error
+            self._delivery.last_error = repr(error)
+            if not isinstance(error, HandlerError):
+                self._log.error("subscription failed", error=repr(error))
+            raise
+        else:
+            self._state = SubscriptionState.STOPPED
+        finally:
+            self._running = False
+            self._finished.set()
+            self._stopping.clear()
+            self._wakeup.clear()
+            for waiter in self._resets:
+                if not waiter.done():
+                    waiter.set_exception(
+                        SubscriptionError(
+                            f"subscription {self._id!r} stopped before it could reset; "
+                            "call reset() again"
+                        )
+                    )
+            self._resets.clear()
+            self._log.info(
+                "subscription stopped",
+                state=self._state.value,
+                checkpoint=self._checkpoint,
+                handled=self._delivery.handled,
+                parked=self._delivery.parked,
+            )
+
+    async def start(self) -> None:
+        """Run it in a background task; `stop()` ends it, `wait()` awaits it."""
+        if self._running or (self._task is not None and not self._task.done()):
+            raise SubscriptionError(f"subscription {self._id!r} is already running")
+        self._task = asyncio.create_task(self.run(), name=f"subscription {self._id}")
+        self._task.add_done_callback(_retrieve)
+        await asyncio.sleep(0)
+
+    async def wait(self) -> None:
+        """Wait for the background task of `start()` to end; re-raise its failure."""
+        if self._task is not None:
+            await asyncio.wait({self._task})
+        if self._failure is not None:
+            raise self._failure
+
+    async def stop(self, *, timeout: float | None = None) -> None:
+        """Stop after the batch in progress, with its checkpoint stored.
+
+        A handler still busy after `timeout` seconds is cancelled: its batch is
+        handed over again on the next run. Stopping never raises the
+        subscription's failure: see `wait()`, `status()` or the ``async with``
+        exit.
+        """
+        task = self._task
+        if not self._running and (task is None or task.done()):
+            return
+        self._stopping.set()
+        self._wakeup.set()
+        if task is not None and not task.done():
+            done, _ = await asyncio.wait({task}, timeout=timeout)
+            if not done:
+                self._log.warning("subscription did not stop in time; cancelling", timeout=timeout)
+                task.cancel()
+                await asyncio.wait({task})
+            return
+        # run() is awaited by someone else, who gets its outcome.
+        try:
+            await asyncio.wait_for(self._finished.wait(), timeout)
+        except TimeoutError:
+            self._log.warning("subscription did not stop in time", timeout=timeout)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+        if exc is None and self._failure is not None:
+            raise self._failure
+
+    # --- operations ----------------------------------------------------------
+
+    async def reset(self) -> None:
+        """Forget the checkpoint and rebuild from the first event, in one call.
+
+        Runs `on_reset` first (clear the read model there). On a running
+        subscription it happens between two batches; otherwise the next
+        `run()` starts from the beginning, even with ``start="now"``.
+        """
+        if self._running:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._resets.append(waiter)
+            self._wakeup.set()
+            await waiter
+            return
+        async with self._lock:
+            await self._forget()
+
+    async def status(self, *, lag_limit: int = 10_000) -> SubscriptionStatus:
+        """Its stored checkpoint, the head, and how many events it has still to handle.
+
+        Counting the lag reads the events after the checkpoint (at most
+        `lag_limit` of them): cheap when the subscription keeps up.
+        """
+        checkpoint = await self._store.load_checkpoint(self._id)
+        head = await self._store.head_position()
+        if checkpoint is None and self._start == "now" and not self._rebuild:
+            lag, exact = 0, True  # it will start at the head
+        else:
+            reader = self._reader(checkpoint, min(lag_limit, 1000) or 1)
+            lag, exact = await count_lag(reader, head=head, wanted=self._wanted, limit=lag_limit)
+        return SubscriptionStatus(
+            subscription_id=self._id,
+            state=self._state,
+            checkpoint=checkpoint,
+            head_position=head,
+            lag=lag,
+            lag_exact=exact,
+            handled=self._delivery.handled,
+            parked=self._delivery.parked,
+            last_error=self._delivery.last_error,
+        )
+
+    async def parked(self) -> list[ParkedEvent]:
+        """The events parked by ``on_error="park"`` and not replayed yet."""
+        return await list_parked(self._store, self._id)
+
+    async def replay_parked(self, *, event_ids: Collection[UUID] | None = None) -> ReplayResult:
+        """Hand the parked events (or those in `event_ids`) to the handler once more.
+
+        Each is tried once, between batches of a running subscription; those
+        that fail again stay parked and are listed in the result.
+        """
+        async with self._lock:
+            return await replay_parked(
+                self._store, self._id, self._delivery.replay, event_ids=event_ids
+            )
+
+    # --- the loop ------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        checkpoint = await self._initial_checkpoint()
+        self._checkpoint = checkpoint
+        self._log.info(
+            "subscription started",
+            checkpoint=checkpoint,
+            start=self._start,
+            category=self._category,
+            event_types=self._event_types,
+            batch_size=self._batch_size,
+            transactional=self._transactional,
+            on_error=self._on_error,
+            partition=None if self._partition is None else self._partition.subscription_id,
+        )
+        self._state = SubscriptionState.CATCHING_UP
+        armed: asyncio.Task[bool] | None = None
+        near_head = False
+        store_failures = 0
+        last_progress = time.monotonic()
+        try:
+            while not self._stopping.is_set():
+                if self._resets:
+                    await self._reset_now()
+                    checkpoint = None
+                    near_head = False
+                    continue
+                if near_head and armed is None:
+                    # Listen before reading: an append that commits after the
+                    # read then still wakes the wait below.
+                    armed = asyncio.create_task(
+                        self._store.wait_for_events(timeout=self._poll_interval)
+                    )
+                    await asyncio.sleep(0)
+                try:
+                    read = await self._read_and_deliver(checkpoint)
+                except (TransientStoreError, StoreUnavailableError) as error:
+                    store_failures += 1
+                    delay = self._retry.delay(min(store_failures, 20)) or self._poll_interval
+                    self._log.warning(
+                        "subscription store error; retrying",
+                        error=repr(error),
+                        attempt=store_failures,
+                        retry_in_s=delay,
+                    )
+                    if await self._pause(delay):
+                        break
+                    continue
+                store_failures = 0
+                if read:
+                    checkpoint = self._checkpoint
+                if read == self._batch_size:
+                    near_head = False
+                    await _cancel(armed)
+                    armed = None
+                    if self._state is SubscriptionState.LIVE:
+                        self._state = SubscriptionState.CATCHING_UP
+                        self._log.info(
+                            "subscription fell behind; catching up", checkpoint=checkpoint
+                        )
+                    if time.monotonic() - last_progress >= _PROGRESS_EVERY_S:
+                        last_progress = time.monotonic()
+                        self._log.info(
+                            "subscription catching up",
+                            checkpoint=checkpoint,
+                            handled=self._delivery.handled,
+                        )
+                    continue
+                if self._state is not SubscriptionState.LIVE:
+                    self._state = SubscriptionState.LIVE
+                    self._log.info(
+                        "subscription live", checkpoint=checkpoint, handled=self._delivery.handled
+                    )
+                near_head = True
+                if armed is None:
+                    continue  # not listening during that read: listen, then read again
+                await self._wait(armed)
+                armed = None
+        finally:
+            await _cancel(armed)
+
+    async def _read_and_deliver(self, checkpoint: Position | None) -> int:
+        records = await take(self._reader(checkpoint, self._batch_size), self._batch_size)
+        if not records:
+            return 0
+        events = [record for record in records if self._wanted(record)]
+        end = records[-1].position
+        started = time.perf_counter()
+        async with self._lock:
+            await self._delivery.deliver(events, end)
+        self._checkpoint = end
+        self._log.debug(
+            "subscription batch",
+            read=len(records),
+            delivered=len(events),
+            checkpoint=end,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+        return len(records)
+
+    async def _wait(self, armed: asyncio.Task[bool]) -> None:
+        woken = asyncio.create_task(self._wakeup.wait())
+        try:
+            await asyncio.wait({armed, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await _cancel(woken)
+            if not armed.done():
+                await _cancel(armed)
+        if not self._stopping.is_set():
+            self._wakeup.clear()
+        if armed.done() and not armed.cancelled() and armed.exception() is not None:
+            # A broken listener must not turn the wait into a busy loop.
+            self._log.warning(
+                "waiting for new events failed; polling", error=repr(armed.exception())
+            )
+            await self._pause(self._poll_interval)
+
+    async def _pause(self, seconds: float) -> bool:
+        """Sleep `seconds` unless a stop comes first; True when stopping."""
+        if not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), seconds)
+        return self._stopping.is_set()
+
+    async def _initial_checkpoint(self) -> Position | None:
+        checkpoint = await self._store.load_checkpoint(self._id)
+        if checkpoint is None and self._start == "now" and not self._rebuild:
+            # Stored at once: a restart before the first event must not move "now".
+            checkpoint = await self._store.head_position()
+            if checkpoint is not None:
+                await self._store.save_checkpoint(self._id, checkpoint)
+        self._rebuild = False
+        return checkpoint
+
+    async def _reset_now(self) -> None:
+        waiters, self._resets = self._resets, []
+        try:
+            async with self._lock:
+                await self._forget()
+        except BaseException as error:
+            for waiter in waiters:
+                waiter.set_exception(error)
+            raise
+        self._rebuild = False
+        self._state = SubscriptionState.CATCHING_UP
+        for waiter in waiters:
+            waiter.set_result(None)
+
+    async def _forget(self) -> None:
+        # The checkpoint goes first: a crash before the read model is cleared
+        # then hands events over again (at-least-once), never skips them.
+        await self._store.delete_checkpoint(self._id)
+        if self._on_reset is not None:
+            await self._on_reset()
+        self._checkpoint = None
+        self._rebuild = True
+        self._log.info("subscription reset; it rebuilds from the beginning")
+
+    def _reader(self, checkpoint: Position | None, batch_size: int) -> AsyncIterator[RecordedEvent]:
+        if self._category is not None:
+            return self._store.read_category(
+                self._category,
+                from_position=checkpoint,
+                event_types=self._event_types,
+                batch_size=batch_size,
+            )
+        return self._store.read_all(
+            from_position=checkpoint, event_types=self._event_types, batch_size=batch_size
+        )
+
+    def _wanted(self, record: RecordedEvent) -> bool:
+        if is_parked_stream(record.stream_id):
+            return False
+        return self._partition is None or self._partition.owns(record.stream_id)
+
+
+async def _cancel(task: asyncio.Task[Any] | None) -> None:
+    """Cancel `task` and wait for it to end."""
+    if task is None:
+        return
+    task.cancel()
+    await asyncio.wait({task})
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    # The failure is logged by run() and raised by wait() / the `async with`
+    # exit; retrieving it here spares asyncio's "never retrieved" warning.
+    if not task.cancelled():
+        task.exception()
