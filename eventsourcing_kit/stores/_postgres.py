@@ -1,0 +1,584 @@
+"""The PostgreSQL event store on asyncpg: the production backend.
+
+One append is one round trip to the ``append_events()`` function of
+``store/postgres/0007_append_events_function.sql`` (stream lock, version
+check, insert). Readers follow the gap-free global order explained in
+`_postgres_queries`. Payloads travel as JSON text both ways and are decoded
+with orjson, so the store works on any pool, whatever JSON codecs its owner
+installed on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Literal
+
+import asyncpg
+import structlog
+
+from eventsourcing_kit.errors import (
+    ConcurrencyError,
+    ConfigurationError,
+    StoreClosedError,
+    StoreError,
+)
+from eventsourcing_kit.serialization._json import dumps, loads
+from eventsourcing_kit.stores._base import (
+    DEFAULT_BATCH_SIZE,
+    CheckpointTransaction,
+    EventStore,
+)
+from eventsourcing_kit.stores._postgres_connect import (
+    DEFAULT_CONNECT_TIMEOUT,
+    check_dsn,
+    create_pool,
+    split_schema,
+)
+from eventsourcing_kit.stores._postgres_errors import translate_error
+from eventsourcing_kit.stores._postgres_jsonb import jsonb_text
+from eventsourcing_kit.stores._postgres_migrations import (
+    DEFAULT_SCHEMA,
+    migrate,
+    validate_schema_name,
+)
+from eventsourcing_kit.stores._postgres_notify import Listener, Notifier, NotifyMode, channel_for
+from eventsourcing_kit.stores._postgres_positions import START, validate_position
+from eventsourcing_kit.stores._postgres_queries import Queries
+from eventsourcing_kit.stores._records import (
+    AppendResult,
+    ExpectedVersion,
+    NewEvent,
+    Position,
+    RecordedEvent,
+    Snapshot,
+)
+from eventsourcing_kit.stores._validation import (
+    EncodedEvent,
+    Expected,
+    encode_events,
+    resolve_retry,
+    validate_batch_size,
+    validate_category,
+    validate_event_types,
+    validate_expected_version,
+    validate_from_version,
+    validate_stream_id,
+    validate_subscription_id,
+)
+
+__all__ = ["PostgresEventStore"]
+
+logger = structlog.get_logger(__name__)
+
+_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+_EXPECTED_CODES = {ExpectedVersion.ANY: -1, ExpectedVersion.NO_STREAM: 0}
+_STREAM_EXISTS_CODE = -2
+_UNIQUE_EVENT_ID = "events_event_id_key"
+
+DEFAULT_VISIBILITY_WAIT = 2.0
+
+NotifyOption = Literal["coalesced", "after_commit", "in_transaction", "off"]
+
+
+def _record(row: Any) -> RecordedEvent:
+    return RecordedEvent(
+        stream_id=row[0],
+        version=row[1],
+        event_type=row[2],
+        data=loads(row[3]),
+        metadata=loads(row[4]),
+        event_id=row[5],
+        global_position=row[6],
+        position=(row[7], row[6]),
+        recorded_at=row[8],
+    )
+
+
+class PostgresEventStore(EventStore):
+    """An event store in a PostgreSQL schema (``postgresql://``).
+
+    Open one with `open` (from a DSN; the store owns and closes its pool) or
+    `from_pool` (on an ``asyncpg.Pool`` you own: `close` leaves it open).
+    Positions are pairs ``(transaction id, global position)``; see
+    docs/postgres.md for the order they follow and why it never skips.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        schema: str = DEFAULT_SCHEMA,
+        owns_pool: bool = False,
+        notify: NotifyOption = "coalesced",
+        visibility_wait: float = DEFAULT_VISIBILITY_WAIT,
+    ) -> None:
+        """Prefer `open` or `from_pool`, which also migrate the schema."""
+        super().__init__()
+        self._pool = pool
+        self._schema = validate_schema_name(schema)
+        self._owns_pool = owns_pool
+        self._notify = NotifyMode(notify)
+        self._sql = Queries.for_schema(schema)
+        self._channel = channel_for(schema)
+        self._notifier = Notifier(pool, self._channel)
+        self._listener = Listener(pool, self._channel)
+        self._visibility_wait = visibility_wait
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        dsn: str,
+        *,
+        schema: str | None = None,
+        min_size: int = 1,
+        max_size: int = 10,
+        statement_timeout: float | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        migrate: bool = True,
+        notify: NotifyOption = "coalesced",
+        visibility_wait: float = DEFAULT_VISIBILITY_WAIT,
+    ) -> PostgresEventStore:
+        """Connect to `dsn` with a pool of its own, migrating `schema` first.
+
+        `schema` defaults to the DSN's ``?schema=NAME``, else ``eventsourcing``.
+
+        `statement_timeout` (seconds) bounds every statement on the pool's
+        connections; `migrate=False` skips applying pending migrations (run
+        ``eventsourcing-kit migrate`` instead). `notify` chooses when appends
+        wake live readers (see `NotifyMode`). `visibility_wait` (seconds)
+        bounds how long a reader at the end of the log waits for older
+        transactions still running, so that it returns events that already
+        committed (see `_settle`). Raises `StoreUnavailableError`
+        when the server cannot be reached.
+        """
+        dsn, url_schema = split_schema(check_dsn(dsn))
+        if schema is not None and url_schema is not None and schema != url_schema:
+            raise ConfigurationError(
+                f"the DSN names schema {url_schema!r} and the schema option {schema!r}; "
+                "give one of them"
+            )
+        schema = validate_schema_name(schema or url_schema or DEFAULT_SCHEMA)
+        NotifyMode(notify)
+        pool = await create_pool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=connect_timeout,
+            statement_timeout=statement_timeout,
+        )
+        try:
+            if migrate:
+                await _migrate(pool, schema)
+            return cls(
+                pool,
+                schema=schema,
+                owns_pool=True,
+                notify=notify,
+                visibility_wait=visibility_wait,
+            )
+        except BaseException:
+            await pool.close()
+            raise
+
+    @classmethod
+    async def from_pool(
+        cls,
+        pool: asyncpg.Pool,
+        *,
+        schema: str = DEFAULT_SCHEMA,
+        migrate: bool = True,
+        notify: NotifyOption = "coalesced",
+        visibility_wait: float = DEFAULT_VISIBILITY_WAIT,
+    ) -> PostgresEventStore:
+        """A store on your `pool`; `close` leaves the pool open."""
+        validate_schema_name(schema)
+        NotifyMode(notify)
+        if migrate:
+            await _migrate(pool, schema)
+        return cls(
+            pool,
+            schema=schema,
+            owns_pool=False,
+            notify=notify,
+            visibility_wait=visibility_wait,
+        )
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The asyncpg pool the store runs on."""
+        return self._pool
+
+    @property
+    def schema(self) -> str:
+        """The PostgreSQL schema holding the store's tables."""
+        return self._schema
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosedError()
+
+    # --- writing -------------------------------------------------------------
+
+    async def append_events(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int | ExpectedVersion = ExpectedVersion.ANY,
+        connection: asyncpg.Connection | None = None,
+    ) -> AppendResult:
+        """Append atomically; see `EventStore.append_events`.
+
+        `connection`: append on your connection, inside your open transaction,
+        so that the events commit or roll back with your other writes. Without
+        one the append is its own transaction on the store's pool.
+        """
+        self._check_open()
+        validate_stream_id(stream_id)
+        expected = validate_expected_version(expected_version)
+        encoded = encode_events(events)
+        if isinstance(expected, int):
+            code = expected
+        else:
+            code = _EXPECTED_CODES.get(expected, _STREAM_EXISTS_CODE)
+        in_transaction = connection is not None or self._notify is NotifyMode.IN_TRANSACTION
+        args = (
+            stream_id,
+            code,
+            [event.event_id for event, _, _ in encoded],
+            [event.event_type for event, _, _ in encoded],
+            [jsonb_text(data, event.data) for event, data, _ in encoded],
+            [jsonb_text(metadata, event.metadata) for event, _, metadata in encoded],
+            self._channel if in_transaction and self._notify is not NotifyMode.OFF else None,
+        )
+        try:
+            if connection is None:
+                row = await self._pool.fetchrow(self._sql.append, *args)
+            else:
+                row = await connection.fetchrow(self._sql.append, *args)
+        except asyncpg.UniqueViolationError as error:
+            return await self._after_unique_violation(stream_id, encoded, expected, error)
+        except _DRIVER_ERRORS as error:
+            raise translate_error(error, schema=self._schema) from error
+        assert row is not None
+        if row[0]:
+            return await self._after_conflict(stream_id, encoded, expected, row[1], connection)
+        if connection is None:
+            self._listener.wake()
+            if self._notify is NotifyMode.COALESCED:
+                self._notifier.poke()
+            elif self._notify is NotifyMode.AFTER_COMMIT:
+                await self._send_notify()
+        return AppendResult(
+            stream_id=stream_id, version=row[1], global_position=row[3], position=(row[2], row[3])
+        )
+
+    async def _send_notify(self) -> None:
+        try:
+            await self._notifier.send()
+        except _DRIVER_ERRORS as error:
+            # The append is committed; live readers fall back to polling.
+            logger.warning("notify failed", error=repr(error))
+
+    async def _after_conflict(
+        self,
+        stream_id: str,
+        encoded: Sequence[EncodedEvent],
+        expected: Expected,
+        actual: int,
+        connection: asyncpg.Connection | None,
+    ) -> AppendResult:
+        # A version mismatch may be the retry of an append whose reply was lost:
+        # only now look the event ids up.
+        retried = resolve_retry(
+            stream_id, encoded, expected, await self._stored(encoded, connection)
+        )
+        if retried is not None:
+            return retried
+        logger.debug("append conflict", stream_id=stream_id, expected=expected, actual=actual)
+        raise ConcurrencyError(stream_id, expected=expected, actual=actual)
+
+    async def _after_unique_violation(
+        self,
+        stream_id: str,
+        encoded: Sequence[EncodedEvent],
+        expected: Expected,
+        error: asyncpg.UniqueViolationError,
+    ) -> AppendResult:
+        # The failed statement aborted a caller's transaction, if any: look up
+        # on the pool, which sees what is committed.
+        if getattr(error, "constraint_name", None) == _UNIQUE_EVENT_ID:
+            retried = resolve_retry(stream_id, encoded, expected, await self._stored(encoded))
+            if retried is not None:
+                return retried
+        # (stream_id, version): a caller's REPEATABLE READ transaction read an
+        # old version; it is a lost race like any other.
+        actual = await self.stream_version(stream_id)
+        raise ConcurrencyError(stream_id, expected=expected, actual=actual) from error
+
+    async def _stored(
+        self, encoded: Sequence[EncodedEvent], connection: asyncpg.Connection | None = None
+    ) -> list[RecordedEvent | None]:
+        ids = [event.event_id for event, _, _ in encoded]
+        try:
+            if connection is None:
+                rows = await self._pool.fetch(self._sql.by_event_ids, ids)
+            else:
+                rows = await connection.fetch(self._sql.by_event_ids, ids)
+        except _DRIVER_ERRORS as error:
+            raise translate_error(error, schema=self._schema) from error
+        found = {row[5]: _record(row) for row in rows}
+        return [found.get(event_id) for event_id in ids]
+
+    # --- reading -------------------------------------------------------------
+
+    def read_stream(
+        self,
+        stream_id: str,
+        *,
+        from_version: int = 1,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> AsyncIterator[RecordedEvent]:
+        self._check_open()
+        validate_stream_id(stream_id)
+        validate_from_version(from_version)
+        validate_batch_size(batch_size)
+        return self._read_stream(stream_id, from_version, batch_size)
+
+    async def _read_stream(
+        self, stream_id: str, version: int, batch_size: int
+    ) -> AsyncIterator[RecordedEvent]:
+        while True:
+            rows = await self._fetch(self._sql.read_stream, stream_id, version, batch_size)
+            for row in rows:
+                yield _record(row)
+            if len(rows) < batch_size:
+                return
+            version = rows[-1][1] + 1
+
+    def read_all(
+        self,
+        *,
+        from_position: Position | None = None,
+        event_types: Iterable[str] | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> AsyncIterator[RecordedEvent]:
+        return self._read_global(None, from_position, event_types, batch_size)
+
+    def read_category(
+        self,
+        category: str,
+        *,
+        from_position: Position | None = None,
+        event_types: Iterable[str] | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> AsyncIterator[RecordedEvent]:
+        self._check_open()
+        validate_category(category)
+        return self._read_global(category, from_position, event_types, batch_size)
+
+    def _read_global(
+        self,
+        category: str | None,
+        from_position: Position | None,
+        event_types: Iterable[str] | None,
+        batch_size: int,
+    ) -> AsyncIterator[RecordedEvent]:
+        self._check_open()
+        after = START if from_position is None else validate_position(from_position)
+        types = validate_event_types(event_types)
+        validate_batch_size(batch_size)
+        extra: tuple[Any, ...]
+        if category is None:
+            query = self._sql.read_all if types is None else self._sql.read_all_types
+            extra = () if types is None else (list(types),)
+        else:
+            query = self._sql.read_category if types is None else self._sql.read_category_types
+            extra = (category,) if types is None else (category, list(types))
+        return self._scan(query, after, batch_size, extra)
+
+    async def _scan(
+        self, query: str, after: tuple[int, int], batch_size: int, extra: tuple[Any, ...]
+    ) -> AsyncIterator[RecordedEvent]:
+        # One short query per page: no connection is held while the caller
+        # works on the events, and each page sees the newest snapshot.
+        settled = False
+        while True:
+            rows = await self._fetch(query, after[0], after[1], batch_size, *extra)
+            for row in rows:
+                yield _record(row)
+            if rows:
+                after = (rows[-1][7], rows[-1][6])
+            if len(rows) < batch_size:
+                # At the end, once: if committed events are held back by older
+                # transactions still running, wait for those and read on.
+                if settled or not await self._settle():
+                    return
+                settled = True
+
+    async def _settle(self) -> bool:
+        """Wait until the events committed so far can be delivered; True if it waited.
+
+        Events of a committed transaction are held back while an older one is
+        still running (see _postgres_queries). Such transactions are usually
+        milliseconds long, so a reader that just saw its own append commit
+        waits for them rather than end without it. The wait is bounded by
+        `visibility_wait`: a long transaction elsewhere delays the events to a
+        later read, it never makes a reader skip them.
+        """
+        if self._visibility_wait <= 0:
+            return False
+        top, xmin = await self._fetchrow(self._sql.held_back)
+        if top is None or top < xmin:
+            return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._visibility_wait
+        delay = 0.001
+        while loop.time() < deadline:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+            if (await self._fetchrow(self._sql.xmin))[0] > top:
+                return True
+        logger.info(
+            "events held back by a long-running transaction",
+            schema=self._schema,
+            transaction_id=top,
+            oldest_running=xmin,
+            waited_s=self._visibility_wait,
+        )
+        return True
+
+    async def _fetch(self, query: str, *args: Any) -> list[Any]:
+        self._check_open()
+        try:
+            return await self._pool.fetch(query, *args)
+        except _DRIVER_ERRORS as error:
+            raise translate_error(error, schema=self._schema) from error
+
+    async def _fetchrow(self, query: str, *args: Any) -> Any:
+        self._check_open()
+        try:
+            return await self._pool.fetchrow(query, *args)
+        except _DRIVER_ERRORS as error:
+            raise translate_error(error, schema=self._schema) from error
+
+    async def stream_version(self, stream_id: str) -> int:
+        self._check_open()
+        validate_stream_id(stream_id)
+        row = await self._fetchrow(self._sql.stream_version, stream_id)
+        return 0 if row is None else int(row[0])
+
+    async def head_position(self) -> Position | None:
+        self._check_open()
+        await self._settle()
+        row = await self._fetchrow(self._sql.head_position)
+        return None if row is None else (row[0], row[1])
+
+    # --- snapshots -----------------------------------------------------------
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        self._check_open()
+        validate_stream_id(snapshot.stream_id)
+        data = jsonb_text(dumps(snapshot.data, what="snapshot data"), snapshot.data)
+        await self._fetch(
+            self._sql.save_snapshot,
+            snapshot.stream_id,
+            snapshot.version,
+            snapshot.state_schema,
+            data,
+        )
+
+    async def load_snapshot(self, stream_id: str) -> Snapshot | None:
+        self._check_open()
+        validate_stream_id(stream_id)
+        row = await self._fetchrow(self._sql.load_snapshot, stream_id)
+        if row is None:
+            return None
+        return Snapshot(
+            stream_id=row[0],
+            version=row[1],
+            state_schema=row[2],
+            data=loads(row[3]),
+            recorded_at=row[4],
+        )
+
+    # --- subscription checkpoints --------------------------------------------
+
+    async def load_checkpoint(self, subscription_id: str) -> Position | None:
+        self._check_open()
+        validate_subscription_id(subscription_id)
+        row = await self._fetchrow(self._sql.load_checkpoint, subscription_id)
+        return None if row is None else (row[0], row[1])
+
+    async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
+        self._check_open()
+        validate_subscription_id(subscription_id)
+        xid, global_position = validate_position(position)
+        await self._fetch(self._sql.save_checkpoint, subscription_id, xid, global_position)
+
+    async def delete_checkpoint(self, subscription_id: str) -> None:
+        self._check_open()
+        validate_subscription_id(subscription_id)
+        await self._fetch(self._sql.delete_checkpoint, subscription_id)
+
+    def checkpoint_transaction(
+        self, subscription_id: str
+    ) -> AbstractAsyncContextManager[CheckpointTransaction]:
+        """A transaction on one pool connection that ends by storing the checkpoint.
+
+        `CheckpointTransaction.connection` is that ``asyncpg.Connection``:
+        read-model writes made through it commit together with the
+        checkpoint, or not at all (exactly-once processing).
+        """
+        self._check_open()
+        validate_subscription_id(subscription_id)
+        return self._checkpoint_transaction(subscription_id)
+
+    @asynccontextmanager
+    async def _checkpoint_transaction(
+        self, subscription_id: str
+    ) -> AsyncIterator[CheckpointTransaction]:
+        try:
+            async with self._pool.acquire() as connection, connection.transaction():
+                unit = CheckpointTransaction(connection)
+                yield unit
+                if unit.position is not None:
+                    xid, global_position = validate_position(unit.position)
+                    await connection.execute(
+                        self._sql.save_checkpoint, subscription_id, xid, global_position
+                    )
+        except _DRIVER_ERRORS as error:
+            raise translate_error(error, schema=self._schema) from error
+
+    # --- live delivery -------------------------------------------------------
+
+    async def wait_for_events(self, *, timeout: float) -> bool:
+        """Wait for a NOTIFY from any process's append, or `timeout` seconds.
+
+        LISTENs on one pool connection from the first call until `close`.
+        """
+        self._check_open()
+        return await self._listener.wait(timeout)
+
+    # --- lifecycle -----------------------------------------------------------
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._notifier.close()
+        await self._listener.close()
+        if self._owns_pool:
+            await self._pool.close()
+
+
+async def _migrate(pool: asyncpg.Pool, schema: str) -> None:
+    try:
+        await migrate(pool, schema=schema)
+    except StoreError:
+        raise
+    except _DRIVER_ERRORS as error:
+        raise translate_error(error, schema=schema) from error

@@ -1,0 +1,92 @@
+"""Opening connections and pools, with one clear error when the server is away."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+
+from eventsourcing_kit.errors import ConfigurationError, StoreUnavailableError
+
+__all__ = ["check_dsn", "create_pool", "open_connection", "redact", "split_schema"]
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+
+
+def redact(dsn: str) -> str:
+    """`dsn` without its password, fit for messages and logs."""
+    try:
+        parts = urlsplit(dsn)
+    except ValueError:
+        return "<unparseable DSN>"
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def split_schema(dsn: str) -> tuple[str, str | None]:
+    """Take the kit's own ``?schema=NAME`` out of `dsn` (asyncpg would pass it
+    to the server as a setting); return the DSN left and the name, if any."""
+    parts = urlsplit(dsn)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schemas = [value for key, value in query if key == "schema"]
+    if not schemas:
+        return dsn, None
+    rest = urlencode([(key, value) for key, value in query if key != "schema"])
+    return urlunsplit(parts._replace(query=rest)), schemas[-1]
+
+
+def _unavailable(dsn: str, error: BaseException) -> StoreUnavailableError:
+    return StoreUnavailableError(
+        f"cannot connect to PostgreSQL at {redact(dsn)}: {error!r}; check that the server "
+        "runs, that host, port, database and user are right, and that it accepts connections"
+    )
+
+
+def check_dsn(dsn: object) -> str:
+    """`dsn` if it is a PostgreSQL URL, else `ConfigurationError`."""
+    if not isinstance(dsn, str) or not dsn.lower().startswith(("postgresql://", "postgres://")):
+        raise ConfigurationError(
+            f"expected a PostgreSQL URL like postgresql://user@host:5432/db, got {dsn!r}"
+        )
+    return dsn
+
+
+async def open_connection(
+    dsn: str, *, timeout: float = DEFAULT_CONNECT_TIMEOUT, **options: Any
+) -> asyncpg.Connection:
+    """One connection to `dsn`, or `StoreUnavailableError`."""
+    check_dsn(dsn)
+    try:
+        return await asyncpg.connect(dsn, timeout=timeout, **options)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        raise _unavailable(dsn, error) from error
+
+
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int,
+    max_size: int,
+    timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    statement_timeout: float | None = None,
+) -> asyncpg.Pool:
+    """A pool on `dsn` with its first connections open, or `StoreUnavailableError`."""
+    check_dsn(dsn)
+    server_settings: dict[str, str] = {}
+    if statement_timeout is not None:
+        server_settings["statement_timeout"] = str(max(1, round(statement_timeout * 1000)))
+    try:
+        pool = await asyncpg.create_pool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+            server_settings=server_settings or None,
+        )
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        raise _unavailable(dsn, error) from error
+    assert pool is not None
+    return pool

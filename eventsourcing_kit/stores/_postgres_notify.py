@@ -1,0 +1,164 @@
+"""Live delivery: LISTEN for appends made by any process, NOTIFY after ours.
+
+`Listener` holds one pool connection that LISTENs on the schema's channel
+while someone waits for events; it reconnects on the next wait after the
+connection is lost and then reports a wake-up, since notifications sent
+while it was away are gone. `Notifier` sends the NOTIFY for appends made
+through the store's pool after they commit, coalesced: at most one NOTIFY
+in flight per store, however many appends commit meanwhile (see
+docs/postgres.md and benchmarks/results/notify_cost.json for why not inside
+the append transaction).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import hashlib
+from typing import Any
+
+import asyncpg
+import structlog
+
+from eventsourcing_kit.stores._base import AppendSignal
+from eventsourcing_kit.stores._postgres_errors import is_unavailable
+
+__all__ = ["Listener", "Notifier", "NotifyMode", "channel_for"]
+
+logger = structlog.get_logger(__name__)
+
+_MAX_CHANNEL_BYTES = 63
+
+
+class NotifyMode(enum.Enum):
+    """When an append made through the store's pool sends its NOTIFY."""
+
+    COALESCED = "coalesced"
+    """After commit, from a background task; appends that commit while one
+    NOTIFY is in flight share the next one."""
+    AFTER_COMMIT = "after_commit"
+    """After commit, one NOTIFY per append, before `append_events` returns."""
+    IN_TRANSACTION = "in_transaction"
+    """Inside the append transaction (PostgreSQL serializes notifying commits)."""
+    OFF = "off"
+    """No NOTIFY: live readers of other processes fall back to polling."""
+
+
+def channel_for(schema: str) -> str:
+    """The NOTIFY channel of a schema (an identifier of at most 63 bytes)."""
+    channel = f"eventsourcing_kit.{schema}"
+    if len(channel.encode()) <= _MAX_CHANNEL_BYTES:
+        return channel
+    return "eventsourcing_kit." + hashlib.sha256(schema.encode()).hexdigest()[:40]
+
+
+class Notifier:
+    """Sends coalesced NOTIFYs after commits, from one background task."""
+
+    def __init__(self, pool: asyncpg.Pool, channel: str) -> None:
+        self._pool = pool
+        self._channel = channel
+        self._dirty = False
+        self._task: asyncio.Task[None] | None = None
+
+    def poke(self) -> None:
+        """Note that an append committed; a NOTIFY follows soon."""
+        self._dirty = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def send(self, connection: Any = None) -> None:
+        """Send one NOTIFY now (on `connection`, or a pool connection)."""
+        if connection is not None:
+            await connection.execute("SELECT pg_notify($1, '')", self._channel)
+        else:
+            await self._pool.execute("SELECT pg_notify($1, '')", self._channel)
+
+    async def _run(self) -> None:
+        while self._dirty:
+            self._dirty = False
+            try:
+                await self.send()
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+                # Live readers fall back to their polling timeout; nothing is lost.
+                logger.warning("notify failed", channel=self._channel, error=repr(error))
+                return
+
+    async def close(self) -> None:
+        """Wait for the NOTIFY in flight, if any."""
+        if self._task is not None and not self._task.done():
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+class Listener:
+    """LISTENs on the schema's channel while waiters need it."""
+
+    def __init__(self, pool: asyncpg.Pool, channel: str) -> None:
+        self._pool = pool
+        self._channel = channel
+        self._connection: Any = None
+        self._lock = asyncio.Lock()
+        self._signal = AppendSignal()
+        self._lost = False
+
+    async def wait(self, timeout: float) -> bool:
+        """True when woken by an append that committed during the wait."""
+        if self._connection is None or self._connection.is_closed():
+            reconnected = await self._connect()
+            if reconnected and self._lost:
+                # Notifications sent while the connection was down are gone:
+                # tell the reader to re-read rather than sleep.
+                self._lost = False
+                return True
+        return await self._signal.wait(timeout)
+
+    def wake(self) -> None:
+        """Wake this process's waiters (an append made here committed)."""
+        self._signal.notify()
+
+    async def _connect(self) -> bool:
+        async with self._lock:
+            if self._connection is not None and not self._connection.is_closed():
+                return False
+            await self._drop()
+            try:
+                connection = await self._pool.acquire()
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+                logger.warning("cannot listen, polling", channel=self._channel, error=repr(error))
+                return False
+            try:
+                await connection.add_listener(self._channel, self._on_notify)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+                logger.warning("cannot listen, polling", channel=self._channel, error=repr(error))
+                await self._pool.release(connection)
+                return False
+            connection.add_termination_listener(self._on_lost)
+            self._connection = connection
+            return True
+
+    def _on_notify(self, connection: Any, pid: int, channel: str, payload: object) -> None:
+        self._signal.notify()
+
+    def _on_lost(self, connection: Any) -> None:
+        logger.warning("listen connection lost; reconnecting on next wait", channel=self._channel)
+        self._lost = True
+        # Wake waiters so they re-read and reconnect instead of sleeping out their timeout.
+        self._signal.notify()
+
+    async def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.remove_termination_listener(self._on_lost)
+            if not connection.is_closed():
+                await connection.remove_listener(self._channel, self._on_notify)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+            if not is_unavailable(error):
+                logger.warning("unlisten failed", channel=self._channel, error=repr(error))
+        await self._pool.release(connection)
+
+    async def close(self) -> None:
+        """Stop listening and give the connection back to the pool."""
+        async with self._lock:
+            await self._drop()

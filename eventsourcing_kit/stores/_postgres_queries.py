@@ -1,0 +1,142 @@
+"""The statements the PostgreSQL store sends, built once per schema.
+
+Only the schema name is put into the text, as a quoted identifier (an
+identifier cannot be a bind parameter); every value is bound (``$1``...).
+
+The global order. Readers that follow it (`read_all`, `read_category`,
+subscriptions) order by ``(transaction_id, global_position)`` and only
+deliver rows whose ``transaction_id`` is below
+``pg_snapshot_xmin(pg_current_snapshot())``. Why: ``global_position`` is a
+BIGSERIAL drawn at INSERT time, and concurrent transactions commit out of
+sequence order. A reader of ``WHERE global_position > $1`` that has seen 12
+moves past 11 while 11's transaction is still open; when 11 commits a moment
+later, that reader never sees it (DESIGN.md, "The global order must never
+skip"). Locking the table per append would fix it by serializing every
+writer, commit latency included. Instead:
+
+- ``transaction_id`` is the writing transaction's ``pg_current_xact_id()``
+  (xid8: 64 bits, never wraps), the same for every row the transaction
+  writes, even from a savepoint;
+- ``xmin`` of the statement's snapshot is the oldest transaction still
+  running. Every transaction with a smaller id has ended, so all rows below
+  xmin are either visible now or never will be: no row can appear later
+  below xmin. A reader that delivers only rows below xmin, in
+  ``(transaction_id, global_position)`` order, and resumes after the last
+  pair it delivered, can never skip one;
+- rows of transactions at or above xmin are held back even when they are
+  committed and visible (a committed transaction 105 waits while 101 is in
+  flight), because 101 would otherwise land before the reader's position.
+  The same holds for the reader's own writes: inside a transaction that
+  wrote, xmin is at most its own id, so its uncommitted rows are never
+  delivered.
+
+The cost: a reader waits for the oldest running transaction that holds an id,
+in any database of the server (a long write transaction elsewhere delays
+delivery, never correctness). Writers do not wait for each other at all.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = ["Queries", "quote_identifier"]
+
+
+def quote_identifier(name: str) -> str:
+    """`name` as a double-quoted SQL identifier (embedded quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+_COLUMNS = (
+    "stream_id, version, event_type, data::text, metadata::text, event_id, "
+    "global_position, transaction_id, recorded_at"
+)
+_BELOW_XMIN = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+
+
+@attrs.frozen
+class Queries:
+    """Every statement of the store, for one schema."""
+
+    schema: str
+    append: str
+    stream_version: str
+    read_stream: str
+    read_all: str
+    read_all_types: str
+    read_category: str
+    read_category_types: str
+    head_position: str
+    held_back: str
+    xmin: str
+    by_event_ids: str
+    save_snapshot: str
+    load_snapshot: str
+    load_checkpoint: str
+    save_checkpoint: str
+    delete_checkpoint: str
+
+    @classmethod
+    def for_schema(cls, schema: str) -> Queries:
+        s = quote_identifier(schema)
+        after = "(transaction_id, global_position) > ($1::xid8, $2::bigint)"
+        order = "ORDER BY transaction_id, global_position LIMIT $3"
+        return cls(
+            schema=schema,
+            append=f"SELECT * FROM {s}.append_events($1, $2, $3, $4, $5, $6, $7)",
+            stream_version=(
+                f"SELECT version FROM {s}.events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1"
+            ),
+            read_stream=(
+                f"SELECT {_COLUMNS} FROM {s}.events WHERE stream_id = $1 AND version >= $2 "
+                "ORDER BY version LIMIT $3"
+            ),
+            read_all=f"SELECT {_COLUMNS} FROM {s}.events WHERE {after} AND {_BELOW_XMIN} {order}",
+            read_all_types=(
+                f"SELECT {_COLUMNS} FROM {s}.events WHERE {after} AND {_BELOW_XMIN} "
+                f"AND event_type = ANY($4::text[]) {order}"
+            ),
+            read_category=(
+                f"SELECT {_COLUMNS} FROM {s}.events WHERE category = $4 AND {after} "
+                f"AND {_BELOW_XMIN} {order}"
+            ),
+            read_category_types=(
+                f"SELECT {_COLUMNS} FROM {s}.events WHERE category = $4 AND {after} "
+                f"AND {_BELOW_XMIN} AND event_type = ANY($5::text[]) {order}"
+            ),
+            head_position=(
+                f"SELECT transaction_id, global_position FROM {s}.events WHERE {_BELOW_XMIN} "
+                "ORDER BY transaction_id DESC, global_position DESC LIMIT 1"
+            ),
+            held_back=(
+                f"SELECT (SELECT max(transaction_id) FROM {s}.events), "
+                "pg_snapshot_xmin(pg_current_snapshot())"
+            ),
+            xmin="SELECT pg_snapshot_xmin(pg_current_snapshot())",
+            by_event_ids=(f"SELECT {_COLUMNS} FROM {s}.events WHERE event_id = ANY($1::uuid[])"),
+            save_snapshot=(
+                f"INSERT INTO {s}.snapshots AS current "
+                "(stream_id, version, state_schema, data) VALUES ($1, $2, $3, $4::text::jsonb) "
+                "ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, "
+                "state_schema = EXCLUDED.state_schema, data = EXCLUDED.data, "
+                "recorded_at = now() WHERE current.version <= EXCLUDED.version"
+            ),
+            load_snapshot=(
+                f"SELECT stream_id, version, state_schema, data::text, recorded_at "
+                f"FROM {s}.snapshots WHERE stream_id = $1"
+            ),
+            load_checkpoint=(
+                f"SELECT transaction_id, global_position FROM {s}.subscription_checkpoints "
+                "WHERE subscription_id = $1"
+            ),
+            save_checkpoint=(
+                f"INSERT INTO {s}.subscription_checkpoints "
+                "(subscription_id, transaction_id, global_position) VALUES ($1, $2, $3) "
+                "ON CONFLICT (subscription_id) DO UPDATE SET "
+                "transaction_id = EXCLUDED.transaction_id, "
+                "global_position = EXCLUDED.global_position, updated_at = now()"
+            ),
+            delete_checkpoint=(
+                f"DELETE FROM {s}.subscription_checkpoints WHERE subscription_id = $1"
+            ),
+        )

@@ -1,0 +1,36 @@
+"""The PostgreSQL store passes the shared store contract."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from postgres_support import open_store
+
+from eventsourcing_kit.stores import EventStore
+from eventsourcing_kit.stores._postgres import PostgresEventStore
+from eventsourcing_kit.testing import StoreContract
+from eventsourcing_kit.testing._store_contract import Reopen
+
+
+class TestPostgresStore(StoreContract):
+    @pytest.fixture
+    async def store(self, pg_store: PostgresEventStore) -> AsyncIterator[EventStore]:
+        yield pg_store
+
+    @pytest.fixture
+    async def reopen(self, pg_dsn: str, pg_schema: str) -> AsyncIterator[Reopen]:
+        opened: list[PostgresEventStore] = []
+
+        async def open_another() -> EventStore:
+            store = await PostgresEventStore.open(pg_dsn, schema=pg_schema, migrate=False)
+            opened.append(store)
+            return store
+
+        yield open_another
+        for store in opened:
+            await store.close()
+
+    @pytest.fixture
+    def store_url(self, pg_dsn: str, pg_schema: str) -> str:
+        return f"{pg_dsn}?schema={pg_schema}"
