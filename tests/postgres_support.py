@@ -31,9 +31,7 @@ __all__ = [
     "session_schema",
 ]
 
-TEST_DSN = os.environ.get(
-    "EVENTSOURCING_KIT_TEST_DSN", "postgresql://postgres@127.0.0.1:5432/test"
-)
+TEST_DSN = os.environ.get("EVENTSOURCING_KIT_TEST_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 SCHEMA_PREFIX = "eskit_test_"
 
 

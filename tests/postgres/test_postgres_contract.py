@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from postgres_support import open_store
 
 from eventsourcing_kit.stores import EventStore
 from eventsourcing_kit.stores._postgres import PostgresEventStore
@@ -15,8 +14,8 @@ from eventsourcing_kit.testing._store_contract import Reopen
 
 class TestPostgresStore(StoreContract):
     @pytest.fixture
-    async def store(self, pg_store: PostgresEventStore) -> AsyncIterator[EventStore]:
-        yield pg_store
+    def store(self, pg_store: PostgresEventStore) -> EventStore:
+        return pg_store
 
     @pytest.fixture
     async def reopen(self, pg_dsn: str, pg_schema: str) -> AsyncIterator[Reopen]:
