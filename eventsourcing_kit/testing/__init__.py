@@ -1,5 +1,26 @@
 """Helpers for testing event-sourced code and event store backends with pytest."""
 
+from eventsourcing_kit.testing._scenario import Scenario, scenario
+from eventsourcing_kit.testing._stateful import AggregateStateMachine
 from eventsourcing_kit.testing._store_contract import StoreContract
+from eventsourcing_kit.testing._strategies import (
+    Command,
+    aggregates,
+    command,
+    commands,
+    events,
+    values_of,
+)
 
-__all__ = ["StoreContract"]
+__all__ = [
+    "AggregateStateMachine",
+    "Command",
+    "Scenario",
+    "StoreContract",
+    "aggregates",
+    "command",
+    "commands",
+    "events",
+    "scenario",
+    "values_of",
+]
