@@ -197,8 +197,14 @@ class SQLiteEventStore(EventStore):
         """Run a write operation: in its own transaction, or in the open checkpoint one."""
         if self._in_transaction():
             return await self._run(self._writer, function, *args, nested=True)
-        # One write at a time on the writer connection; the SQLite lock then
-        # orders this process's writes with other processes'.
+        if not self._write_lock.locked():
+            # The writer thread runs its queue in order, one operation (one whole
+            # transaction) at a time, so writes submitted straight away are
+            # serialized already, and they pipeline: the thread starts the next
+            # one without waiting for the event loop. Nothing awaits between the
+            # check and the submission, so a checkpoint transaction cannot start
+            # in between; once it holds the lock, writes queue behind it.
+            return await self._run(self._writer, function, *args, nested=False)
         async with self._write_lock:
             return await self._run(self._writer, function, *args, nested=False)
 
