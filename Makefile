@@ -16,6 +16,7 @@ PIP_INSTALL  := $(BIN)/python -m pip install --disable-pip-version-check --no-in
                 --progress-bar off --quiet --constraint $(CONSTRAINTS) \
                 --build-constraint $(CONSTRAINTS)
 # One stamp per extra: reinstall only when pyproject.toml or the pins change.
+VENV_READY   := $(VENV)/.ready
 STAMP_BASE   := $(VENV)/.installed-base
 STAMP_DEV    := $(VENV)/.installed-dev
 STAMP_BENCH  := $(VENV)/.installed-bench
@@ -34,28 +35,31 @@ help:  ## List the targets
 
 # --- environment ----------------------------------------------------------------
 
-# The venv is created once and never rebuilt behind the user's back (no
-# prerequisites): `make distclean` is the way to start over.
-$(BIN)/python:
+# The venv is created once and never rebuilt behind the user's back (an existing
+# .venv is kept; `make distclean` starts over); only pip is re-pinned when the
+# pins change. The stamp is written last, so an interrupted setup resumes.
+$(VENV_READY): $(CONSTRAINTS)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
-	    echo "error: eventsourcing-kit needs Python 3.11 or newer; '$(PYTHON)' is" \
-	         "$$($(PYTHON) --version 2>&1 || echo missing). Run e.g. 'make PYTHON=python3.11 test'." >&2; \
+	    found=$$($(PYTHON) --version 2>/dev/null) || found="not found"; \
+	    echo "error: eventsourcing-kit needs Python 3.11 or newer; '$(PYTHON)' is: $$found." \
+	         "Point PYTHON at one, e.g. 'make PYTHON=python3.11 test'." >&2; \
 	    exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	@# ensurepip ships whatever pip the interpreter came with; pin it first, since
 	@# --build-constraint needs pip 25.3 or newer.
 	$(BIN)/python -m pip install --disable-pip-version-check --no-input --progress-bar off \
 	    --quiet --constraint $(CONSTRAINTS) pip
+	@touch $@
 
-$(STAMP_BASE): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+$(STAMP_BASE): pyproject.toml $(CONSTRAINTS) | $(VENV_READY)
 	$(PIP_INSTALL) --editable .
 	@touch $@
 
-$(STAMP_DEV): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+$(STAMP_DEV): pyproject.toml $(CONSTRAINTS) | $(VENV_READY)
 	$(PIP_INSTALL) --editable '.[dev]'
 	@touch $@
 
-$(STAMP_BENCH): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+$(STAMP_BENCH): pyproject.toml $(CONSTRAINTS) | $(VENV_READY)
 	$(PIP_INSTALL) --editable '.[bench]'
 	@touch $@
 
@@ -112,11 +116,11 @@ UV_COMPILE := $(BIN)/uv pip compile $(LOCK_INPUTS) --extra dev --extra bench \
 UV_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check --no-input \
               --progress-bar off --quiet $(if $(wildcard $(CONSTRAINTS)),--constraint $(CONSTRAINTS)) uv
 
-lock: | $(BIN)/python  ## Re-pin requirements/constraints.txt after a dependency change
+lock: | $(VENV_READY)  ## Re-pin requirements/constraints.txt after a dependency change
 	$(UV_INSTALL)
 	$(UV_COMPILE)
 
-lock-upgrade: | $(BIN)/python  ## Re-pin every dependency to its newest allowed version
+lock-upgrade: | $(VENV_READY)  ## Re-pin every dependency to its newest allowed version
 	$(UV_INSTALL)
 	$(UV_COMPILE) --upgrade
 
