@@ -22,6 +22,7 @@ STAMP_DEV    := $(VENV)/.installed-dev
 STAMP_BENCH  := $(VENV)/.installed-bench
 WITH_PG      := EVENTSOURCING_KIT_PYTHON=$(BIN)/python scripts/ensure-postgres.sh
 PYTEST_ARGS  ?=
+BENCH_ARGS   ?=
 # Under CI the work tree is a throwaway clone: no need to keep pytest's cache.
 ifeq ($(CI),true)
 PYTEST_ARGS  += -p no:cacheprovider
@@ -86,15 +87,15 @@ lint: $(STAMP_DEV)  ## ruff check, ruff format --check, mypy strict, import cont
 	done; exit $$status
 
 # benchmarks/run.py, when present, drives the harness; otherwise each
-# benchmarks/*_bench.py runs on its own.
+# benchmarks/*_bench.py runs on its own, given BENCH_ARGS (e.g. --quick).
 bench: $(STAMP_BENCH)  ## Run the benchmarks (needs the bench extra and PostgreSQL)
 	@if [ -f benchmarks/run.py ]; then \
-	    $(WITH_PG) $(BIN)/python benchmarks/run.py; \
+	    $(WITH_PG) $(BIN)/python benchmarks/run.py $(BENCH_ARGS); \
 	else \
 	    set -e; found=0; \
 	    for script in benchmarks/*_bench.py; do \
 	        [ -f "$$script" ] || continue; found=1; \
-	        echo "--- $$script"; $(WITH_PG) $(BIN)/python "$$script"; \
+	        echo "--- $$script"; $(WITH_PG) $(BIN)/python "$$script" $(BENCH_ARGS); \
 	    done; \
 	    [ $$found -eq 1 ] || echo "no benchmarks yet (benchmarks/run.py or benchmarks/*_bench.py)"; \
 	fi
