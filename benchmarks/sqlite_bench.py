@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import platform
 import sqlite3
 import statistics
@@ -99,6 +100,7 @@ async def one_run(directory: Path, run: int) -> dict[str, float]:
 
 async def main() -> None:
     runs: list[dict[str, float]] = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as directory:
         for run in range(RUNS):
             runs.append(await one_run(Path(directory), run))
@@ -119,6 +121,9 @@ async def main() -> None:
         "python": sys.version.split()[0],
         "sqlite": sqlite3.sqlite_version,
         "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        # Other work on the machine skews the figures: compare runs made at a similar load.
+        "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
