@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -96,3 +97,26 @@ async def test_transactions_do_not_nest(store: SQLiteEventStore) -> None:
         with pytest.raises(InvalidInputError, match="already open"):
             async with store.checkpoint_transaction("inner"):
                 pass
+
+
+async def test_a_cancelled_transaction_is_rolled_back_and_frees_the_writer(
+    store: SQLiteEventStore,
+) -> None:
+    inside = asyncio.Event()
+
+    async def stuck_handler() -> None:
+        async with store.checkpoint_transaction("manager") as transaction:
+            await store.append_events("Order-1", [NewEvent("Shipped", {})])
+            transaction.save(1)
+            inside.set()
+            await asyncio.Event().wait()  # until cancelled
+
+    task = asyncio.create_task(stuck_handler())
+    await inside.wait()
+    waiting = asyncio.create_task(store.append_events("Order-2", [NewEvent("Placed", {})]))
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert (await waiting).version == 1
+    assert await store.stream_version("Order-1") == 0
+    assert await store.load_checkpoint("manager") is None
