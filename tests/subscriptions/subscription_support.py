@@ -1,0 +1,122 @@
+"""Helpers for the subscription tests: backends that reopen, a read model, waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from eventsourcing_kit import EventStore, NewEvent, connect
+from eventsourcing_kit.subscriptions import HandlerContext, RetryPolicy
+
+NO_WAIT = RetryPolicy(max_retries=2, initial_delay=0.0)
+"""Retries without backoff sleeps, so failure tests stay quick."""
+
+GUARD_S = 20.0
+"""How long a test waits for something that should happen at once: a hang guard only."""
+
+
+class Backend:
+    """One backend's data, opened as often as a test restarts."""
+
+    def __init__(self, name: str, url: str, options: dict[str, Any]) -> None:
+        self.name = name
+        self.url = url
+        self.options = options
+        self._memory: EventStore | None = None
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[EventStore]:
+        """A store on this backend's data (in memory: the same store again)."""
+        if self.name == "memory":
+            if self._memory is None:
+                self._memory = await connect("memory://")
+            yield self._memory
+            return
+        store = await connect(self.url, **self.options)
+        try:
+            yield store
+        finally:
+            await store.close()
+
+
+class ReadModel:
+    """A table of handled event ids, written inside the checkpoint transaction."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.table = "seen_" + secrets.token_hex(4)
+
+    def _qualified(self) -> str:
+        from eventsourcing_kit.stores._postgres_queries import quote_identifier
+
+        return f"{quote_identifier(self.backend.options['schema'])}.{self.table}"
+
+    @property
+    def name(self) -> str:
+        """The table's name as SQL on this backend (schema-qualified on PostgreSQL)."""
+        return self.table if self.backend.name == "sqlite" else self._qualified()
+
+    async def create(self) -> None:
+        if self.backend.name == "sqlite":
+            with self._sqlite() as connection:
+                connection.execute(f"CREATE TABLE {self.table} (event_id TEXT NOT NULL)")
+        else:
+            await self._pg("execute", f"CREATE TABLE {self._qualified()} (event_id TEXT NOT NULL)")
+
+    async def drop(self) -> None:
+        if self.backend.name == "postgres":
+            await self._pg("execute", f"DROP TABLE IF EXISTS {self._qualified()}")
+
+    async def record(self, context: HandlerContext, event_id: object) -> None:
+        """What a transactional handler does: write through the context's connection."""
+        if self.backend.name == "sqlite":
+            context.connection.execute(
+                f"INSERT INTO {self.table} (event_id) VALUES (?)", (str(event_id),)
+            )
+        else:
+            await context.connection.execute(
+                f"INSERT INTO {self._qualified()} (event_id) VALUES ($1)", str(event_id)
+            )
+
+    async def rows(self) -> list[str]:
+        """The committed event ids, one per row (duplicates included)."""
+        if self.backend.name == "sqlite":
+            with self._sqlite() as connection:
+                return [row[0] for row in connection.execute(f"SELECT event_id FROM {self.table}")]
+        rows = await self._pg("fetch", f"SELECT event_id FROM {self._qualified()}")
+        return [row[0] for row in rows]
+
+    def _sqlite(self) -> sqlite3.Connection:
+        path = self.backend.url.removeprefix("sqlite:///")
+        return sqlite3.connect(path, isolation_level=None)
+
+    async def _pg(self, method: str, sql: str) -> Any:
+        import asyncpg
+
+        connection = await asyncpg.connect(self.backend.url)
+        try:
+            return await getattr(connection, method)(sql)
+        finally:
+            await connection.close()
+
+
+async def append(
+    store: EventStore, stream_id: str, count: int, event_type: str = "Happened"
+) -> None:
+    """Append `count` events to `stream_id`, one append each."""
+    for _ in range(count):
+        await store.append_events(stream_id, [NewEvent(event_type, {"n": secrets.randbelow(10)})])
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait until `condition()` holds; fail after GUARD_S (a hang guard, not a timing check)."""
+
+    async def poll() -> None:
+        while not condition():  # noqa: ASYNC110 - the conditions are plain reads of test state
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(poll(), GUARD_S)
