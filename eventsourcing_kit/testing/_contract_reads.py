@@ -248,6 +248,16 @@ class ReadContract:
         events = await collect(store.read_all(event_types=["Wanted"], batch_size=3))
         assert [e.data["n"] for e in events] == list(range(5))
 
+    async def test_event_types_given_as_a_generator_filter_every_page(
+        self, store: EventStore
+    ) -> None:
+        # A reader that re-iterates the filter per page finds a spent generator
+        # on its second page.
+        for n in range(6):
+            await store.append_events("Account-1", [new("Noise"), new("Wanted", {"n": n})])
+        events = await collect(store.read_all(event_types=(t for t in ["Wanted"]), batch_size=2))
+        assert [(e.event_type, e.data["n"]) for e in events] == [("Wanted", n) for n in range(6)]
+
     async def test_read_category_pages_past_long_runs_of_other_categories(
         self, store: EventStore
     ) -> None:

@@ -1,0 +1,140 @@
+"""The shared input checks: what their errors carry and say.
+
+The store contract proves every backend rejects bad input; these tests pin
+what a user sees when it does (attributes to react on, messages to act on).
+"""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+
+from eventsourcing_kit.errors import (
+    ConcurrencyError,
+    DuplicateEventError,
+    InvalidEventError,
+    InvalidExpectedVersionError,
+    InvalidInputError,
+    InvalidStreamIdError,
+)
+from eventsourcing_kit.stores import ExpectedVersion, NewEvent
+from eventsourcing_kit.stores._validation import (
+    check_expected_version,
+    encode_events,
+    resolve_retry,
+    validate_category,
+    validate_event_types,
+    validate_expected_version,
+    validate_stream_id,
+)
+
+ANY = ExpectedVersion.ANY
+NO_STREAM = ExpectedVersion.NO_STREAM
+STREAM_EXISTS = ExpectedVersion.STREAM_EXISTS
+
+
+def test_invalid_stream_id_error_carries_the_id_and_the_reason() -> None:
+    with pytest.raises(InvalidStreamIdError) as raised:
+        validate_stream_id("Account-\n1")
+    assert raised.value.stream_id == "Account-\n1"
+    assert "control" in raised.value.reason
+
+
+def test_an_oversized_stream_id_is_not_echoed_whole() -> None:
+    with pytest.raises(InvalidStreamIdError) as raised:
+        validate_stream_id("x" * 10_000)
+    assert "10000 characters" in str(raised.value)
+    assert len(str(raised.value)) < 300
+
+
+def test_a_stream_id_of_255_characters_is_valid() -> None:
+    assert validate_stream_id("é" * 255) == "é" * 255
+
+
+def test_input_errors_are_value_errors() -> None:
+    # Callers that only know the built-ins can still catch bad input.
+    with pytest.raises(ValueError, match="stream id"):
+        validate_stream_id("")
+
+
+def test_invalid_expected_version_error_is_a_type_error_naming_the_choices() -> None:
+    with pytest.raises(TypeError) as raised:
+        validate_expected_version("1")
+    assert isinstance(raised.value, InvalidExpectedVersionError)
+    assert raised.value.expected_version == "1"
+    assert "ExpectedVersion.ANY" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "accepted"),
+    [
+        (0, 0, True),
+        (0, 1, False),
+        (3, 3, True),
+        (3, 2, False),
+        (3, 4, False),
+        (NO_STREAM, 0, True),
+        (NO_STREAM, 1, False),
+        (STREAM_EXISTS, 1, True),
+        (STREAM_EXISTS, 0, False),
+        (ANY, 0, True),
+        (ANY, 7, True),
+    ],
+)
+def test_check_expected_version_accepts_exactly_the_matching_states(
+    expected: int | ExpectedVersion, actual: int, accepted: bool
+) -> None:
+    try:
+        check_expected_version("Account-1", expected, actual)
+    except ConcurrencyError:
+        assert not accepted
+    else:
+        assert accepted
+
+
+def test_concurrency_error_names_the_stream_and_both_versions() -> None:
+    with pytest.raises(ConcurrencyError) as raised:
+        check_expected_version("Account-1", NO_STREAM, 4)
+    message = str(raised.value)
+    assert "'Account-1'" in message
+    assert "ExpectedVersion.NO_STREAM" in message
+    assert "version 4" in message
+
+
+def test_encode_events_names_the_index_of_the_bad_event() -> None:
+    with pytest.raises(InvalidEventError, match=r"events\[1\]"):
+        encode_events([NewEvent("Happened", {}), "Happened"])
+
+
+def test_encode_events_accepts_a_generator_once() -> None:
+    encoded = encode_events(NewEvent("Happened", {"n": n}) for n in range(3))
+    assert [data for _, data, _ in encoded] == [b'{"n":0}', b'{"n":1}', b'{"n":2}']
+
+
+def test_event_types_filter_is_materialised_once() -> None:
+    assert validate_event_types(t for t in ["A", "B"]) == ("A", "B")
+
+
+def test_a_bare_string_event_types_filter_suggests_a_list() -> None:
+    with pytest.raises(InvalidInputError, match=r"\['Deposited'\]"):
+        validate_event_types("Deposited")
+
+
+@pytest.mark.parametrize("category", ["", "Account-1", 42])
+def test_validate_category_rejects_what_cannot_be_a_category(category: object) -> None:
+    with pytest.raises(InvalidInputError):
+        validate_category(category)
+
+
+def test_resolve_retry_of_a_new_batch_is_none() -> None:
+    encoded = encode_events([NewEvent("Happened", {})])
+    assert resolve_retry("Account-1", encoded, 0, [None]) is None
+
+
+def test_duplicate_event_error_says_what_clashed() -> None:
+    event_id = uuid4()
+    error = DuplicateEventError(event_id, stream_id="Account-1", detail="it has other content")
+    assert str(event_id) in str(error)
+    assert "other content" in str(error)
+    assert (error.event_id, error.stream_id) == (event_id, "Account-1")
