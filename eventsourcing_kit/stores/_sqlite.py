@@ -126,20 +126,8 @@ class SQLiteEventStore(EventStore):
         survives a power loss too, at a cost in append latency).
         """
         path = _check_path(path)
-        if (
-            isinstance(busy_timeout, bool)
-            or not isinstance(busy_timeout, int | float)
-            or not busy_timeout >= 0
-        ):
-            raise ConfigurationError(
-                f"invalid busy_timeout {busy_timeout!r}: pass the seconds to wait for a lock "
-                "held by another process, e.g. 5.0"
-            )
-        mode = synchronous.upper() if isinstance(synchronous, str) else synchronous
-        if mode not in _SYNCHRONOUS:
-            raise ConfigurationError(
-                f"invalid synchronous {synchronous!r}: pass one of {', '.join(_SYNCHRONOUS)}"
-            )
+        busy_timeout = _check_busy_timeout(busy_timeout)
+        mode = _check_synchronous(synchronous)
         if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
             raise ConfigurationError(
                 f"the SQLite library is version {sqlite3.sqlite_version}; the store needs "
@@ -149,7 +137,7 @@ class SQLiteEventStore(EventStore):
         writer = _Worker("eventsourcing-kit-sqlite-writer")
         reader = _Worker("eventsourcing-kit-sqlite-reader")
         opener = functools.partial(
-            open_connection, path, busy_timeout=float(busy_timeout), synchronous=mode
+            open_connection, path, busy_timeout=busy_timeout, synchronous=mode
         )
         try:
             await writer.start(functools.partial(opener, readonly=False))
@@ -162,7 +150,7 @@ class SQLiteEventStore(EventStore):
                 raise translate_error(error, path=path, busy_timeout=busy_timeout) from error
             raise
         logger.debug("sqlite store opened", path=path, migrations_applied=applied)
-        return cls(path, writer=writer, reader=reader, busy_timeout=float(busy_timeout))
+        return cls(path, writer=writer, reader=reader, busy_timeout=busy_timeout)
 
     def __repr__(self) -> str:
         return f"<SQLiteEventStore {self._path!r}{' closed' if self._closed else ''}>"
@@ -426,3 +414,25 @@ def _check_path(path: object) -> str:
             "missing); for a store in memory use connect('memory://')"
         )
     return path
+
+
+def _check_busy_timeout(busy_timeout: object) -> float:
+    if (
+        isinstance(busy_timeout, bool)
+        or not isinstance(busy_timeout, int | float)
+        or not busy_timeout >= 0
+    ):
+        raise ConfigurationError(
+            f"invalid busy_timeout {busy_timeout!r}: pass the seconds to wait for a lock "
+            "held by another process, e.g. 5.0"
+        )
+    return float(busy_timeout)
+
+
+def _check_synchronous(synchronous: object) -> str:
+    mode = synchronous.upper() if isinstance(synchronous, str) else synchronous
+    if mode not in _SYNCHRONOUS:
+        raise ConfigurationError(
+            f"invalid synchronous {synchronous!r}: pass one of {', '.join(_SYNCHRONOUS)}"
+        )
+    return str(mode)
