@@ -3,11 +3,12 @@
 Run: .venv/bin/python benchmarks/sqlite_bench.py  (about half a minute)
 Writes benchmarks/results/sqlite.json: the median of RUNS runs of each
 measure, each run on a new file in a temporary directory, with the store's
-defaults (WAL, synchronous=NORMAL).
+defaults (WAL, synchronous=NORMAL). ``--quick``: one run, results printed only.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import logging
@@ -98,17 +99,20 @@ async def one_run(directory: Path, run: int) -> dict[str, float]:
         await store.close()
 
 
-async def main() -> None:
+async def main(*, quick: bool) -> None:
     runs: list[dict[str, float]] = []
     load_before = os.getloadavg()[0]
+    count = 1 if quick else RUNS
     with tempfile.TemporaryDirectory() as directory:
-        for run in range(RUNS):
+        for run in range(count):
             runs.append(await one_run(Path(directory), run))
-            print(f"run {run + 1}/{RUNS}: {json.dumps({k: round(v) for k, v in runs[-1].items()})}")
+            print(
+                f"run {run + 1}/{count}: {json.dumps({k: round(v) for k, v in runs[-1].items()})}"
+            )
     medians = {name: round(statistics.median(r[name] for r in runs)) for name, _ in MEASURES}
     result = {
         "medians": medians,
-        "runs": RUNS,
+        "runs": count,
         "workload": {
             "single_appends": SINGLE_APPENDS,
             "concurrent_tasks": CONCURRENT_TASKS,
@@ -125,13 +129,16 @@ async def main() -> None:
         # Other work on the machine skews the figures: compare runs made at a similar load.
         "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(medians, indent=2))
+    if not quick:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
     # An application (this script) configures logging, not the library: keep
     # the per-append debug lines out of the measurement.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description="Throughput of the SQLite store on a file")
+    parser.add_argument("--quick", action="store_true", help="one run; do not write results")
+    asyncio.run(main(quick=parser.parse_args().quick))
