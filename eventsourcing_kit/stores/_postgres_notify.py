@@ -13,6 +13,7 @@ the append transaction).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import hashlib
 from typing import Any
@@ -28,6 +29,7 @@ __all__ = ["Listener", "Notifier", "NotifyMode", "channel_for"]
 logger = structlog.get_logger(__name__)
 
 _MAX_CHANNEL_BYTES = 63
+_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
 class NotifyMode(enum.Enum):
@@ -79,7 +81,7 @@ class Notifier:
             self._dirty = False
             try:
                 await self.send()
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+            except _DRIVER_ERRORS as error:
                 # Live readers fall back to their polling timeout; nothing is lost.
                 logger.warning("notify failed", channel=self._channel, error=repr(error))
                 return
@@ -97,18 +99,19 @@ class Listener:
         self._pool = pool
         self._channel = channel
         self._connection: Any = None
+        self._dead = False  # the LISTEN connection was terminated
+        self._missed = False  # notifications may have been lost meanwhile
         self._lock = asyncio.Lock()
         self._signal = AppendSignal()
-        self._lost = False
 
     async def wait(self, timeout: float) -> bool:
         """True when woken by an append that committed during the wait."""
-        if self._connection is None or self._connection.is_closed():
-            reconnected = await self._connect()
-            if reconnected and self._lost:
+        if self._connection is None or self._dead:
+            await self._connect()
+            if self._missed and self._connection is not None:
                 # Notifications sent while the connection was down are gone:
                 # tell the reader to re-read rather than sleep.
-                self._lost = False
+                self._missed = False
                 return True
         return await self._signal.wait(timeout)
 
@@ -116,32 +119,33 @@ class Listener:
         """Wake this process's waiters (an append made here committed)."""
         self._signal.notify()
 
-    async def _connect(self) -> bool:
+    async def _connect(self) -> None:
         async with self._lock:
-            if self._connection is not None and not self._connection.is_closed():
-                return False
+            if self._connection is not None and not self._dead:
+                return
             await self._drop()
             try:
                 connection = await self._pool.acquire()
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+            except _DRIVER_ERRORS as error:
                 logger.warning("cannot listen, polling", channel=self._channel, error=repr(error))
-                return False
+                return
             try:
                 await connection.add_listener(self._channel, self._on_notify)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+                connection.add_termination_listener(self._on_lost)
+            except _DRIVER_ERRORS as error:
                 logger.warning("cannot listen, polling", channel=self._channel, error=repr(error))
-                await self._pool.release(connection)
-                return False
-            connection.add_termination_listener(self._on_lost)
+                await self._release(connection)
+                return
             self._connection = connection
-            return True
+            self._dead = False
 
     def _on_notify(self, connection: Any, pid: int, channel: str, payload: object) -> None:
         self._signal.notify()
 
     def _on_lost(self, connection: Any) -> None:
         logger.warning("listen connection lost; reconnecting on next wait", channel=self._channel)
-        self._lost = True
+        self._dead = True
+        self._missed = True
         # Wake waiters so they re-read and reconnect instead of sleeping out their timeout.
         self._signal.notify()
 
@@ -149,14 +153,19 @@ class Listener:
         connection, self._connection = self._connection, None
         if connection is None:
             return
-        try:
-            connection.remove_termination_listener(self._on_lost)
-            if not connection.is_closed():
+        if not self._dead:
+            try:
+                connection.remove_termination_listener(self._on_lost)
                 await connection.remove_listener(self._channel, self._on_notify)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
-            if not is_unavailable(error):
-                logger.warning("unlisten failed", channel=self._channel, error=repr(error))
-        await self._pool.release(connection)
+            except _DRIVER_ERRORS as error:
+                if not is_unavailable(error):
+                    logger.warning("unlisten failed", channel=self._channel, error=repr(error))
+        await self._release(connection)
+
+    async def _release(self, connection: Any) -> None:
+        # A terminated pool connection may already be back in the pool.
+        with contextlib.suppress(*_DRIVER_ERRORS):
+            await self._pool.release(connection)
 
     async def close(self) -> None:
         """Stop listening and give the connection back to the pool."""

@@ -31,5 +31,6 @@ class TestPostgresStore(StoreContract):
             await store.close()
 
     @pytest.fixture
-    def store_url(self, pg_dsn: str, pg_schema: str) -> str:
-        return f"{pg_dsn}?schema={pg_schema}"
+    def store_url(self, pg_dsn: str, pg_store: PostgresEventStore) -> str:
+        # Through pg_store: what the test writes by URL is emptied after it too.
+        return f"{pg_dsn}?schema={pg_store.schema}"

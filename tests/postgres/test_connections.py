@@ -1,0 +1,95 @@
+"""Opening the store: DSNs, pools the caller owns, unreachable servers."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from eventsourcing_kit import NewEvent, connect
+from eventsourcing_kit.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    MigrationError,
+    StoreUnavailableError,
+    TransientStoreError,
+)
+from eventsourcing_kit.stores._postgres import PostgresEventStore
+
+
+async def test_unreachable_server_raises_store_unavailable() -> None:
+    with pytest.raises(StoreUnavailableError, match=r"127\.0\.0\.1:1"):
+        await PostgresEventStore.open("postgresql://postgres@127.0.0.1:1/test")
+
+
+async def test_connect_opens_a_postgres_store(pg_dsn: str, pg_schema: str) -> None:
+    async with connect(f"{pg_dsn}?schema={pg_schema}") as store:
+        assert isinstance(store, PostgresEventStore)
+        assert store.schema == pg_schema
+
+
+async def test_closing_a_store_leaves_the_callers_pool_open(pg_dsn: str, pg_schema: str) -> None:
+    async with asyncpg.create_pool(pg_dsn, min_size=1, max_size=3) as pool:
+        store = await PostgresEventStore.from_pool(pool, schema=pg_schema)
+        await store.append_events("Pool-1", [NewEvent("Opened", {})])
+        await store.wait_for_events(timeout=0.01)  # takes a listen connection too
+        await store.close()
+        assert not pool._closed
+        assert await pool.fetchval("SELECT 1") == 1
+
+
+async def test_closing_a_store_opened_by_dsn_closes_its_pool(pg_dsn: str, pg_schema: str) -> None:
+    store = await PostgresEventStore.open(pg_dsn, schema=pg_schema, migrate=False)
+    await store.close()
+    assert store.pool._closed
+
+
+async def test_an_unmigrated_schema_is_reported_as_a_migration_error(pg_dsn: str) -> None:
+    store = await PostgresEventStore.open(pg_dsn, schema="eskit_test_never_made", migrate=False)
+    try:
+        with pytest.raises(MigrationError, match="eventsourcing-kit migrate"):
+            await store.stream_version("Account-1")
+    finally:
+        await store.close()
+
+
+async def test_statement_timeout_is_a_transient_error(pg_dsn: str, pg_schema: str) -> None:
+    store = await PostgresEventStore.open(
+        pg_dsn, schema=pg_schema, migrate=False, statement_timeout=0.05
+    )
+    try:
+        with pytest.raises(TransientStoreError):
+            await store._fetch("SELECT pg_sleep(1)")
+    finally:
+        await store.close()
+
+
+async def test_a_dsn_schema_conflicting_with_the_option_is_rejected(pg_dsn: str) -> None:
+    with pytest.raises(ConfigurationError, match="give one of them"):
+        await PostgresEventStore.open(f"{pg_dsn}?schema=a", schema="b")
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        pytest.param(5, id="int"),
+        pytest.param((1,), id="one-int"),
+        pytest.param((1, 2, 3), id="three-ints"),
+        pytest.param((1, -2), id="negative"),
+        pytest.param((True, 2), id="bool"),
+        pytest.param("1,2", id="str"),
+    ],
+)
+async def test_read_all_rejects_a_malformed_position(
+    pg_store: PostgresEventStore, position: object
+) -> None:
+    with pytest.raises(InvalidInputError, match="pair"):
+        pg_store.read_all(from_position=position)  # type: ignore[arg-type]
+
+
+async def test_a_position_that_went_through_json_is_accepted(
+    pg_store: PostgresEventStore,
+) -> None:
+    await pg_store.append_events("Account-1", [NewEvent("Opened", {}), NewEvent("Closed", {})])
+    first, second = [e async for e in pg_store.read_all()]
+    after = [e.event_id async for e in pg_store.read_all(from_position=list(first.position))]
+    assert after == [second.event_id]

@@ -1,0 +1,47 @@
+"""Concurrent writers: one winner, kit errors only, no holes left by losers."""
+
+from __future__ import annotations
+
+import asyncio
+
+from eventsourcing_kit import AppendResult, ConcurrencyError, NewEvent
+from eventsourcing_kit.stores._postgres import PostgresEventStore
+from eventsourcing_kit.stores._postgres_queries import quote_identifier
+
+WRITERS = 20
+
+
+async def _race(store: PostgresEventStore, rounds: int) -> list[object]:
+    outcomes: list[object] = []
+    for version in range(rounds):
+        outcomes += await asyncio.gather(
+            *(
+                store.append_events(
+                    "Account-1", [NewEvent("Raced", {"w": w})], expected_version=version
+                )
+                for w in range(WRITERS)
+            ),
+            return_exceptions=True,
+        )
+    return outcomes
+
+
+async def test_a_raw_unique_violation_never_escapes_a_race(pg_store: PostgresEventStore) -> None:
+    outcomes = await _race(pg_store, 5)
+    kinds = {type(outcome) for outcome in outcomes}
+    assert kinds == {AppendResult, ConcurrencyError}, outcomes
+
+
+async def test_losing_writers_leave_no_hole_in_global_positions(
+    pg_store: PostgresEventStore,
+) -> None:
+    await _race(pg_store, 5)
+    await pg_store.append_events("Account-2", [NewEvent("After", {})])
+    positions = [
+        row[0]
+        for row in await pg_store.pool.fetch(
+            f"SELECT global_position FROM {quote_identifier(pg_store.schema)}.events "
+            "ORDER BY global_position"
+        )
+    ]
+    assert positions == list(range(positions[0], positions[0] + 6))
