@@ -21,6 +21,7 @@ from eventsourcing_kit.stores import (
     Position,
     RecordedEvent,
     Snapshot,
+    SQLiteEventStore,
     connect,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "Position",
     "RecordedEvent",
     "Repository",
+    "SQLiteEventStore",
     "Snapshot",
     "StateCodec",
     "Upcaster",

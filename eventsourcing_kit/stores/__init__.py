@@ -11,6 +11,7 @@ from eventsourcing_kit.stores._records import (
     RecordedEvent,
     Snapshot,
 )
+from eventsourcing_kit.stores._sqlite import SQLiteEventStore
 
 __all__ = [
     "AppendResult",
@@ -21,6 +22,7 @@ __all__ = [
     "NewEvent",
     "Position",
     "RecordedEvent",
+    "SQLiteEventStore",
     "Snapshot",
     "connect",
 ]

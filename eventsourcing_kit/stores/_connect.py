@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import inspect
+from collections.abc import Callable, Generator
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -79,6 +80,7 @@ async def _open(url: str, options: dict[str, Any]) -> EventStore:
                 f"store URL {url!r} names no file: use sqlite:///relative.db or "
                 "sqlite:////absolute/path.db"
             )
+        _check_options(SQLiteEventStore.open, options, "sqlite://")
         return await SQLiteEventStore.open(path, **options)
     if scheme in ("postgresql", "postgres"):
         try:
@@ -87,5 +89,24 @@ async def _open(url: str, options: dict[str, Any]) -> EventStore:
             raise ConfigurationError(
                 "postgresql:// needs asyncpg: pip install 'eventsourcing-kit[postgres]'"
             ) from error
+        _check_options(PostgresEventStore.open, options, "postgresql://")
         return await PostgresEventStore.open(url, **options)
+    if scheme == "dynamodb":
+        raise ConfigurationError(
+            "the DynamoDB backend is not available yet; use postgresql:// or sqlite:///"
+        )
     raise ConfigurationError(f"unknown store URL scheme {scheme!r} in {url!r}; use {_SCHEMES}")
+
+
+def _check_options(opener: Callable[..., object], options: dict[str, Any], scheme: str) -> None:
+    # A misspelt option should say which ones exist, not raise a bare TypeError.
+    accepted = {
+        name
+        for name, parameter in inspect.signature(opener).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown option(s) {unknown} for {scheme}; it takes: {', '.join(sorted(accepted))}"
+        )
