@@ -10,11 +10,13 @@ VENV         ?= .venv
 BIN          := $(VENV)/bin
 CONSTRAINTS  := requirements/constraints.txt
 LOCK_INPUTS  := pyproject.toml requirements/tools.in
-# pip honours these for the project's build backend (hatchling) too, not only
-# for the packages it installs, so the editable build is pinned as well.
-PIP_INSTALL  := $(BIN)/python -m pip install --disable-pip-version-check --no-input \
-                --progress-bar off --quiet --constraint $(CONSTRAINTS) \
-                --build-constraint $(CONSTRAINTS)
+# --build-constraint pins the project's build backend (hatchling) too, so the
+# editable build is as reproducible as the rest. --no-compile: byte-compiling
+# every installed module up front was about a third of a fresh install's time;
+# Python compiles (and caches) the modules a run actually imports instead.
+PIP          := $(BIN)/python -m pip install --disable-pip-version-check --no-input \
+                --progress-bar off --quiet --no-compile
+PIP_INSTALL  := $(PIP) --constraint $(CONSTRAINTS) --build-constraint $(CONSTRAINTS)
 # One stamp per extra: reinstall only when pyproject.toml or the pins change.
 VENV_READY   := $(VENV)/.ready
 STAMP_BASE   := $(VENV)/.installed-base
@@ -48,8 +50,7 @@ $(VENV_READY): $(CONSTRAINTS)
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	@# ensurepip ships whatever pip the interpreter came with; pin it first, since
 	@# --build-constraint needs pip 25.3 or newer.
-	$(BIN)/python -m pip install --disable-pip-version-check --no-input --progress-bar off \
-	    --quiet --constraint $(CONSTRAINTS) pip
+	$(PIP) --constraint $(CONSTRAINTS) pip
 	@touch $@
 
 $(STAMP_BASE): pyproject.toml $(CONSTRAINTS) | $(VENV_READY)
@@ -114,8 +115,7 @@ UV_COMPILE := $(BIN)/uv pip compile $(LOCK_INPUTS) --extra dev --extra bench \
               --custom-compile-command 'make lock' --quiet
 
 # uv at its pinned version, or at the newest when there is no lock yet.
-UV_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check --no-input \
-              --progress-bar off --quiet $(if $(wildcard $(CONSTRAINTS)),--constraint $(CONSTRAINTS)) uv
+UV_INSTALL := $(PIP) $(if $(wildcard $(CONSTRAINTS)),--constraint $(CONSTRAINTS)) uv
 
 lock: | $(VENV_READY)  ## Re-pin requirements/constraints.txt after a dependency change
 	$(UV_INSTALL)
