@@ -24,6 +24,16 @@ from eventsourcing_kit.stores import (
     SQLiteEventStore,
     connect,
 )
+from eventsourcing_kit.subscriptions import (
+    HandlerContext,
+    Projection,
+    RetryPolicy,
+    Subscription,
+    SubscriptionRunner,
+    SubscriptionStatus,
+    consumer_group,
+    handles,
+)
 
 __all__ = [
     "Aggregate",
@@ -36,16 +46,24 @@ __all__ = [
     "EventSourcingError",
     "EventStore",
     "ExpectedVersion",
+    "HandlerContext",
     "MemoryEventStore",
     "NewEvent",
     "Position",
+    "Projection",
     "RecordedEvent",
     "Repository",
+    "RetryPolicy",
     "SQLiteEventStore",
     "Snapshot",
     "StateCodec",
+    "Subscription",
+    "SubscriptionRunner",
+    "SubscriptionStatus",
     "Upcaster",
     "connect",
+    "consumer_group",
     "event_type",
+    "handles",
     "make_converter",
 ]

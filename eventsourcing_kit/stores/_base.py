@@ -212,12 +212,14 @@ class EventStore(abc.ABC):
     def subscribe(
         self,
         subscription_id: str,
-        handler: Callable[[RecordedEvent], Awaitable[None]],
+        handler: Callable[..., Awaitable[None]],
         **options: Any,
     ) -> Subscription:
         """A subscription that feeds `handler` from the global order.
 
         It resumes from its stored checkpoint; see `Subscription` for options.
+        `handler` takes a `RecordedEvent` (a list of them with ``batched=True``),
+        plus a `HandlerContext` with ``transactional=True``.
         """
         from eventsourcing_kit.subscriptions import Subscription
 
