@@ -33,8 +33,8 @@ class SubscriptionStatus:
 
     `lag` counts the events the subscription has still to handle, read from
     the store after the checkpoint: counting costs one read of up to
-    `lag_limit` events, so a subscription far behind reports ``lag_limit``
-    with `lag_exact` False.
+    `lag_limit` events, so a subscription further behind reports what it
+    counted in those (a lower bound) with `lag_exact` False.
     """
 
     subscription_id: str
