@@ -20,8 +20,9 @@ Optional fixtures, each None by default (their tests are then skipped):
 - ``store_url``: the URL that `connect` opens the same kind of store with,
   for the tests of ``async with connect(url)``.
 
-The tests use the public API only and run under pytest-asyncio (the class
-carries the ``asyncio`` mark, so strict mode works too). For pytest's rich
+The tests use the public API only and run under pytest-asyncio. The class
+carries the ``asyncio`` mark; in strict mode, declare your async fixtures
+with ``@pytest_asyncio.fixture``. For pytest's rich
 assertion messages, call ``pytest.register_assert_rewrite("eventsourcing_kit.testing")``
 in your conftest.py before importing this package.
 """
