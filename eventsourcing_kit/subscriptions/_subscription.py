@@ -153,6 +153,7 @@ class Subscription:
         self._retry = retry
         self._state = SubscriptionState.IDLE
         self._running = False
+        self._runner: asyncio.Task[Any] | None = None
         self._task: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self._checkpoint: Position | None = None
@@ -189,6 +190,7 @@ class Subscription:
                 f"subscription {self._id!r} is already running; stop it before running it again"
             )
         self._running = True
+        self._runner = asyncio.current_task()
         self._finished.clear()
         self._failure = None
         try:
@@ -213,6 +215,7 @@ class Subscription:
             self._state = SubscriptionState.STOPPED
         finally:
             self._running = False
+            self._runner = None
             self._finished.set()
             self._stopping.clear()
             self._wakeup.clear()
@@ -261,6 +264,8 @@ class Subscription:
             return
         self._stopping.set()
         self._wakeup.set()
+        if asyncio.current_task() is self._runner:
+            return  # called by the handler: the loop stops once this batch is done
         if task is not None and not task.done():
             done, _ = await asyncio.wait({task}, timeout=timeout)
             if not done:

@@ -74,6 +74,24 @@ async def test_stop_ends_a_retry_backoff_without_passing_the_event(store: EventS
     assert await store.load_checkpoint("projection") is None
 
 
+async def test_a_handler_can_stop_its_own_subscription_after_the_batch(
+    store: EventStore,
+) -> None:
+    await append(store, "Account-1", 4)
+    positions = [event.position async for event in store.read_all()]
+    handled: list[int] = []
+
+    async def stop_on_the_second(event: RecordedEvent) -> None:
+        handled.append(event.version)
+        if event.version == 2:
+            await subscription.stop()
+
+    subscription = store.subscribe("projection", stop_on_the_second, batch_size=3)
+    await asyncio.wait_for(subscription.run(), GUARD_S)
+    assert handled == [1, 2, 3]
+    assert await store.load_checkpoint("projection") == positions[2]
+
+
 async def test_a_subscription_cannot_run_twice_at_once(store: EventStore) -> None:
     subscription = store.subscribe("projection", Gate())
     async with subscription:
