@@ -143,6 +143,7 @@ class MemoryEventStore(EventStore):
         stream = self._streams.get(stream_id, [])
         offset = from_version - 1
         while offset < len(stream):
+            self._check_open()
             yield self._record(stream[offset])
             offset += 1
 
@@ -183,6 +184,7 @@ class MemoryEventStore(EventStore):
         self, category: str | None, index: int, wanted: frozenset[str] | None
     ) -> AsyncIterator[RecordedEvent]:
         while index < len(self._rows):
+            self._check_open()
             row = self._rows[index]
             if (category is None or row.stream_id.partition("-")[0] == category) and (
                 wanted is None or row.event_type in wanted

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 from uuid import UUID
 
@@ -54,8 +55,8 @@ def validate_stream_id(stream_id: object) -> str:
         raise InvalidStreamIdError(stream_id, "it is empty")
     if len(stream_id) > MAX_NAME_LENGTH:
         raise InvalidStreamIdError(stream_id[:40] + "...", f"it has {len(stream_id)} characters")
-    if not stream_id.isprintable():
-        raise InvalidStreamIdError(stream_id, "it holds control or unprintable characters")
+    if _has_control_characters(stream_id):
+        raise InvalidStreamIdError(stream_id, "it holds control characters")
     return stream_id
 
 
@@ -121,8 +122,10 @@ def encode_events(events: object) -> list[EncodedEvent]:
     """
     if isinstance(events, NewEvent):
         raise InvalidEventError("pass a list of NewEvent, not a single NewEvent")
-    if not isinstance(events, Iterable) or isinstance(events, str | bytes | dict):
+    if not isinstance(events, Iterable) or isinstance(events, str | bytes | Mapping):
         raise InvalidEventError(f"events must be a list of NewEvent, got {events!r}")
+    if isinstance(events, set | frozenset):
+        raise InvalidEventError("events must be in order (a list or tuple), got an unordered set")
     batch: list[object] = list(events)
     if not batch:
         raise InvalidEventError("an append needs at least one event")
@@ -139,17 +142,34 @@ def encode_events(events: object) -> list[EncodedEvent]:
         if event.event_id in seen:
             raise InvalidEventError(f"event id {event.event_id} appears twice in one append")
         seen.add(event.event_id)
-        if not isinstance(event.data, dict):
-            raise InvalidEventError(
-                f"events[{index}].data must be a dict (a JSON object), "
-                f"got {type(event.data).__name__}"
-            )
-        if not isinstance(event.metadata, dict):
-            raise InvalidEventError(f"events[{index}].metadata must be a dict")
-        data = dumps(event.data, what=f"data of event {event.event_type!r}")
-        metadata = dumps(event.metadata, what=f"metadata of event {event.event_type!r}")
+        data = dumps(
+            _as_dict(event.data, index, "data"), what=f"data of event {event.event_type!r}"
+        )
+        metadata = dumps(
+            _as_dict(event.metadata, index, "metadata"),
+            what=f"metadata of event {event.event_type!r}",
+        )
         encoded.append((event, data, metadata))
     return encoded
+
+
+def _as_dict(value: object, index: int, field: str) -> dict[str, Any]:
+    # orjson encodes exact dicts only; any other mapping is copied into one.
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise InvalidEventError(
+        f"events[{index}].{field} must be a dict (a JSON object), got {type(value).__name__}"
+    )
+
+
+def _has_control_characters(text: str) -> bool:
+    # isprintable() also refuses spaces other than " " (a no-break space, say):
+    # only control characters and lone surrogates are ruled out, so look closer.
+    return not text.isprintable() and any(
+        unicodedata.category(char) in ("Cc", "Cs") for char in text
+    )
 
 
 def resolve_retry(
@@ -233,7 +253,7 @@ def _check_type_name(name: Any) -> None:
             f"invalid event type {name!r}: an event type is a non-empty string of at most "
             f"{MAX_NAME_LENGTH} characters"
         )
-    if not name.isprintable():
+    if _has_control_characters(name):
         raise InvalidEventError(f"invalid event type {name!r}: it holds control characters")
 
 
@@ -270,7 +290,7 @@ def validate_subscription_id(subscription_id: object) -> str:
         not isinstance(subscription_id, str)
         or not subscription_id
         or len(subscription_id) > MAX_NAME_LENGTH
-        or not subscription_id.isprintable()
+        or _has_control_characters(subscription_id)
     ):
         raise InvalidInputError(
             f"invalid subscription id {subscription_id!r}: use a printable string of 1 to "

@@ -6,6 +6,7 @@ what a user sees when it does (attributes to react on, messages to act on).
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from uuid import uuid4
 
 import pytest
@@ -138,3 +139,25 @@ def test_duplicate_event_error_says_what_clashed() -> None:
     assert str(event_id) in str(error)
     assert "other content" in str(error)
     assert (error.event_id, error.stream_id) == (event_id, "Account-1")
+
+
+def test_a_stream_id_may_hold_any_printable_space() -> None:
+    for stream_id in ("Account-\u00a0x", "Account-\u3000x", "Account-a b"):
+        assert validate_stream_id(stream_id) == stream_id
+
+
+def test_a_lone_surrogate_in_a_stream_id_is_refused() -> None:
+    with pytest.raises(InvalidStreamIdError, match="control characters"):
+        validate_stream_id("Account-\ud800")
+
+
+def test_an_unordered_set_of_events_is_refused() -> None:
+    with pytest.raises(InvalidEventError, match="unordered set"):
+        encode_events(frozenset({"not even an event"}))
+
+
+def test_a_read_only_mapping_is_encoded_like_a_dict() -> None:
+    [(_, data, metadata)] = encode_events(
+        [NewEvent("A", MappingProxyType({"x": 1}), metadata=MappingProxyType({"m": 2}))]
+    )
+    assert (data, metadata) == (b'{"x":1}', b'{"m":2}')
