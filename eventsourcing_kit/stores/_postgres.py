@@ -415,15 +415,16 @@ class PostgresEventStore(EventStore):
             if len(rows) < batch_size:
                 # At the end, once: if committed events are held back by older
                 # transactions still running, wait for those and read on.
-                if settled or not await self._settle():
+                if settled or not await self._settle(after):
                     return
                 settled = True
 
-    async def _settle(self) -> bool:
-        """Wait until the events committed so far can be delivered; True if it waited.
+    async def _settle(self, after: tuple[int, int]) -> bool:
+        """Wait until the events stored after `after` can be delivered.
 
-        Events of a committed transaction are held back while an older one is
-        still running (see _postgres_queries). Such transactions are usually
+        True when there are such events (the caller reads once more). Events
+        of a committed transaction are held back while an older one is still
+        running (see _postgres_queries). Such transactions are usually
         milliseconds long, so a reader that just saw its own append commit
         waits for them rather than end without it. The wait is bounded by
         `visibility_wait`: a long transaction elsewhere delays the events to a
@@ -431,9 +432,13 @@ class PostgresEventStore(EventStore):
         """
         if self._visibility_wait <= 0:
             return False
-        top, xmin = await self._fetchrow(self._sql.held_back)
-        if top is None or top < xmin:
+        top_xid, top_position, xmin = await self._fetchrow(self._sql.held_back)
+        if top_xid is None or (top_xid, top_position) <= after:
             return False
+        # The page just read may have used an older snapshot than this one.
+        if top_xid < xmin:
+            return True
+        top = top_xid
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._visibility_wait
         delay = 0.001
@@ -473,7 +478,7 @@ class PostgresEventStore(EventStore):
 
     async def head_position(self) -> Position | None:
         self._check_open()
-        await self._settle()
+        await self._settle(START)
         row = await self._fetchrow(self._sql.head_position)
         return None if row is None else (row[0], row[1])
 

@@ -109,8 +109,10 @@ class Queries:
                 "ORDER BY transaction_id DESC, global_position DESC LIMIT 1"
             ),
             held_back=(
-                f"SELECT (SELECT max(transaction_id) FROM {s}.events), "
-                "pg_snapshot_xmin(pg_current_snapshot())"
+                "SELECT last.transaction_id, last.global_position, "
+                "pg_snapshot_xmin(pg_current_snapshot()) FROM (SELECT 1) AS one LEFT JOIN "
+                f"(SELECT transaction_id, global_position FROM {s}.events "
+                "ORDER BY transaction_id DESC, global_position DESC LIMIT 1) AS last ON true"
             ),
             xmin="SELECT pg_snapshot_xmin(pg_current_snapshot())",
             by_event_ids=(f"SELECT {_COLUMNS} FROM {s}.events WHERE event_id = ANY($1::uuid[])"),

@@ -32,9 +32,15 @@ def pg_schema(pg_dsn: str) -> Iterator[str]:
 
 @pytest.fixture
 async def pg_store(pg_dsn: str, pg_schema: str) -> AsyncIterator[PostgresEventStore]:
-    """A store on the session schema, emptied after the test."""
+    """A store on the session schema, emptied after the test.
+
+    The server is shared: other sessions' transactions can hold delivery back
+    (docs/postgres.md, "The global order"). A generous `visibility_wait` lets
+    reads return what committed, however loaded the server; it costs nothing
+    when the server is quiet.
+    """
     try:
-        async with open_store(pg_dsn, pg_schema, max_size=20) as store:
+        async with open_store(pg_dsn, pg_schema, max_size=20, visibility_wait=30) as store:
             yield store
     finally:
         await reset_schema(pg_dsn, pg_schema)

@@ -34,11 +34,25 @@ async def test_no_notify_leaves_other_stores_waiting_until_the_timeout(
         assert await waiter is False
 
 
-async def test_a_lost_listen_connection_is_replaced_and_reported_as_a_wake_up(
+async def test_a_lost_listen_connection_is_reported_as_a_wake_up(
     pg_store: PostgresEventStore,
 ) -> None:
     assert await pg_store.wait_for_events(timeout=0.01) is False
     listening = pg_store._listener._connection
     await pg_store.pool.execute("SELECT pg_terminate_backend($1)", listening.get_server_pid())
     assert await asyncio.wait_for(pg_store.wait_for_events(timeout=30), 10) is True
+
+
+async def test_after_a_lost_listen_connection_appends_wake_waiters_again(
+    pg_dsn: str, pg_store: PostgresEventStore
+) -> None:
     assert await pg_store.wait_for_events(timeout=0.01) is False
+    listening = pg_store._listener._connection
+    await pg_store.pool.execute("SELECT pg_terminate_backend($1)", listening.get_server_pid())
+    while await pg_store.wait_for_events(timeout=0.05):
+        pass  # the wake-ups that report the loss and the reconnection
+    async with open_store(pg_dsn, pg_store.schema) as writer:
+        waiter = asyncio.create_task(pg_store.wait_for_events(timeout=30))
+        await asyncio.sleep(0.01)
+        await writer.append_events("Ping-1", [NewEvent("Pinged", {})])
+        assert await asyncio.wait_for(waiter, 10) is True

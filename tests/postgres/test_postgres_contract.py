@@ -22,7 +22,9 @@ class TestPostgresStore(StoreContract):
         opened: list[PostgresEventStore] = []
 
         async def open_another() -> EventStore:
-            store = await PostgresEventStore.open(pg_dsn, schema=pg_schema, migrate=False)
+            store = await PostgresEventStore.open(
+                pg_dsn, schema=pg_schema, migrate=False, visibility_wait=30
+            )
             opened.append(store)
             return store
 
