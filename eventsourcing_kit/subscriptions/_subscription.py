@@ -306,7 +306,11 @@ class Subscription:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._resets.append(waiter)
             self._wakeup.set()
-            await waiter
+            if asyncio.current_task() is not self._runner:
+                await waiter
+            else:
+                # From the handler: the reset happens once this batch is done.
+                waiter.add_done_callback(_retrieve)
             return
         async with self._lock:
             await self._forget()
@@ -536,7 +540,7 @@ async def _cancel(task: asyncio.Task[Any] | None) -> None:
     await asyncio.wait({task})
 
 
-def _retrieve(task: asyncio.Task[None]) -> None:
+def _retrieve(task: asyncio.Future[None]) -> None:
     # The failure is logged by run() and raised by wait() / the `async with`
     # exit; retrieving it here spares asyncio's "never retrieved" warning.
     if not task.cancelled():
