@@ -3,6 +3,8 @@
 The public API is re-exported here; everything else is private.
 """
 
+from typing import TYPE_CHECKING
+
 from eventsourcing_kit.domain import Aggregate, EventRegistry, Upcaster, event_type
 from eventsourcing_kit.errors import (
     AggregateNotFound,
@@ -35,6 +37,10 @@ from eventsourcing_kit.subscriptions import (
     handles,
 )
 
+if TYPE_CHECKING:
+    from eventsourcing_kit.stores._postgres import PostgresEventStore
+    from eventsourcing_kit.stores._postgres_migrations import migrate
+
 __all__ = [
     "Aggregate",
     "AggregateNotFound",
@@ -50,6 +56,7 @@ __all__ = [
     "MemoryEventStore",
     "NewEvent",
     "Position",
+    "PostgresEventStore",
     "Projection",
     "RecordedEvent",
     "Repository",
@@ -66,4 +73,19 @@ __all__ = [
     "event_type",
     "handles",
     "make_converter",
+    "migrate",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The PostgreSQL backend needs the optional asyncpg: import it on first use
+    # so that `import eventsourcing_kit` works without the postgres extra.
+    if name == "PostgresEventStore":
+        from eventsourcing_kit.stores._postgres import PostgresEventStore
+
+        return PostgresEventStore
+    if name == "migrate":
+        from eventsourcing_kit.stores._postgres_migrations import migrate
+
+        return migrate
+    raise AttributeError(f"module 'eventsourcing_kit' has no attribute {name!r}")
