@@ -94,6 +94,8 @@ class Account(Aggregate):
     balance: int = 0
     is_open: bool = False
     transfers_out: tuple[UUID, ...] = ()
+    transfers_in: tuple[UUID, ...] = ()
+    refunded: tuple[UUID, ...] = ()
 
     # --- commands -------------------------------------------------------------
 
@@ -126,11 +128,15 @@ class Account(Aggregate):
 
     def receive_transfer(self, transfer_id: UUID, from_account: UUID, amount: int) -> None:
         self._check_usable(amount)
+        if transfer_id in self.transfers_in:
+            return  # already received: the process manager is at-least-once
         self.record(TransferReceived(transfer_id, from_account, amount))
 
     def refund_transfer(self, transfer_id: UUID, amount: int) -> None:
         if transfer_id not in self.transfers_out:
             raise BankError(f"transfer {transfer_id} was not sent from this account")
+        if transfer_id in self.refunded:
+            return
         self.record(TransferRefunded(transfer_id, amount))
 
     def close(self, reason: str = "") -> None:
@@ -151,10 +157,14 @@ class Account(Aggregate):
             case AccountOpened(owner=owner):
                 self.owner = owner
                 self.is_open = True
-            case Deposited(amount=amount) | TransferReceived(amount=amount):
+            case Deposited(amount=amount):
                 self.balance += amount
-            case TransferRefunded(amount=amount):
+            case TransferReceived(transfer_id=transfer_id, amount=amount):
                 self.balance += amount
+                self.transfers_in = (*self.transfers_in, transfer_id)
+            case TransferRefunded(transfer_id=transfer_id, amount=amount):
+                self.balance += amount
+                self.refunded = (*self.refunded, transfer_id)
             case Withdrawn(amount=amount):
                 self.balance -= amount
             case TransferSent(transfer_id=transfer_id, amount=amount):

@@ -15,6 +15,7 @@ from samples.bank.domain import (
     Deposited,
     InsufficientFunds,
     InvalidAmount,
+    TransferReceived,
     TransferRefunded,
     TransferSent,
     Withdrawn,
@@ -104,3 +105,23 @@ def test_only_a_sent_transfer_can_be_refunded() -> None:
     account = opened(100)
     with pytest.raises(BankError, match="was not sent"):
         account.refund_transfer(uuid4(), 10)
+
+
+def test_a_transfer_is_received_once_however_often_it_is_delivered() -> None:
+    account = opened()
+    transfer, sender = uuid4(), uuid4()
+    account.receive_transfer(transfer, sender, 30)
+    account.receive_transfer(transfer, sender, 30)
+    assert account.pending_events == [TransferReceived(transfer, sender, 30)]
+    assert account.balance == 30
+
+
+def test_a_transfer_is_refunded_once_however_often_it_is_asked() -> None:
+    account = opened(100)
+    transfer = uuid4()
+    account.send_transfer(transfer, uuid4(), 60)
+    account.refund_transfer(transfer, 60)
+    account.refund_transfer(transfer, 60)
+    assert account.pending_events[-1] == TransferRefunded(transfer, 60)
+    assert len(account.pending_events) == 2
+    assert account.balance == 100

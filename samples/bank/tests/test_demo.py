@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from samples.bank import demo
 
 
 @pytest.fixture(autouse=True)
-def _restore_logging() -> object:
+def _restore_logging() -> Iterator[None]:
     # The demo configures structlog as an application does; undo it for the
     # tests that run after this one.
     yield
@@ -25,8 +26,11 @@ def test_the_demo_runs_on_a_sqlite_file_and_tells_what_happened(
     assert demo.main([str(path)]) == 0
     out = capsys.readouterr().out
     assert path.exists()
-    assert "hit a ConcurrencyError and was retried" in out
-    assert "no update lost: balance 2103.50 at v4" in out
-    assert "snapshot at v5" in out
-    assert "was refused" in out
-    assert "Balances: Alice 2078.50 (v5), Bob 305.00 (v9)" in out
+    assert "hit a ConcurrencyError and was re-run on fresh state" in out
+    assert "no update lost: 2103.50 at v4" in out
+    assert "the snapshot is at v5" in out
+    assert "is refused" in out
+    assert "1 transfer credited, 1 refunded to Alice" in out
+    assert "the read model handles only the 3 new events (not the 17 before)" in out
+    assert "Alice  2108.50 (v8), read model  2108.50" in out
+    assert "Bob     280.00 (v11), read model   280.00" in out
