@@ -9,15 +9,17 @@ the server and committing happen inside the timed part for everyone.
 from __future__ import annotations
 
 import os
+import pathlib
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 import attrs
+import psycopg
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 DSN_ENV = "EVENTSOURCING_KIT_TEST_DSN"
@@ -150,6 +152,23 @@ def writer_plans(writers: int, per_writer: int) -> list[list[Event]]:
     ]
 
 
+def warmup_plan(count: int) -> list[Event]:
+    """`count` first events of new streams, for warming connections up untimed:
+    each system's connections prepare their statements (and the kit's
+    introspect its parameter types) once, as in a long-running application."""
+    return [
+        Event(
+            event_id=uuid.uuid4(),
+            stream_id=f"Warmup-{uuid.uuid4()}",
+            version=1,
+            event_type="Deposited",
+            data=payload(n)[0],
+            metadata=payload(n)[1],
+        )
+        for n in range(count)
+    ]
+
+
 # --- schemas -------------------------------------------------------------------
 
 
@@ -191,19 +210,91 @@ async def fresh_schema(label: str, *, create: bool = True) -> AsyncIterator[str]
 # --- timing and statistics -----------------------------------------------------
 
 
-async def timed(work: Callable[[], Awaitable[Any]]) -> float:
-    """Wall-clock seconds `work()` took."""
-    start = time.perf_counter()
-    await work()
-    return time.perf_counter() - start
+@attrs.frozen
+class Timing:
+    """What one timed workload cost: wall clock, and CPU on each side.
+
+    `client_cpu` is this process's CPU time (all threads); `server_cpu` that
+    of the PostgreSQL backends serving the run's connections (found by their
+    application_name, read from /proc: the server runs on this machine), or
+    None where /proc cannot tell. On a 2-core machine where client and server
+    share the cores, CPU per event is what throughput is made of.
+    """
+
+    seconds: float
+    client_cpu: float
+    server_cpu: float | None
 
 
-def summarize(rates: list[float]) -> dict[str, Any]:
-    """Median and spread of events/s over repetitions."""
-    return {
-        "median": round(statistics.median(rates), 1),
+class _ServerCpu:
+    """Reads the CPU time of the backends serving one application_name."""
+
+    def __init__(self) -> None:
+        self._probe: psycopg.Connection[Any] | None = None
+        self._tick = os.sysconf("SC_CLK_TCK")
+
+    def read(self, application_name: str) -> float | None:
+        if self._probe is None or self._probe.closed:
+            self._probe = psycopg.connect(dsn(), autocommit=True, application_name="bench_probe")
+        pids = [
+            row[0]
+            for row in self._probe.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                (application_name,),
+            )
+        ]
+        total = 0
+        try:
+            for pid in pids:
+                fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            return None
+        return total / self._tick if pids else None
+
+
+_server_cpu = _ServerCpu()
+
+
+class Stopwatch:
+    """Starts the clocks on creation; `stop()` returns the `Timing`.
+
+    Pass the application_name the run's connections carry, to count the
+    server side too; its connections must be open before the clock starts.
+    """
+
+    def __init__(self, application_name: str | None = None) -> None:
+        self._name = application_name
+        self._server = None if application_name is None else _server_cpu.read(application_name)
+        self._cpu = time.process_time()
+        self._wall = time.perf_counter()
+
+    def stop(self) -> Timing:
+        wall = time.perf_counter() - self._wall
+        cpu = time.process_time() - self._cpu
+        server = None
+        if self._name is not None and self._server is not None:
+            after = _server_cpu.read(self._name)
+            server = None if after is None else after - self._server
+        return Timing(seconds=wall, client_cpu=cpu, server_cpu=server)
+
+
+def summarize(events: int, timings: list[Timing]) -> dict[str, Any]:
+    """Median and spread of events/s over repetitions, and CPU per event."""
+    rates = [events / t.seconds for t in timings]
+    median = statistics.median(rates)
+    summary: dict[str, Any] = {
+        "events": events,
+        "median": round(median, 1),
         "min": round(min(rates), 1),
         "max": round(max(rates), 1),
-        "spread_pct": round(100 * (max(rates) - min(rates)) / statistics.median(rates), 1),
+        "spread_pct": round(100 * (max(rates) - min(rates)) / median, 1),
         "runs": [round(r, 1) for r in rates],
+        "client_cpu_us_per_event": round(
+            statistics.median(t.client_cpu for t in timings) / events * 1e6, 1
+        ),
     }
+    servers = [t.server_cpu for t in timings if t.server_cpu is not None]
+    if len(servers) == len(timings):
+        summary["server_cpu_us_per_event"] = round(statistics.median(servers) / events * 1e6, 1)
+    return summary

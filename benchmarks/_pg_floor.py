@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import pathlib
-import time
 
 import asyncpg
 import orjson
-from _pg_common import Event, dsn
+from _pg_common import Event, Stopwatch, Timing, dsn, warmup_plan
 
 _DDL = (pathlib.Path(__file__).parent / "_pg_floor.sql").read_text()
 
@@ -29,7 +28,10 @@ _SELECT_PAGE = (
 
 
 async def _connect(schema: str) -> asyncpg.Connection:
-    return await asyncpg.connect(dsn(), server_settings={"search_path": schema})
+    # application_name lets the Stopwatch find the backends serving this run.
+    return await asyncpg.connect(
+        dsn(), server_settings={"search_path": schema, "application_name": schema}
+    )
 
 
 async def install(schema: str) -> None:
@@ -52,47 +54,52 @@ def _row(e: Event) -> tuple[object, ...]:
     )
 
 
-async def single(schema: str, plan: list[Event]) -> float:
+async def single(schema: str, plan: list[Event]) -> Timing:
     """One INSERT per transaction (autocommit), one after the other."""
     conn = await _connect(schema)
     try:
-        start = time.perf_counter()
+        await conn.execute(_INSERT, *_row(warmup_plan(1)[0]))
+        watch = Stopwatch(schema)
         for e in plan:
             await conn.execute(_INSERT, *_row(e))
-        return time.perf_counter() - start
+        return watch.stop()
     finally:
         await conn.close()
 
 
-async def batch_executemany(schema: str, plan: list[list[Event]]) -> float:
+async def batch_executemany(schema: str, plan: list[list[Event]]) -> Timing:
     """Each batch in one transaction through executemany."""
     conn = await _connect(schema)
     try:
-        start = time.perf_counter()
+        await conn.executemany(_INSERT, [_row(e) for e in warmup_plan(2)])
+        watch = Stopwatch(schema)
         for batch in plan:
             async with conn.transaction():
                 await conn.executemany(_INSERT, [_row(e) for e in batch])
-        return time.perf_counter() - start
+        return watch.stop()
     finally:
         await conn.close()
 
 
-async def batch_copy(schema: str, plan: list[list[Event]]) -> float:
+async def batch_copy(schema: str, plan: list[list[Event]]) -> Timing:
     """Each batch in one transaction through COPY (binary protocol)."""
     conn = await _connect(schema)
     try:
-        start = time.perf_counter()
+        await conn.copy_records_to_table(
+            "events", records=[_row(e) for e in warmup_plan(2)], columns=_COLUMNS
+        )
+        watch = Stopwatch(schema)
         for batch in plan:
             async with conn.transaction():
                 await conn.copy_records_to_table(
                     "events", records=[_row(e) for e in batch], columns=_COLUMNS
                 )
-        return time.perf_counter() - start
+        return watch.stop()
     finally:
         await conn.close()
 
 
-async def concurrent(schema: str, plans: list[list[Event]], *, table_lock: bool = False) -> float:
+async def concurrent(schema: str, plans: list[list[Event]], *, table_lock: bool = False) -> Timing:
     """One writer per plan, each on its own connection and stream.
 
     `table_lock`: every transaction first takes LOCK TABLE ... IN EXCLUSIVE
@@ -111,9 +118,12 @@ async def concurrent(schema: str, plans: list[list[Event]], *, table_lock: bool 
                 else:
                     await conn.execute(_INSERT, *_row(e))
 
-        start = time.perf_counter()
+        await asyncio.gather(
+            *(write(c, [w]) for c, w in zip(conns, warmup_plan(len(conns)), strict=True))
+        )
+        watch = Stopwatch(schema)
         await asyncio.gather(*(write(c, p) for c, p in zip(conns, plans, strict=True)))
-        return time.perf_counter() - start
+        return watch.stop()
     finally:
         await asyncio.gather(*(c.close() for c in conns))
 
@@ -130,28 +140,28 @@ async def seed(schema: str, plan: list[list[Event]]) -> None:
         await conn.close()
 
 
-async def read(schema: str, expected: int) -> float:
+async def read(schema: str, expected: int) -> Timing:
     """Fetch every row in global order in one query and decode its JSON."""
     conn = await _connect(schema)
     try:
         loads = orjson.loads
-        start = time.perf_counter()
+        watch = Stopwatch(schema)
         rows = await conn.fetch(_SELECT)
         decoded = [(r[0], r[1], r[2], r[3], r[4], loads(r[5]), loads(r[6]), r[7]) for r in rows]
-        elapsed = time.perf_counter() - start
+        elapsed = watch.stop()
         assert len(decoded) == expected, (len(decoded), expected)
         return elapsed
     finally:
         await conn.close()
 
 
-async def read_paged(schema: str, expected: int, *, page: int = 500) -> float:
+async def read_paged(schema: str, expected: int, *, page: int = 500) -> Timing:
     """Like `read`, but in keyset pages of `page` rows, as a streaming reader must."""
     conn = await _connect(schema)
     try:
         loads = orjson.loads
         decoded = []
-        start = time.perf_counter()
+        watch = Stopwatch(schema)
         after = 0
         while True:
             rows = await conn.fetch(_SELECT_PAGE, after, page)
@@ -161,7 +171,7 @@ async def read_paged(schema: str, expected: int, *, page: int = 500) -> float:
             if len(rows) < page:
                 break
             after = rows[-1][0]
-        elapsed = time.perf_counter() - start
+        elapsed = watch.stop()
         assert len(decoded) == expected, (len(decoded), expected)
         return elapsed
     finally:

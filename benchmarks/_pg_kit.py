@@ -9,45 +9,108 @@ are inside it. Each function returns the seconds the workload took.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
-from _pg_common import Event, dsn
+import asyncpg
+from _pg_common import Event, Stopwatch, Timing, dsn, warmup_plan
 
 from eventsourcing_kit import NewEvent, connect
-from eventsourcing_kit.stores import EventStore
+from eventsourcing_kit.stores._postgres import PostgresEventStore
 
 
-async def open_store(schema: str, *, pool_size: int, **options: Any) -> EventStore:
-    """A store in the fresh `schema` (migrated now), its pool already filled."""
-    return await connect(dsn(), schema=schema, min_size=pool_size, max_size=pool_size, **options)
+async def open_store(schema: str, *, pool_size: int, **options: Any) -> PostgresEventStore:
+    """A store in the fresh `schema` (migrated now), its pool already filled.
+
+    Its connections carry application_name = `schema`, for the Stopwatch.
+    """
+    url = dsn()
+    url += ("&" if "?" in url else "?") + f"application_name={schema}"
+    store = await connect(url, schema=schema, min_size=pool_size, max_size=pool_size, **options)
+    assert isinstance(store, PostgresEventStore)
+    return store
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """A pool `reset` that sends nothing (asyncpg still rolls back an open
+    transaction and drops listener callbacks on release, client side)."""
+
+
+@asynccontextmanager
+async def store_in(
+    schema: str, *, pool_size: int, own_pool_without_reset: bool = False, **options: Any
+) -> AsyncIterator[PostgresEventStore]:
+    """A store in the fresh `schema`, closed (with its pool) afterwards.
+
+    `own_pool_without_reset`: run the store on a pool of our own, made with
+    a no-op `reset`, through `PostgresEventStore.from_pool`. asyncpg's default
+    reset sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL`` on every release: a second round trip for every one-statement
+    `pool.fetchrow` the store makes. This measures what dropping it gains.
+    """
+    if not own_pool_without_reset:
+        store = await open_store(schema, pool_size=pool_size, **options)
+        try:
+            yield store
+        finally:
+            await store.close()
+        return
+    pool = await asyncpg.create_pool(
+        dsn(),
+        min_size=pool_size,
+        max_size=pool_size,
+        reset=_keep_session,
+        server_settings={"application_name": schema},
+    )
+    try:
+        store = await PostgresEventStore.from_pool(pool, schema=schema, **options)
+        try:
+            yield store
+        finally:
+            await store.close()
+    finally:
+        await pool.close()
 
 
 def _new(e: Event) -> NewEvent:
     return NewEvent(event_type=e.event_type, data=e.data, metadata=e.metadata, event_id=e.event_id)
 
 
-async def single(store: EventStore, plan: Sequence[Event]) -> float:
+async def _warm_up(store: PostgresEventStore, connections: int) -> None:
+    """Make every pool connection prepare the append statement, untimed."""
+    for _ in range(2):
+        await asyncio.gather(
+            *(
+                store.append_events(e.stream_id, [_new(e)], expected_version=0)
+                for e in warmup_plan(connections)
+            )
+        )
+    await asyncio.sleep(0.05)  # let the background NOTIFY of the warm-up finish
+
+
+async def single(store: PostgresEventStore, plan: Sequence[Event]) -> Timing:
     """One event per append, each with its exact expected version."""
     appends = [(e.stream_id, [_new(e)], e.version - 1) for e in plan]
     append = store.append_events
-    start = time.perf_counter()
+    await _warm_up(store, 2)
+    watch = Stopwatch(store.schema)
     for stream_id, events, expected in appends:
         await append(stream_id, events, expected_version=expected)
-    return time.perf_counter() - start
+    return watch.stop()
 
 
-async def batches(store: EventStore, plan: Sequence[Sequence[Event]]) -> float:
+async def batches(store: PostgresEventStore, plan: Sequence[Sequence[Event]]) -> Timing:
     """One append of `len(batch)` events per new stream (expected version 0)."""
     appends = [(batch[0].stream_id, [_new(e) for e in batch]) for batch in plan]
-    start = time.perf_counter()
+    await _warm_up(store, 2)
+    watch = Stopwatch(store.schema)
     for stream_id, events in appends:
         await store.append_events(stream_id, events, expected_version=0)
-    return time.perf_counter() - start
+    return watch.stop()
 
 
-async def concurrent(store: EventStore, plans: Sequence[Sequence[Event]]) -> float:
+async def concurrent(store: PostgresEventStore, plans: Sequence[Sequence[Event]]) -> Timing:
     """One task per plan, each appending to its own stream event by event."""
 
     async def write(appends: list[tuple[str, list[NewEvent], int]]) -> None:
@@ -55,20 +118,24 @@ async def concurrent(store: EventStore, plans: Sequence[Sequence[Event]]) -> flo
             await store.append_events(stream_id, events, expected_version=expected)
 
     work = [[(e.stream_id, [_new(e)], e.version - 1) for e in plan] for plan in plans]
-    start = time.perf_counter()
+    await _warm_up(store, len(plans) + 1)
+    watch = Stopwatch(store.schema)
     await asyncio.gather(*(write(w) for w in work))
-    return time.perf_counter() - start
+    return watch.stop()
 
 
-async def seed(store: EventStore, plan: Sequence[Sequence[Event]]) -> None:
-    await batches(store, plan)
+async def seed(store: PostgresEventStore, plan: Sequence[Sequence[Event]]) -> None:
+    for batch in plan:
+        await store.append_events(batch[0].stream_id, [_new(e) for e in batch], expected_version=0)
 
 
-async def read(store: EventStore, expected: int, *, batch_size: int | None = None) -> float:
+async def read(
+    store: PostgresEventStore, expected: int, *, batch_size: int | None = None
+) -> Timing:
     """`read_all` from the start: every event fetched, decoded, yielded."""
     options = {} if batch_size is None else {"batch_size": batch_size}
-    start = time.perf_counter()
+    watch = Stopwatch(store.schema)
     decoded = [e async for e in store.read_all(**options)]
-    elapsed = time.perf_counter() - start
+    elapsed = watch.stop()
     assert len(decoded) == expected, (len(decoded), expected)
     return elapsed

@@ -14,14 +14,14 @@ the event object: that is how a pyeventsourcing user records an event.
 
 from __future__ import annotations
 
+import os
 import threading
-import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
-from _pg_common import Event, dsn
+from _pg_common import Event, Stopwatch, Timing, dsn, warmup_plan
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
@@ -64,10 +64,17 @@ def open_app(schema: str, *, pool_size: int) -> Bank:
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": "0",
     }
+    # libpq reads the application_name of new connections from PGAPPNAME:
+    # it lets the Stopwatch find the backends serving this run.
+    os.environ["PGAPPNAME"] = schema
     app = Bank(env=env)
     # The pool opens its connections in the background: wait for all of them.
     app.factory.datastore.pool.wait(timeout=30)  # type: ignore[attr-defined]
     return app
+
+
+def _name(app: Bank) -> str:
+    return str(app.factory.datastore.schema)  # type: ignore[attr-defined]
 
 
 def _apply(accounts: dict[str, Account], e: Event) -> Account:
@@ -82,33 +89,40 @@ def _apply(accounts: dict[str, Account], e: Event) -> Account:
     return account
 
 
-def single(app: Bank, plan: Sequence[Event]) -> float:
+def single(app: Bank, plan: Sequence[Event]) -> Timing:
     """One new event per save, round-robin over the plan's aggregates."""
     accounts: dict[str, Account] = {}
-    start = time.perf_counter()
+    for e in warmup_plan(2):
+        app.save(_apply({}, e))
+    watch = Stopwatch(_name(app))
     for e in plan:
         app.save(_apply(accounts, e))
-    return time.perf_counter() - start
+    return watch.stop()
 
 
-def batches(app: Bank, plan: Sequence[Sequence[Event]]) -> float:
+def batches(app: Bank, plan: Sequence[Sequence[Event]]) -> Timing:
     """A new aggregate with `len(batch)` events, saved at once."""
-    start = time.perf_counter()
+    for e in warmup_plan(2):
+        app.save(_apply({}, e))
+    watch = Stopwatch(_name(app))
     for batch in plan:
         accounts: dict[str, Account] = {}
         for e in batch:
             account = _apply(accounts, e)
         app.save(account)
-    return time.perf_counter() - start
+    return watch.stop()
 
 
-def concurrent(app: Bank, plans: Sequence[Sequence[Event]]) -> float:
+def concurrent(app: Bank, plans: Sequence[Sequence[Event]]) -> Timing:
     """One thread per plan, each saving its own aggregate event by event."""
+    warm = threading.Barrier(len(plans) + 1)
     barrier = threading.Barrier(len(plans) + 1)
     errors: list[BaseException] = []
 
-    def write(events: Sequence[Event]) -> None:
+    def write(events: Sequence[Event], warmup: Event) -> None:
         accounts: dict[str, Account] = {}
+        app.save(_apply({}, warmup))  # every pool connection used once, untimed
+        warm.wait()
         barrier.wait()
         try:
             for e in events:
@@ -116,24 +130,32 @@ def concurrent(app: Bank, plans: Sequence[Sequence[Event]]) -> float:
         except BaseException as error:
             errors.append(error)
 
-    threads = [threading.Thread(target=write, args=(p,)) for p in plans]
+    threads = [
+        threading.Thread(target=write, args=(p, w))
+        for p, w in zip(plans, warmup_plan(len(plans)), strict=True)
+    ]
     for t in threads:
         t.start()
+    warm.wait()
+    watch = Stopwatch(_name(app))
     barrier.wait()
-    start = time.perf_counter()
     for t in threads:
         t.join()
-    elapsed = time.perf_counter() - start
+    elapsed = watch.stop()
     if errors:
         raise errors[0]
     return elapsed
 
 
 def seed(app: Bank, plan: Sequence[Sequence[Event]]) -> None:
-    batches(app, plan)
+    for batch in plan:
+        accounts: dict[str, Account] = {}
+        for e in batch:
+            account = _apply(accounts, e)
+        app.save(account)
 
 
-def read(app: Bank, expected: int) -> float:
+def read(app: Bank, expected: int) -> Timing:
     """Page through the notification log and decode each event's JSON state.
 
     `select_notifications` is what its notification log and its process
@@ -143,7 +165,7 @@ def read(app: Bank, expected: int) -> float:
     recorder = app.recorder
     decode = app.mapper.transcoder.decode
     decoded = []
-    start = time.perf_counter()
+    watch = Stopwatch(_name(app))
     after = 0
     while True:
         page = recorder.select_notifications(after, PAGE, inclusive_of_start=False)
@@ -151,6 +173,6 @@ def read(app: Bank, expected: int) -> float:
         if len(page) < PAGE:
             break
         after = page[-1].id
-    elapsed = time.perf_counter() - start
+    elapsed = watch.stop()
     assert len(decoded) == expected, (len(decoded), expected)
     return elapsed

@@ -1,7 +1,8 @@
 """PostgreSQL event store benchmark: the kit against the raw floor and pyeventsourcing.
 
     .venv/bin/python benchmarks/postgres_bench.py            # full run, ~3 min
-    .venv/bin/python benchmarks/postgres_bench.py --quick    # check the harness, ~30 s
+    .venv/bin/python benchmarks/postgres_bench.py --quick    # check the harness, ~20 s
+    .venv/bin/python benchmarks/postgres_bench.py --profile  # where the kit's time goes
 
 Every system runs the same workloads on the same server in one process run;
 each measurement gets a fresh schema, dropped afterwards. Repetitions are
@@ -39,8 +40,8 @@ import structlog
 
 RESULTS = pathlib.Path(__file__).parent / "results" / "postgres.json"
 
-Run = Callable[[], Awaitable[float]]
-"""One measurement: sets up in a fresh schema, returns the timed seconds."""
+Run = Callable[[], Awaitable[common.Timing]]
+"""One measurement: sets up in a fresh schema, returns what the timed part cost."""
 
 
 # --- the measurements ------------------------------------------------------------
@@ -55,27 +56,26 @@ def write_runs(sizes: common.Sizes) -> dict[str, dict[str, tuple[int, Run]]]:
     n_batch = sizes.batches * sizes.batch_size
     n_conc = common.WRITERS * sizes.events_per_writer
 
-    def raw(label: str, work: Callable[[str], Awaitable[float]]) -> Run:
-        async def run() -> float:
+    def raw(label: str, work: Callable[[str], Awaitable[common.Timing]]) -> Run:
+        async def run() -> common.Timing:
             async with common.fresh_schema(label) as schema:
                 await floor.install(schema)
                 return await work(schema)
 
         return run
 
-    def ours(work: Callable[[Any], Awaitable[float]], *, pool: int, **options: Any) -> Run:
-        async def run() -> float:
-            async with common.fresh_schema("kit", create=False) as schema:
-                store = await kit.open_store(schema, pool_size=pool, **options)
-                try:
-                    return await work(store)
-                finally:
-                    await store.close()
+    def ours(work: Callable[[Any], Awaitable[common.Timing]], *, pool: int, **options: Any) -> Run:
+        async def run() -> common.Timing:
+            async with (
+                common.fresh_schema("kit", create=False) as schema,
+                kit.store_in(schema, pool_size=pool, **options) as store,
+            ):
+                return await work(store)
 
         return run
 
-    def theirs(work: Callable[[Any], float], *, pool: int) -> Run:
-        async def run() -> float:
+    def theirs(work: Callable[[Any], common.Timing], *, pool: int) -> Run:
+        async def run() -> common.Timing:
             async with common.fresh_schema("peer") as schema:
                 # Its API is synchronous: keep it off the event loop's thread.
                 app = await asyncio.to_thread(peer.open_app, schema, pool_size=pool)
@@ -89,13 +89,18 @@ def write_runs(sizes: common.Sizes) -> dict[str, dict[str, tuple[int, Run]]]:
     # One connection per writer, plus one for the kit's background NOTIFY
     # (notify="coalesced" borrows a pool connection after commits).
     pool = common.WRITERS
+    # The kit on a pool of our own without asyncpg's per-release reset query
+    # (see _pg_kit.store_in): what the first suggested change would gain.
+    lean: dict[str, Any] = {"pool": 2, "own_pool_without_reset": True}
+    lean_pool: dict[str, Any] = {"pool": pool + 1, "own_pool_without_reset": True}
     return {
         "single": {
             "raw": (n_single, raw("raw", lambda s: floor.single(s, single))),
             "kit": (n_single, ours(lambda st: kit.single(st, single), pool=2)),
-            "kit_notify_off": (
+            "kit_no_reset": (n_single, ours(lambda st: kit.single(st, single), **lean)),
+            "kit_no_reset_notify_off": (
                 n_single,
-                ours(lambda st: kit.single(st, single), pool=2, notify="off"),
+                ours(lambda st: kit.single(st, single), **lean, notify="off"),
             ),
             "peer": (n_single, theirs(lambda app: peer.single(app, single), pool=2)),
         },
@@ -112,9 +117,13 @@ def write_runs(sizes: common.Sizes) -> dict[str, dict[str, tuple[int, Run]]]:
                 raw("lock", lambda s: floor.concurrent(s, writers, table_lock=True)),
             ),
             "kit": (n_conc, ours(lambda st: kit.concurrent(st, writers), pool=pool + 1)),
-            "kit_notify_off": (
+            "kit_no_reset": (
                 n_conc,
-                ours(lambda st: kit.concurrent(st, writers), pool=pool + 1, notify="off"),
+                ours(lambda st: kit.concurrent(st, writers), **lean_pool),
+            ),
+            "kit_no_reset_notify_off": (
+                n_conc,
+                ours(lambda st: kit.concurrent(st, writers), **lean_pool, notify="off"),
             ),
             "peer": (n_conc, theirs(lambda app: peer.concurrent(app, writers), pool=pool)),
         },
@@ -163,7 +172,7 @@ async def read_phase(sizes: common.Sizes, order: Callable[[list[str], int], list
         }
         for run in runs.values():  # warm the caches and statement caches alike
             await run()
-        times: dict[str, list[float]] = {name: [] for name in runs}
+        times: dict[str, list[common.Timing]] = {name: [] for name in runs}
         for rep in range(sizes.repetitions):
             for name in order(list(runs), rep):
                 times[name].append(await runs[name]())
@@ -187,7 +196,7 @@ async def measure(sizes: common.Sizes, only: set[str] | None) -> dict[str, Any]:
     for scenario, systems in write_runs(sizes).items():
         if only and scenario not in only:
             continue
-        times: dict[str, list[float]] = {name: [] for name in systems}
+        times: dict[str, list[common.Timing]] = {name: [] for name in systems}
         for rep in range(sizes.repetitions):
             for name in rotate(list(systems), rep):
                 times[name].append(await systems[name][1]())
@@ -197,10 +206,7 @@ async def measure(sizes: common.Sizes, only: set[str] | None) -> dict[str, Any]:
         results.update(await read_phase(sizes, rotate))
         print("  read: done", flush=True)
     return {
-        scenario: {
-            name: {"events": n, **common.summarize([n / t for t in seconds])}
-            for name, (n, seconds) in systems.items()
-        }
+        scenario: {name: common.summarize(n, timings) for name, (n, timings) in systems.items()}
         for scenario, systems in results.items()
     }
 
@@ -233,7 +239,8 @@ def ratios(medians: dict[str, Any]) -> dict[str, Any]:
         fastest = max(("raw_executemany", "raw_copy"), key=lambda k: batch[k]["median"])
         batch["raw_floor"] = {**batch[fastest], "from": fastest}
     put("single_kit_vs_raw", "single", "kit", "raw")
-    put("single_kit_notify_off_vs_raw", "single", "kit_notify_off", "raw")
+    put("single_kit_no_reset_vs_raw", "single", "kit_no_reset", "raw")
+    put("single_kit_no_reset_notify_off_vs_raw", "single", "kit_no_reset_notify_off", "raw")
     put("single_peer_vs_raw", "single", "peer", "raw")
     put("batch100_kit_vs_raw_executemany", "batch100", "kit", "raw_executemany")
     put("batch100_kit_vs_raw_floor", "batch100", "kit", "raw_floor")
@@ -241,7 +248,13 @@ def ratios(medians: dict[str, Any]) -> dict[str, Any]:
     put("batch100_peer_vs_raw_executemany", "batch100", "peer", "raw_executemany")
     put("batch100_peer_vs_raw_floor", "batch100", "peer", "raw_floor")
     put("concurrent16_kit_vs_raw", "concurrent16", "kit", "raw")
-    put("concurrent16_kit_notify_off_vs_raw", "concurrent16", "kit_notify_off", "raw")
+    put("concurrent16_kit_no_reset_vs_raw", "concurrent16", "kit_no_reset", "raw")
+    put(
+        "concurrent16_kit_no_reset_notify_off_vs_raw",
+        "concurrent16",
+        "kit_no_reset_notify_off",
+        "raw",
+    )
     put("concurrent16_peer_vs_raw", "concurrent16", "peer", "raw")
     put("concurrent16_raw_table_lock_vs_raw", "concurrent16", "raw_table_lock", "raw")
     put("read_kit_vs_raw", "read", "kit", "raw")
@@ -322,8 +335,11 @@ def machine_info() -> dict[str, Any]:
 
 def table(results: dict[str, Any]) -> str:
     """The medians and ratios as a Markdown table."""
-    lines = ["| scenario | system | events | median ev/s | spread | ratio to raw |"]
-    lines.append("| --- | --- | ---: | ---: | ---: | ---: |")
+    lines = [
+        "| scenario | system | events | median ev/s | spread | ratio to raw "
+        "| client CPU µs/ev | server CPU µs/ev |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     references = {
         "single": "raw",
         "batch100": "raw_executemany",
@@ -335,9 +351,12 @@ def table(results: dict[str, Any]) -> str:
         for name, m in systems.items():
             if name == "raw_floor":
                 continue
+            server = m.get("server_cpu_us_per_event")
             lines.append(
                 f"| {scenario} | {name} | {m['events']} | {m['median']:,.0f} | "
-                f"±{m['spread_pct'] / 2:.0f} % | {m['median'] / reference:.2f} |"
+                f"±{m['spread_pct'] / 2:.0f} % | {m['median'] / reference:.2f} | "
+                f"{m['client_cpu_us_per_event']:.0f} | "
+                f"{'' if server is None else f'{server:.0f}'} |"
             )
     return "\n".join(lines)
 
@@ -352,9 +371,20 @@ def main() -> None:
         choices=["single", "batch100", "concurrent16", "read"],
         help="run only this scenario (repeatable)",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the kit's append and read paths instead (needs pyinstrument)",
+    )
     args = parser.parse_args()
     # The store logs its migrations at info level: keep the benchmark's output readable.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    if args.profile:
+        import _pg_profile
+
+        for path in asyncio.run(_pg_profile.run()):
+            print(f"wrote {path}")
+        return
     sizes = common.Sizes.quick() if args.quick else common.Sizes.full()
     output = args.output or (
         pathlib.Path(tempfile.gettempdir()) / "postgres_bench_quick.json" if args.quick else RESULTS
