@@ -109,11 +109,11 @@ bench: $(STAMP_BENCH)  ## Run the benchmarks (needs the bench extra and PostgreS
 # pinned in the lock itself): it resolves in about a second, and --universal
 # writes one file, with environment markers, that holds on every platform and
 # Python >= 3.11, where pip-compile pins for the machine it runs on only. Its
-# inputs: the lower bounds in pyproject.toml (dev and bench extras, hence every
-# extra) and the install tools in requirements/tools.in. `make lock` keeps the
+# inputs: the lower bounds in pyproject.toml (core and every extra, so a new
+# backend's extra is pinned too) and requirements/tools.in. `make lock` keeps the
 # existing pins where it can (after adding a dependency); `make lock-upgrade`
 # moves every pin to the newest release the lower bounds allow.
-UV_COMPILE := $(UV) pip compile $(LOCK_INPUTS) --extra dev --extra bench \
+UV_COMPILE := $(UV) pip compile $(LOCK_INPUTS) --all-extras \
               --universal --python-version 3.11 --output-file $(CONSTRAINTS) \
               --custom-compile-command 'make lock' --quiet
 
@@ -126,7 +126,7 @@ lock-upgrade: | $(VENV_READY)  ## Re-pin every dependency to its newest allowed 
 # --- housekeeping -------------------------------------------------------------------
 
 clean:  ## Remove caches and build output (keeps .venv)
-	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis .pgdata
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .hypothesis .pgdata
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean  ## Also remove .venv
