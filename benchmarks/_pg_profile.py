@@ -34,7 +34,8 @@ async def _profile(work: Callable[[], Awaitable[Any]], title: str) -> str:
     sampler.start()
     await work()
     sampler.stop()
-    tree = sampler.output_text(unicode=True, color=False, show_all=False)
+    root = str(pathlib.Path(__file__).parent.parent) + "/"
+    tree = sampler.output_text(unicode=True, color=False, show_all=False).replace(root, "")
 
     cpu = cProfile.Profile(time.process_time)
     cpu.enable()
@@ -44,7 +45,7 @@ async def _profile(work: Callable[[], Awaitable[Any]], title: str) -> str:
     pstats.Stats(cpu, stream=out).sort_stats("tottime").print_stats(25)
     # Short paths: the report is read on other machines.
     table = re.sub(r"/\S*/(site-packages|lib/python3\.\d+)/", "", out.getvalue())
-    table = table.replace(str(pathlib.Path(__file__).parent.parent) + "/", "")
+    table = table.replace(root, "")
     return (
         f"# {title}\n\n## pyinstrument (wall clock, sampled)\n\n{tree}\n"
         f"## cProfile (this process's CPU, top 25 by own time; profiling inflates "
