@@ -20,7 +20,8 @@ PIP          := $(BIN)/python -m pip install --disable-pip-version-check --no-in
 UV           := $(BIN)/uv
 INSTALL      := $(UV) pip install --python $(BIN)/python --constraint $(CONSTRAINTS) \
                 --build-constraint $(CONSTRAINTS)
-# One stamp per extra: reinstall only when pyproject.toml or the pins change.
+# One stamp per extra: reinstall only when pyproject.toml or the pins change;
+# each install first warns about a dependency the lock does not pin yet.
 VENV_READY   := $(VENV)/.ready
 STAMP_BASE   := $(VENV)/.installed-base
 STAMP_DEV    := $(VENV)/.installed-dev
@@ -56,14 +57,17 @@ $(VENV_READY): $(wildcard $(CONSTRAINTS))
 	@touch $@
 
 $(STAMP_BASE): pyproject.toml $(CONSTRAINTS) | $(VENV_READY)
+	@$(BIN)/python scripts/check_lock.py --warn
 	$(INSTALL) --editable .
 	@touch $@
 
 $(STAMP_DEV): pyproject.toml $(CONSTRAINTS) | $(VENV_READY)
+	@$(BIN)/python scripts/check_lock.py --warn
 	$(INSTALL) --editable '.[dev]'
 	@touch $@
 
 $(STAMP_BENCH): pyproject.toml $(CONSTRAINTS) | $(VENV_READY)
+	@$(BIN)/python scripts/check_lock.py --warn
 	$(INSTALL) --editable '.[bench]'
 	@touch $@
 
@@ -83,9 +87,10 @@ test-thorough:  ## Run the suite with Hypothesis's thorough profile
 	HYPOTHESIS_PROFILE=thorough $(MAKE) test
 
 # Every check runs even when an earlier one fails, so one pass shows them all.
-lint: $(STAMP_DEV)  ## ruff check, ruff format --check, mypy strict, import contracts
+lint: $(STAMP_DEV)  ## ruff, mypy strict, import contracts, every dependency pinned
 	@status=0; \
-	for check in "ruff check ." "ruff format --check ." "mypy eventsourcing_kit" "lint-imports"; do \
+	for check in "ruff check ." "ruff format --check ." "mypy eventsourcing_kit" "lint-imports" \
+	             "python scripts/check_lock.py"; do \
 	    echo "--- $$check"; $(BIN)/$$check || status=1; \
 	done; exit $$status
 
