@@ -11,7 +11,9 @@ installed on it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+import functools
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Literal
 
@@ -32,8 +34,11 @@ from eventsourcing_kit.stores._base import (
 )
 from eventsourcing_kit.stores._postgres_connect import (
     DEFAULT_CONNECT_TIMEOUT,
+    QuietReset,
     check_dsn,
     create_pool,
+    open_connection,
+    server_settings,
     split_schema,
 )
 from eventsourcing_kit.stores._postgres_errors import translate_error
@@ -78,6 +83,7 @@ _STREAM_EXISTS_CODE = -2
 _UNIQUE_EVENT_ID = "events_event_id_key"
 
 DEFAULT_VISIBILITY_WAIT = 2.0
+DEFAULT_NOTIFY_DELAY = 0.002
 
 NotifyOption = Literal["coalesced", "after_commit", "in_transaction", "off"]
 
@@ -113,16 +119,23 @@ class PostgresEventStore(EventStore):
         owns_pool: bool = False,
         notify: NotifyOption = "coalesced",
         visibility_wait: float = DEFAULT_VISIBILITY_WAIT,
+        notify_delay: float = DEFAULT_NOTIFY_DELAY,
+        quiet_reset: QuietReset | None = None,
+        notify_connect: Callable[[], Awaitable[asyncpg.Connection]] | None = None,
     ) -> None:
         """Prefer `open` or `from_pool`, which also migrate the schema."""
         super().__init__()
         self._pool = pool
+        # Set on the store's own pool only: a user's pool keeps its reset.
+        self._quiet_reset = quiet_reset
         self._schema = validate_schema_name(schema)
         self._owns_pool = owns_pool
         self._notify = NotifyMode(notify)
         self._sql = Queries.for_schema(schema)
         self._channel = channel_for(schema)
-        self._notifier = Notifier(pool, self._channel)
+        self._notifier = Notifier(
+            pool, self._channel, delay=_check_delay(notify_delay), connect=notify_connect
+        )
         self._listener = Listener(pool, self._channel)
         self._visibility_wait = visibility_wait
         self._closed = False
@@ -140,6 +153,7 @@ class PostgresEventStore(EventStore):
         migrate: bool = True,
         notify: NotifyOption = "coalesced",
         visibility_wait: float = DEFAULT_VISIBILITY_WAIT,
+        notify_delay: float = DEFAULT_NOTIFY_DELAY,
     ) -> PostgresEventStore:
         """Connect to `dsn` with a pool of its own, migrating `schema` first.
 
@@ -148,8 +162,10 @@ class PostgresEventStore(EventStore):
         `statement_timeout` (seconds) bounds every statement on the pool's
         connections; `migrate=False` skips applying pending migrations (run
         ``eventsourcing-kit migrate`` instead). `notify` chooses when appends
-        wake live readers (see `NotifyMode`). `visibility_wait` (seconds)
-        bounds how long a reader at the end of the log waits for older
+        wake live readers (see `NotifyMode`); with ``"coalesced"``, other
+        processes' readers hear of an append up to `notify_delay` seconds
+        (plus a round trip) after it commits, so that bursts share one NOTIFY.
+        `visibility_wait` (seconds) bounds how long a reader at the end of the log waits for older
         transactions still running, so that it returns events that already
         committed (see `_settle`). Raises `StoreUnavailableError`
         when the server cannot be reached.
@@ -162,12 +178,15 @@ class PostgresEventStore(EventStore):
             )
         schema = validate_schema_name(schema or url_schema or DEFAULT_SCHEMA)
         NotifyMode(notify)
+        _check_delay(notify_delay)
+        quiet_reset = QuietReset()
         pool = await create_pool(
             dsn,
             min_size=min_size,
             max_size=max_size,
             timeout=connect_timeout,
             statement_timeout=statement_timeout,
+            reset=quiet_reset,
         )
         try:
             if migrate:
@@ -178,6 +197,14 @@ class PostgresEventStore(EventStore):
                 owns_pool=True,
                 notify=notify,
                 visibility_wait=visibility_wait,
+                notify_delay=notify_delay,
+                quiet_reset=quiet_reset,
+                notify_connect=functools.partial(
+                    open_connection,
+                    dsn,
+                    timeout=connect_timeout,
+                    server_settings=server_settings(statement_timeout),
+                ),
             )
         except BaseException:
             await pool.close()
@@ -192,10 +219,16 @@ class PostgresEventStore(EventStore):
         migrate: bool = True,
         notify: NotifyOption = "coalesced",
         visibility_wait: float = DEFAULT_VISIBILITY_WAIT,
+        notify_delay: float = DEFAULT_NOTIFY_DELAY,
     ) -> PostgresEventStore:
-        """A store on your `pool`; `close` leaves the pool open."""
+        """A store on your `pool`; `close` leaves the pool open.
+
+        The pool keeps its own ``reset``; asyncpg's default sends one more
+        round trip on every release (see docs/postgres.md, "Your own pool").
+        """
         validate_schema_name(schema)
         NotifyMode(notify)
+        _check_delay(notify_delay)
         if migrate:
             await _migrate(pool, schema)
         return cls(
@@ -204,6 +237,7 @@ class PostgresEventStore(EventStore):
             owns_pool=False,
             notify=notify,
             visibility_wait=visibility_wait,
+            notify_delay=notify_delay,
         )
 
     @property
@@ -256,7 +290,10 @@ class PostgresEventStore(EventStore):
         )
         try:
             if connection is None:
-                row = await self._pool.fetchrow(self._sql.append, *args)
+                async with self._pool.acquire() as pooled:
+                    if self._quiet_reset is not None:
+                        self._quiet_reset.mark(pooled)
+                    row = await pooled.fetchrow(self._sql.append, *args)
             else:
                 row = await connection.fetchrow(self._sql.append, *args)
         except asyncpg.UniqueViolationError as error:
@@ -459,14 +496,20 @@ class PostgresEventStore(EventStore):
     async def _fetch(self, query: str, *args: Any) -> list[Any]:
         self._check_open()
         try:
-            return await self._pool.fetch(query, *args)
+            async with self._pool.acquire() as connection:
+                if self._quiet_reset is not None:
+                    self._quiet_reset.mark(connection)
+                return await connection.fetch(query, *args)
         except _DRIVER_ERRORS as error:
             raise translate_error(error, schema=self._schema) from error
 
     async def _fetchrow(self, query: str, *args: Any) -> Any:
         self._check_open()
         try:
-            return await self._pool.fetchrow(query, *args)
+            async with self._pool.acquire() as connection:
+                if self._quiet_reset is not None:
+                    self._quiet_reset.mark(connection)
+                return await connection.fetchrow(query, *args)
         except _DRIVER_ERRORS as error:
             raise translate_error(error, schema=self._schema) from error
 
@@ -578,6 +621,20 @@ class PostgresEventStore(EventStore):
         await self._listener.close()
         if self._owns_pool:
             await self._pool.close()
+
+
+def _check_delay(delay: object) -> float:
+    if (
+        isinstance(delay, bool)
+        or not isinstance(delay, int | float)
+        or not math.isfinite(delay)
+        or not 0 <= delay <= 1
+    ):
+        raise ConfigurationError(
+            f"notify_delay={delay!r}: give the seconds to gather appends into one NOTIFY, "
+            f"from 0 to 1 (default {DEFAULT_NOTIFY_DELAY})"
+        )
+    return float(delay)
 
 
 async def _migrate(pool: asyncpg.Pool, schema: str) -> None:

@@ -5,9 +5,10 @@ while someone waits for events; it reconnects on the next wait after the
 connection is lost and then reports a wake-up, since notifications sent
 while it was away are gone. `Notifier` sends the NOTIFY for appends made
 through the store's pool after they commit, coalesced: at most one NOTIFY
-in flight per store, however many appends commit meanwhile (see
-docs/postgres.md and benchmarks/results/notify_cost.json for why not inside
-the append transaction).
+in flight per store, sent a short delay after the first append it covers,
+however many appends commit meanwhile (see docs/postgres.md and
+benchmarks/results/notify_cost.json for why not inside the append
+transaction).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import asyncio
 import contextlib
 import enum
 import hashlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import structlog
 
+from eventsourcing_kit.errors import StoreError
 from eventsourcing_kit.stores._base import AppendSignal
 from eventsourcing_kit.stores._postgres_errors import is_unavailable
 
@@ -30,6 +33,7 @@ logger = structlog.get_logger(__name__)
 
 _MAX_CHANNEL_BYTES = 63
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+_NOTIFY = "SELECT pg_notify($1, '')"
 
 
 class NotifyMode(enum.Enum):
@@ -55,16 +59,34 @@ def channel_for(schema: str) -> str:
 
 
 class Notifier:
-    """Sends coalesced NOTIFYs after commits, from one background task."""
+    """Sends coalesced NOTIFYs after commits, from one background task.
 
-    def __init__(self, pool: asyncpg.Pool, channel: str) -> None:
+    The task waits `delay` seconds after the first append it was poked for,
+    so that a burst of appends (even from one sequential writer) shares one
+    NOTIFY; appends that commit while a NOTIFY is in flight share the next.
+    With `connect`, the NOTIFYs go over a dedicated connection of their own,
+    opened on first use and again after it is lost; without it (a user's
+    pool), over a pool connection borrowed for each.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        channel: str,
+        *,
+        delay: float = 0.0,
+        connect: Callable[[], Awaitable[asyncpg.Connection]] | None = None,
+    ) -> None:
         self._pool = pool
         self._channel = channel
+        self._delay = delay
+        self._connect = connect
+        self._connection: asyncpg.Connection | None = None
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
 
     def poke(self) -> None:
-        """Note that an append committed; a NOTIFY follows soon."""
+        """Note that an append committed; a NOTIFY follows within `delay` and a round trip."""
         self._dirty = True
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
@@ -72,24 +94,52 @@ class Notifier:
     async def send(self, connection: Any = None) -> None:
         """Send one NOTIFY now (on `connection`, or a pool connection)."""
         if connection is not None:
-            await connection.execute("SELECT pg_notify($1, '')", self._channel)
+            await connection.execute(_NOTIFY, self._channel)
         else:
-            await self._pool.execute("SELECT pg_notify($1, '')", self._channel)
+            await self._pool.execute(_NOTIFY, self._channel)
+
+    async def _send_coalesced(self) -> None:
+        if self._connect is None:
+            await self.send()
+            return
+        for attempt in (1, 2):
+            if self._connection is None or self._connection.is_closed():
+                self._connection = await self._connect()
+            try:
+                await self._connection.execute(_NOTIFY, self._channel)
+                return
+            except BaseException as error:
+                # A session the server ended shows only when used: reconnect
+                # and send once more, so this NOTIFY is not lost with it.
+                connection, self._connection = self._connection, None
+                connection.terminate()
+                if attempt == 2 or not isinstance(error, _DRIVER_ERRORS):
+                    raise
 
     async def _run(self) -> None:
         while self._dirty:
+            if self._delay > 0:
+                await asyncio.sleep(self._delay)
             self._dirty = False
             try:
-                await self.send()
-            except _DRIVER_ERRORS as error:
+                await self._send_coalesced()
+            except (*_DRIVER_ERRORS, StoreError) as error:
                 # Live readers fall back to their polling timeout; nothing is lost.
                 logger.warning("notify failed", channel=self._channel, error=repr(error))
                 return
 
-    async def close(self) -> None:
-        """Wait for the NOTIFY in flight, if any."""
+    async def flush(self) -> None:
+        """Wait until the NOTIFY still due, if any, is sent."""
         if self._task is not None and not self._task.done():
             await asyncio.gather(self._task, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Send the NOTIFY still due, if any, and close the dedicated connection."""
+        await self.flush()
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(*_DRIVER_ERRORS, TimeoutError):
+                await connection.close(timeout=1.0)
 
 
 class Listener:

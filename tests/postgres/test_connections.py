@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
+from postgres_support import open_store
 
 from eventsourcing_kit import NewEvent, connect
 from eventsourcing_kit.errors import (
@@ -93,3 +94,22 @@ async def test_a_position_that_went_through_json_is_accepted(
     first, second = [e async for e in pg_store.read_all()]
     after = [e.event_id async for e in pg_store.read_all(from_position=list(first.position))]
     assert after == [second.event_id]
+
+
+async def test_a_connection_lent_from_the_stores_pool_is_reset_on_release(
+    pg_dsn: str, pg_store: PostgresEventStore
+) -> None:
+    async with open_store(pg_dsn, pg_store.schema, min_size=1, max_size=1) as store:
+        async with store.pool.acquire() as connection:
+            await connection.execute("SET application_name = 'left_behind'")
+        await store.append_events("Reset-1", [NewEvent("Checked", {})])
+        async with store.checkpoint_transaction("reset-check") as unit:
+            await unit.connection.execute("SET application_name = 'left_behind'")
+        async with store.pool.acquire() as connection:
+            assert await connection.fetchval("SHOW application_name") != "left_behind"
+
+
+@pytest.mark.parametrize("delay", [-0.001, 2, float("nan"), "0.1"])
+async def test_an_invalid_notify_delay_is_rejected(pg_dsn: str, delay: object) -> None:
+    with pytest.raises(ConfigurationError, match="notify_delay"):
+        await PostgresEventStore.open(pg_dsn, notify_delay=delay, migrate=False)  # type: ignore[arg-type]

@@ -56,3 +56,32 @@ async def test_after_a_lost_listen_connection_appends_wake_waiters_again(
         await asyncio.sleep(0.01)
         await writer.append_events("Ping-1", [NewEvent("Pinged", {})])
         assert await asyncio.wait_for(waiter, 10) is True
+
+
+async def test_a_lost_notify_connection_is_opened_again_for_the_next_append(
+    pg_dsn: str, pg_store: PostgresEventStore
+) -> None:
+    async with open_store(pg_dsn, pg_store.schema, notify_delay=0) as writer:
+        await writer.append_events("Ping-1", [NewEvent("Pinged", {})])
+        await writer._notifier.flush()  # the first NOTIFY is sent
+        notifying = writer._notifier._connection
+        assert notifying is not None
+        await pg_store.pool.execute("SELECT pg_terminate_backend($1)", notifying.get_server_pid())
+        assert await pg_store.wait_for_events(timeout=0.01) is False  # now listening
+        waiter = asyncio.create_task(pg_store.wait_for_events(timeout=30))
+        await asyncio.sleep(0.01)
+        await writer.append_events("Ping-1", [NewEvent("Pinged", {})])
+        assert await asyncio.wait_for(waiter, 10) is True
+
+
+async def test_appends_in_a_burst_share_one_notify(
+    pg_dsn: str, pg_store: PostgresEventStore
+) -> None:
+    async with open_store(pg_dsn, pg_store.schema, notify_delay=0.5) as writer:
+        for version in range(5):
+            await writer.append_events("Ping-1", [NewEvent("Pinged", {})], expected_version=version)
+        await writer._notifier.flush()
+        notifying = writer._notifier._connection
+        assert notifying is not None
+        # One NOTIFY went over the dedicated connection for the five appends.
+        assert notifying._protocol.queries_count == 1
