@@ -108,3 +108,13 @@ async def test_checkpoint_transaction_rolls_back_read_model_writes_on_error(
         await project_then_fail()
     assert await pg_store.load_checkpoint("projection") is None
     assert await pg_store.pool.fetchval(f"SELECT count(*) FROM {read_model}") == 0
+
+
+async def test_append_works_whatever_the_callers_search_path(pg_store: PostgresEventStore) -> None:
+    async with pg_store.pool.acquire() as connection, connection.transaction():
+        await connection.execute("SET LOCAL search_path TO eskit_no_such_schema")
+        result = await pg_store.append_events(
+            "Path-1", [NewEvent("Pathless", {})], connection=connection
+        )
+    assert result.version == 1
+    assert await pg_store.stream_version("Path-1") == 1
