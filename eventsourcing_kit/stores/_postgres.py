@@ -11,6 +11,7 @@ installed on it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -18,6 +19,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Literal
 
 import asyncpg
+import orjson
 import structlog
 
 from eventsourcing_kit.errors import (
@@ -88,17 +90,23 @@ DEFAULT_NOTIFY_DELAY = 0.002
 NotifyOption = Literal["coalesced", "after_commit", "in_transaction", "off"]
 
 
+_from_stored = RecordedEvent.from_stored
+
+
 def _record(row: Any) -> RecordedEvent:
-    return RecordedEvent(
-        stream_id=row[0],
-        version=row[1],
-        event_type=row[2],
-        data=loads(row[3]),
-        metadata=loads(row[4]),
-        event_id=row[5],
-        global_position=row[6],
-        position=(row[7], row[6]),
-        recorded_at=row[8],
+    # The read paths' per-row cost: orjson directly (JSONB text needs no
+    # checks), and no attrs __init__.
+    stream_id, version, event_type, data, metadata, event_id, position, xid, at = row
+    return _from_stored(
+        stream_id,
+        version,
+        event_type,
+        orjson.loads(data),
+        orjson.loads(metadata),
+        event_id,
+        position,
+        (xid, position),
+        at,
     )
 
 
@@ -441,20 +449,40 @@ class PostgresEventStore(EventStore):
         self, query: str, after: tuple[int, int], batch_size: int, extra: tuple[Any, ...]
     ) -> AsyncIterator[RecordedEvent]:
         # One short query per page: no connection is held while the caller
-        # works on the events, and each page sees the newest snapshot.
+        # works on the events. While the caller works on a full page, the
+        # next one is already being fetched (at most two pages in memory):
+        # the server and the client no longer wait for each other in turn.
         settled = False
+        rows = await self._fetch(query, after[0], after[1], batch_size, *extra)
         while True:
-            rows = await self._fetch(query, after[0], after[1], batch_size, *extra)
-            for row in rows:
-                yield _record(row)
             if rows:
                 after = (rows[-1][7], rows[-1][6])
-            if len(rows) < batch_size:
-                # At the end, once: if committed events are held back by older
-                # transactions still running, wait for those and read on.
-                if settled or not await self._settle(after):
-                    return
-                settled = True
+            ahead: asyncio.Task[list[Any]] | None = None
+            if len(rows) >= batch_size:
+                ahead = asyncio.ensure_future(
+                    self._fetch(query, after[0], after[1], batch_size, *extra)
+                )
+            try:
+                # Decoded whole first: a comprehension costs less per row
+                # than resuming this generator between rows.
+                for event in [_record(row) for row in rows]:
+                    yield event
+            except BaseException:
+                if ahead is not None:
+                    # The caller stopped early (or failed): drop the page ahead.
+                    ahead.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await ahead
+                raise
+            if ahead is not None:
+                rows = await ahead
+                continue
+            # At the end, once: if committed events are held back by older
+            # transactions still running, wait for those and read on.
+            if settled or not await self._settle(after):
+                return
+            settled = True
+            rows = await self._fetch(query, after[0], after[1], batch_size, *extra)
 
     async def _settle(self, after: tuple[int, int]) -> bool:
         """Wait until the events stored after `after` can be delivered.

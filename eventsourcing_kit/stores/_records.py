@@ -83,6 +83,57 @@ class RecordedEvent:
         """The part of the stream id before the first ``-``."""
         return self.stream_id.partition("-")[0]
 
+    @classmethod
+    def from_stored(
+        cls,
+        stream_id: str,
+        version: int,
+        event_type: str,
+        data: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+        event_id: UUID,
+        global_position: int,
+        position: Position,
+        recorded_at: datetime,
+    ) -> RecordedEvent:
+        """The event a backend read back from its storage, built without
+        attrs' ``__init__``.
+
+        For read paths that build one per stored row: a frozen class's
+        ``__init__`` goes through ``object.__setattr__`` for each field; this
+        sets the slots directly, in about two thirds of the time. The result is an
+        ordinary (frozen) `RecordedEvent`, equal to one built by the
+        constructor from the same values.
+        """
+        event = _new_object(cls)
+        _set_stream_id(event, stream_id)
+        _set_version(event, version)
+        _set_event_type(event, event_type)
+        _set_data(event, data)
+        _set_metadata(event, metadata)
+        _set_event_id(event, event_id)
+        _set_global_position(event, global_position)
+        _set_position(event, position)
+        _set_recorded_at(event, recorded_at)
+        return event
+
+
+def _slot_setter(name: str) -> Any:
+    # The slot's descriptor sets it without the frozen class's __setattr__.
+    return RecordedEvent.__dict__[name].__set__
+
+
+_new_object = object.__new__
+_set_stream_id = _slot_setter("stream_id")
+_set_version = _slot_setter("version")
+_set_event_type = _slot_setter("event_type")
+_set_data = _slot_setter("data")
+_set_metadata = _slot_setter("metadata")
+_set_event_id = _slot_setter("event_id")
+_set_global_position = _slot_setter("global_position")
+_set_position = _slot_setter("position")
+_set_recorded_at = _slot_setter("recorded_at")
+
 
 @attrs.frozen(slots=True, kw_only=True)
 class AppendResult:

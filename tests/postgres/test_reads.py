@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import uuid
+from typing import Any
+
+import attrs
 import pytest
 from postgres_support import open_store
 
-from eventsourcing_kit import NewEvent
+from eventsourcing_kit import NewEvent, RecordedEvent
 from eventsourcing_kit.stores._postgres import PostgresEventStore
 
 
@@ -49,3 +55,41 @@ async def test_floats_jsonb_would_print_as_ints_come_back_as_floats(
     [event] = [e async for e in pg_store.read_stream("Account-1")]
     assert event.data == data
     assert all(type(v) is float for v in [event.data["big"], *event.data["list"]])
+
+
+async def test_a_reader_stopped_early_gives_its_page_ahead_back(
+    pg_store: PostgresEventStore,
+) -> None:
+    await pg_store.append_events("Page-1", [NewEvent("Paged", {"n": n}) for n in range(10)])
+    async with contextlib.aclosing(pg_store.read_all(batch_size=2)) as events:
+        async for event in events:
+            assert event.data == {"n": 0}
+            break
+    assert pg_store.pool.get_idle_size() == pg_store.pool.get_size()
+
+
+async def test_pages_read_ahead_keep_the_order(pg_store: PostgresEventStore) -> None:
+    for stream in range(3):
+        await pg_store.append_events(
+            f"Page-{stream}", [NewEvent("Paged", {"n": n}) for n in range(5)]
+        )
+    read = [(e.stream_id, e.version) async for e in pg_store.read_all(batch_size=2)]
+    assert read == [(f"Page-{s}", v) for s in range(3) for v in range(1, 6)]
+
+
+def test_a_stored_event_built_without_init_equals_the_constructed_one() -> None:
+    values: dict[str, Any] = {
+        "stream_id": "Built-1",
+        "version": 3,
+        "event_type": "Built",
+        "data": {"a": 1},
+        "metadata": {"correlation_id": "c"},
+        "event_id": uuid.uuid4(),
+        "global_position": 7,
+        "position": (12, 7),
+        "recorded_at": datetime.datetime.now(datetime.UTC),
+    }
+    built = RecordedEvent.from_stored(**values)
+    assert built == RecordedEvent(**values)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        built.version = 4  # type: ignore[misc]
