@@ -22,5 +22,7 @@ def configure_logging(*, verbose: bool = False) -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        # No cache_logger_on_first_use: a cached logger keeps this stderr for
+        # good, even when main() runs inside another program (or a test) that
+        # configures structlog again afterwards.
     )
