@@ -155,7 +155,7 @@ def test_concurrent_updates_on_memory_lose_nothing() -> None:
     async def open_store() -> EventStore:
         return MemoryEventStore()
 
-    budget(1.0)(check_no_lost_update(open_store))()
+    budget(2.0)(check_no_lost_update(open_store))()
 
 
 @pytest.fixture
@@ -171,7 +171,7 @@ def test_concurrent_updates_on_sqlite_lose_nothing(sqlite_dir: Path) -> None:
     async def open_store() -> EventStore:
         return await connect_store(f"sqlite:///{sqlite_dir}/{next(files)}.db")
 
-    budget(0.5)(check_no_lost_update(open_store))()
+    budget(1.0)(check_no_lost_update(open_store))()
 
 
 @pytest.mark.postgres
@@ -184,4 +184,4 @@ def test_concurrent_updates_on_postgres_lose_nothing(pg_dsn: str, pg_schema: str
         await reset_schema(pg_dsn, pg_schema)
         return await PostgresEventStore.open(pg_dsn, schema=pg_schema, migrate=False, max_size=4)
 
-    budget(0.25)(check_no_lost_update(open_store))()
+    budget(0.5)(check_no_lost_update(open_store))()
