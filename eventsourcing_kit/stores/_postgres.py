@@ -287,13 +287,22 @@ class PostgresEventStore(EventStore):
         else:
             code = _EXPECTED_CODES.get(expected, _STREAM_EXISTS_CODE)
         in_transaction = connection is not None or self._notify is NotifyMode.IN_TRANSACTION
+        ids: list[Any] = []
+        types: list[str] = []
+        datas: list[str] = []
+        metadatas: list[str] = []
+        for event, data, metadata in encoded:
+            ids.append(event.event_id)
+            types.append(event.event_type)
+            datas.append(jsonb_text(data, event.data))
+            metadatas.append(jsonb_text(metadata, event.metadata))
         args = (
             stream_id,
             code,
-            [event.event_id for event, _, _ in encoded],
-            [event.event_type for event, _, _ in encoded],
-            [jsonb_text(data, event.data) for event, data, _ in encoded],
-            [jsonb_text(metadata, event.metadata) for event, _, metadata in encoded],
+            ids,
+            types,
+            datas,
+            metadatas,
             self._channel if in_transaction and self._notify is not NotifyMode.OFF else None,
         )
         try:
