@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import cattrs
+import orjson
 
 from eventsourcing_kit.errors import SerializationError
 
@@ -98,6 +99,11 @@ def _list_factory(converter: cattrs.Converter) -> Any:
             return lambda value: [hook(item) for hook, item in zip(hooks, value, strict=True)]
         item_type = args[0] if args else Any
         hook = converter.get_unstructure_hook(item_type)
+        if issubclass(origin, set | frozenset):
+            # A set's iteration order depends on its history and on the
+            # process's hash seed: store one canonical order, so equal sets
+            # always give equal data (an idempotent retry compares data).
+            return lambda value: sorted((hook(item) for item in value), key=orjson.dumps)
         return lambda value: [hook(item) for item in value]
 
     return factory
