@@ -1,36 +1,6 @@
-"""Settings shared by the whole test suite; subfolders add their own fixtures."""
+"""The tests folder's own conftest.
 
-from __future__ import annotations
-
-import os
-from collections.abc import Iterator
-
-import pytest
-import structlog
-from hypothesis import HealthCheck, settings
-
-# The store contract lives in the package; rewrite its asserts so failures show values.
-pytest.register_assert_rewrite("eventsourcing_kit.testing")
-
-# ci: few examples and no deadline (shared, slow machines); dev: the local
-# default; thorough: for a long run before a release.
-settings.register_profile(
-    "ci",
-    max_examples=20,
-    deadline=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile("dev", max_examples=50, deadline=None)
-settings.register_profile("thorough", max_examples=1000, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
-
-
-@pytest.fixture(autouse=True)
-def _structlog_as_it_was() -> Iterator[None]:
-    # Code under test may configure structlog as an application does (the CLI,
-    # the demo); a configuration left behind would point later tests' log
-    # lines at a captured stream pytest has already closed.
-    saved = structlog.get_config()
-    yield
-    structlog.configure(**saved)
+Its presence puts tests/ on sys.path, so test modules import the shared
+support modules (`postgres_support`) by name. The settings every test shares
+are in the repository's root conftest.py.
+"""
