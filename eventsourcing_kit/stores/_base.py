@@ -157,6 +157,15 @@ class EventStore(abc.ABC):
     async def head_position(self) -> Position | None:
         """The position of the last event a reader can see now, None when empty."""
 
+    @property
+    @abc.abstractmethod
+    def start_position(self) -> Position:
+        """A position before every event: reading after it reads from the first.
+
+        A checkpoint stored as this position means "start from the beginning"
+        and, unlike no checkpoint at all, survives a restart (`reset()`).
+        """
+
     # --- snapshots -----------------------------------------------------------
 
     @abc.abstractmethod

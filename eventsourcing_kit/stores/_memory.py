@@ -201,6 +201,10 @@ class MemoryEventStore(EventStore):
         self._check_open()
         return len(self._rows) or None
 
+    @property
+    def start_position(self) -> Position:
+        return 0
+
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         self._check_open()
         validate_stream_id(snapshot.stream_id)

@@ -562,6 +562,10 @@ class PostgresEventStore(EventStore):
         row = await self._fetchrow(self._sql.head_position)
         return None if row is None else (row[0], row[1])
 
+    @property
+    def start_position(self) -> Position:
+        return START
+
     # --- snapshots -----------------------------------------------------------
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:

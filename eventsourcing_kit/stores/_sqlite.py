@@ -310,6 +310,10 @@ class SQLiteEventStore(EventStore):
     async def head_position(self) -> Position | None:
         return await self._run(self._reader, ops.head_position)
 
+    @property
+    def start_position(self) -> Position:
+        return 0
+
     # --- snapshots -----------------------------------------------------------------
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:

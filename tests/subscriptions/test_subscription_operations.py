@@ -228,3 +228,13 @@ async def test_start_live_and_stop_are_logged_with_the_subscription_id(
         if line.get("subscription_id") == "projection" and line["log_level"] == "info"
     ]
     assert lines == ["subscription started", "subscription live", "subscription stopped"]
+
+
+async def test_the_start_position_reads_from_the_first_event_and_is_a_valid_checkpoint(
+    store: EventStore,
+) -> None:
+    await append(store, "Account-1", 2)
+    await store.save_checkpoint("projection", store.start_position)
+    checkpoint = await store.load_checkpoint("projection")
+    assert checkpoint == store.start_position
+    assert [event.version async for event in store.read_all(from_position=checkpoint)] == [1, 2]
