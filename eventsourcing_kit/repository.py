@@ -8,13 +8,19 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import cattrs
 import structlog
 
 from eventsourcing_kit.domain import Aggregate, EventRegistry
-from eventsourcing_kit.errors import AggregateNotFound, ConcurrencyError, ConfigurationError
+from eventsourcing_kit.errors import (
+    AggregateNotFound,
+    ConcurrencyError,
+    ConfigurationError,
+    StoreUnavailableError,
+    TransientStoreError,
+)
 from eventsourcing_kit.serialization import EventCodec, StateCodec, make_converter
 from eventsourcing_kit.stores import AppendResult, EventStore, NewEvent, Snapshot
 
@@ -153,21 +159,21 @@ class Repository(Generic[A]):
             return None
         extra = dict(metadata or {})
         new_events = []
-        for event in pending:
+        for event, event_id in zip(pending, aggregate.pending_event_ids, strict=True):
             encoded = self.events.encode(event)
             new_events.append(
                 NewEvent(
                     encoded.event_type,
                     encoded.data,
                     metadata={**extra, **encoded.metadata()},
-                    event_id=uuid4(),
+                    event_id=event_id,
                 )
             )
         loaded_at = aggregate.version - len(pending)
         result = await self.store.append_events(
             aggregate.stream_id, new_events, expected_version=loaded_at
         )
-        pending.clear()
+        aggregate.mark_saved()
         if self._snapshot_due(loaded_at, aggregate.version):
             await self._snapshot(aggregate)
         return result
@@ -208,8 +214,11 @@ class Repository(Generic[A]):
 
         On `ConcurrencyError` the aggregate is reloaded and the command run
         again on the fresh state, up to `max_attempts` times with jittered
-        backoff. Exceptions raised by the command itself (domain errors) are
-        not retried. Returns the saved aggregate.
+        backoff. On a store error that may pass (`TransientStoreError`,
+        `StoreUnavailableError`) the same events are saved again under the
+        same ids, so an append whose reply was lost is not written twice.
+        Exceptions raised by the command itself (domain errors) are not
+        retried. Returns the saved aggregate.
         """
         for attempt in range(1, self.max_attempts + 1):
             aggregate = await self.load(aggregate_id)
@@ -217,7 +226,7 @@ class Repository(Generic[A]):
             if inspect.isawaitable(outcome):
                 await outcome
             try:
-                await self.save(aggregate, metadata=metadata)
+                await self._save_through_store_errors(aggregate, metadata)
             except ConcurrencyError as conflict:
                 if attempt == self.max_attempts:
                     logger.warning(
@@ -226,7 +235,7 @@ class Repository(Generic[A]):
                         attempts=attempt,
                     )
                     raise
-                pause = self._rng.uniform(0, min(self.backoff_max, self.backoff_base * 2**attempt))
+                pause = self._pause(attempt)
                 logger.info(
                     "concurrent write; retrying update",
                     stream_id=conflict.stream_id,
@@ -239,3 +248,30 @@ class Repository(Generic[A]):
             else:
                 return aggregate
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _save_through_store_errors(
+        self, aggregate: A, metadata: Mapping[str, Any] | None
+    ) -> None:
+        # A store error may hide an append that committed before its reply was
+        # lost. Saving the same aggregate again sends the same event ids, which
+        # the store recognises as that append: it is written once either way.
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                await self.save(aggregate, metadata=metadata)
+            except (TransientStoreError, StoreUnavailableError) as error:
+                if attempt == self.max_attempts:
+                    raise
+                pause = self._pause(attempt)
+                logger.info(
+                    "store error; saving again with the same event ids",
+                    stream_id=aggregate.stream_id,
+                    attempt=attempt,
+                    error=repr(error),
+                    pause_ms=round(pause * 1000, 3),
+                )
+                await asyncio.sleep(pause)
+            else:
+                return
+
+    def _pause(self, attempt: int) -> float:
+        return self._rng.uniform(0, min(self.backoff_max, self.backoff_base * 2**attempt))

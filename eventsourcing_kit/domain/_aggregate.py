@@ -52,6 +52,10 @@ class Aggregate:
     id: UUID = attrs.field(factory=uuid4, kw_only=True)
     version: int = attrs.field(default=0, kw_only=True)
     pending_events: list[object] = attrs.field(factory=list, kw_only=True, eq=False, repr=False)
+    # Each recorded event's id, chosen when it is recorded: saving the same
+    # aggregate again after a lost reply re-sends the same ids, which the
+    # store recognises as a retry instead of a second write.
+    _pending_ids: list[UUID] = attrs.field(factory=list, init=False, eq=False, repr=False)
 
     @classmethod
     def category(cls) -> str:
@@ -84,6 +88,25 @@ class Aggregate:
         self.apply(event)
         self.version += 1
         self.pending_events.append(event)
+        self._pending_ids.append(uuid4())
+
+    @property
+    def pending_event_ids(self) -> list[UUID]:
+        """The ids the pending events will be stored under, one per event.
+
+        Stable across save attempts, so that a retried save is idempotent.
+        """
+        count = len(self.pending_events)
+        ids = self._pending_ids
+        if len(ids) < count:  # events added to pending_events by hand
+            ids[:0] = [uuid4() for _ in range(count - len(ids))]
+        # pending_events cleared by hand leaves older ids at the front.
+        return ids[len(ids) - count :]
+
+    def mark_saved(self) -> None:
+        """Forget the pending events: they are stored now."""
+        self.pending_events.clear()
+        self._pending_ids.clear()
 
     def apply(self, event: object) -> None:
         """Change the state for one event; the one place state changes."""

@@ -20,7 +20,11 @@ from eventsourcing_kit import (
     Repository,
     Snapshot,
 )
-from eventsourcing_kit.errors import ConfigurationError, UnknownEventTypeError
+from eventsourcing_kit.errors import (
+    ConfigurationError,
+    StoreUnavailableError,
+    UnknownEventTypeError,
+)
 
 
 @attrs.frozen
@@ -327,3 +331,84 @@ class _FailingSnapshots:
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         raise OSError("disk full")
+
+
+async def test_saving_again_after_a_lost_reply_writes_the_events_once(store: EventStore) -> None:
+    repository = Repository(Counter, _LosesFirstReply(store))
+    counter = counter_with(1, 2)
+    with pytest.raises(StoreUnavailableError):
+        await repository.save(counter)
+    result = await repository.save(counter)  # the same aggregate, the same event ids
+    assert result is not None
+    assert result.version == 2
+    assert await store.stream_version(counter.stream_id) == 2
+    assert counter.pending_events == []
+
+
+async def test_update_survives_a_lost_reply_without_running_the_command_twice(
+    store: EventStore,
+) -> None:
+    counter = counter_with(1)
+    await Repository(Counter, store).save(counter)
+    repository = Repository(Counter, _LosesFirstReply(store), backoff_base=0.0)
+    runs = 0
+
+    def add_ten(c: Counter) -> None:
+        nonlocal runs
+        runs += 1
+        c.add(10)
+
+    await repository.update(counter.id, add_ten)
+    assert runs == 1
+    assert (await repository.load(counter.id)).total == 11
+
+
+def test_pending_event_ids_are_chosen_when_recorded_and_kept_until_saved() -> None:
+    counter = counter_with(1, 2)
+    ids = counter.pending_event_ids
+    assert len(set(ids)) == 2
+    assert counter.pending_event_ids == ids
+    counter.pending_events.clear()
+    counter.add(3)
+    assert len(counter.pending_event_ids) == 1
+    assert counter.pending_event_ids[0] not in ids
+
+
+def test_renaming_a_field_of_a_nested_class_changes_the_state_schema() -> None:
+    @attrs.frozen
+    class LimitsV1:
+        daily: int = 0
+
+    @attrs.frozen
+    class LimitsV2:
+        per_day: int = 0
+
+    def schema_with(limits_type: type) -> str:
+        account = attrs.make_class(
+            "Account",
+            {"limits": attrs.field(type=list[limits_type], factory=list)},  # type: ignore[valid-type]
+            bases=(Aggregate,),
+        )
+        account.event_types = (Added,)
+        return Repository(account, _NeverUsed()).state.schema
+
+    LimitsV2.__qualname__ = LimitsV1.__qualname__  # same name, other shape
+    assert schema_with(LimitsV1) != schema_with(LimitsV2)
+
+
+class _LosesFirstReply:
+    """A real store whose first append commits, then reports the connection lost."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self._lost = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def append_events(self, stream_id: str, events: Any, **options: Any) -> Any:
+        result = await self._store.append_events(stream_id, events, **options)
+        if not self._lost:
+            self._lost = True
+            raise StoreUnavailableError("the connection closed before the reply")
+        return result
