@@ -15,7 +15,7 @@ from uuid import UUID
 import structlog
 
 from eventsourcing_kit.errors import StoreClosedError
-from eventsourcing_kit.serialization._json import dumps, loads
+from eventsourcing_kit.serialization._json import loads
 from eventsourcing_kit.stores._base import DEFAULT_BATCH_SIZE, EventStore
 from eventsourcing_kit.stores._records import (
     AppendResult,
@@ -28,6 +28,7 @@ from eventsourcing_kit.stores._records import (
 from eventsourcing_kit.stores._validation import (
     check_expected_version,
     encode_events,
+    encode_snapshot,
     resolve_retry,
     validate_batch_size,
     validate_category,
@@ -207,8 +208,7 @@ class MemoryEventStore(EventStore):
 
     async def save_snapshot(self, snapshot: Snapshot) -> None:
         self._check_open()
-        validate_stream_id(snapshot.stream_id)
-        data = dumps(snapshot.data, what="snapshot data")
+        data = encode_snapshot(snapshot)
         current = self._snapshots.get(snapshot.stream_id)
         if current is not None and current[0].version > snapshot.version:
             return

@@ -21,6 +21,7 @@ from eventsourcing_kit.stores._records import (
     ExpectedVersion,
     NewEvent,
     RecordedEvent,
+    Snapshot,
 )
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Expected",
     "check_expected_version",
     "encode_events",
+    "encode_snapshot",
     "resolve_retry",
     "validate_batch_size",
     "validate_category",
@@ -297,3 +299,25 @@ def validate_subscription_id(subscription_id: object) -> str:
             f"{MAX_NAME_LENGTH} characters"
         )
     return subscription_id
+
+
+def encode_snapshot(snapshot: object) -> bytes:
+    """Check a snapshot before it is stored and return its data as JSON bytes."""
+    if not isinstance(snapshot, Snapshot):
+        raise InvalidInputError(f"expected a Snapshot, got {type(snapshot).__name__}")
+    validate_stream_id(snapshot.stream_id)
+    version = snapshot.version
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise InvalidInputError(
+            f"invalid snapshot version {version!r}: pass the stream version it was taken at"
+        )
+    if not isinstance(snapshot.state_schema, str):
+        raise InvalidInputError(
+            f"invalid snapshot state_schema {snapshot.state_schema!r}: pass a str"
+        )
+    data = snapshot.data
+    if not isinstance(data, Mapping):
+        raise InvalidInputError(
+            f"snapshot data must be a dict (a JSON object), got {type(data).__name__}"
+        )
+    return dumps(data if isinstance(data, dict) else dict(data), what="snapshot data")

@@ -19,10 +19,11 @@ from eventsourcing_kit.errors import (
     InvalidInputError,
     InvalidStreamIdError,
 )
-from eventsourcing_kit.stores import ExpectedVersion, NewEvent
+from eventsourcing_kit.stores import ExpectedVersion, NewEvent, Snapshot
 from eventsourcing_kit.stores._validation import (
     check_expected_version,
     encode_events,
+    encode_snapshot,
     resolve_retry,
     validate_category,
     validate_event_types,
@@ -161,3 +162,18 @@ def test_a_read_only_mapping_is_encoded_like_a_dict() -> None:
         [NewEvent("A", MappingProxyType({"x": 1}), metadata=MappingProxyType({"m": 2}))]
     )
     assert (data, metadata) == (b'{"x":1}', b'{"m":2}')
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "message"),
+    [
+        (Snapshot(stream_id="A-1", version=-1, state_schema="s", data={}), "snapshot version"),
+        (Snapshot(stream_id="A-1", version=True, state_schema="s", data={}), "snapshot version"),
+        (Snapshot(stream_id="A-1", version=1, state_schema=3, data={}), "state_schema"),  # type: ignore[arg-type]
+        (Snapshot(stream_id="A-1", version=1, state_schema="s", data=[]), "must be a dict"),  # type: ignore[arg-type]
+        (Snapshot(stream_id="", version=1, state_schema="s", data={}), "empty"),
+    ],
+)
+def test_a_malformed_snapshot_is_refused(snapshot: Snapshot, message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        encode_snapshot(snapshot)
