@@ -157,7 +157,6 @@ class Subscription:
         self._task: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self._checkpoint: Position | None = None
-        self._rebuild = False
         self._resets: list[asyncio.Future[None]] = []
         self._log = logger.bind(subscription_id=self._id)
 
@@ -296,11 +295,13 @@ class Subscription:
     # --- operations ----------------------------------------------------------
 
     async def reset(self) -> None:
-        """Forget the checkpoint and rebuild from the first event, in one call.
+        """Rebuild from the first event: move the checkpoint before it, clear the read model.
 
-        Runs `on_reset` first (clear the read model there). On a running
+        The checkpoint is stored as the store's `start_position`, then
+        `on_reset` runs (clear the read model there). On a running
         subscription it happens between two batches; otherwise the next
-        `run()` starts from the beginning, even with ``start="now"``.
+        `run()` starts from the beginning, even with ``start="now"`` and in
+        another process: the stored checkpoint says so.
         """
         if self._running:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -323,7 +324,7 @@ class Subscription:
         """
         checkpoint = await self._store.load_checkpoint(self._id)
         head = await self._store.head_position()
-        if checkpoint is None and self._start == "now" and not self._rebuild:
+        if checkpoint is None and self._start == "now":
             lag, exact = 0, True  # it will start at the head
         else:
             reader = self._reader(checkpoint, min(lag_limit, 1000) or 1)
@@ -380,7 +381,7 @@ class Subscription:
             while not self._stopping.is_set():
                 if self._resets:
                     await self._reset_now()
-                    checkpoint = None
+                    checkpoint = self._checkpoint
                     near_head = False
                     continue
                 if near_head and armed is None:
@@ -482,12 +483,11 @@ class Subscription:
 
     async def _initial_checkpoint(self) -> Position | None:
         checkpoint = await self._store.load_checkpoint(self._id)
-        if checkpoint is None and self._start == "now" and not self._rebuild:
+        if checkpoint is None and self._start == "now":
             # Stored at once: a restart before the first event must not move "now".
             checkpoint = await self._store.head_position()
             if checkpoint is not None:
                 await self._store.save_checkpoint(self._id, checkpoint)
-        self._rebuild = False
         return checkpoint
 
     async def _reset_now(self) -> None:
@@ -499,19 +499,21 @@ class Subscription:
             for waiter in waiters:
                 waiter.set_exception(error)
             raise
-        self._rebuild = False
         self._state = SubscriptionState.CATCHING_UP
         for waiter in waiters:
             waiter.set_result(None)
 
     async def _forget(self) -> None:
         # The checkpoint goes first: a crash before the read model is cleared
-        # then hands events over again (at-least-once), never skips them.
-        await self._store.delete_checkpoint(self._id)
+        # then hands events over again (at-least-once), never skips them. It
+        # is stored, not deleted: without a checkpoint a ``start="now"``
+        # subscription restarted in another process would begin at the head
+        # and never rebuild the cleared read model.
+        start = self._store.start_position
+        await self._store.save_checkpoint(self._id, start)
         if self._on_reset is not None:
             await self._on_reset()
-        self._checkpoint = None
-        self._rebuild = True
+        self._checkpoint = start
         self._log.info("subscription reset; it rebuilds from the beginning")
 
     def _reader(self, checkpoint: Position | None, batch_size: int) -> AsyncIterator[RecordedEvent]:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from structlog.testing import capture_logs
-from subscription_support import GUARD_S, append, until
+from subscription_support import GUARD_S, Backend, append, until
 
 from eventsourcing_kit import EventStore, RecordedEvent
 from eventsourcing_kit.errors import HandlerError, SubscriptionError
@@ -238,3 +238,16 @@ async def test_the_start_position_reads_from_the_first_event_and_is_a_valid_chec
     checkpoint = await store.load_checkpoint("projection")
     assert checkpoint == store.start_position
     assert [event.version async for event in store.read_all(from_position=checkpoint)] == [1, 2]
+
+
+async def test_a_reset_survives_a_restart_of_a_start_now_subscription(backend: Backend) -> None:
+    seen: list[int] = []
+
+    async def handler(event: RecordedEvent) -> None:
+        seen.append(event.version)
+
+    async with backend.open() as store:
+        await append(store, "Account-1", 2)
+        await store.subscribe("projection", handler, start="now").reset()
+    async with backend.open() as store, store.subscribe("projection", handler, start="now"):
+        await until(lambda: seen == [1, 2])
