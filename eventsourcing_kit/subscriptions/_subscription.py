@@ -359,7 +359,17 @@ class Subscription:
     # --- the loop ------------------------------------------------------------
 
     async def _loop(self) -> None:
-        checkpoint = await self._initial_checkpoint()
+        store_failures = 0
+        while True:
+            # Under the same retry as the reads: a database restarting, or a
+            # SQLite lock held by another process, at boot must not fail it.
+            try:
+                checkpoint = await self._initial_checkpoint()
+                break
+            except (TransientStoreError, StoreUnavailableError) as error:
+                store_failures += 1
+                if await self._back_off(error, store_failures):
+                    return
         self._checkpoint = checkpoint
         self._log.info(
             "subscription started",
@@ -395,14 +405,7 @@ class Subscription:
                     read = await self._read_and_deliver(checkpoint)
                 except (TransientStoreError, StoreUnavailableError) as error:
                     store_failures += 1
-                    delay = self._retry.delay(min(store_failures, 20)) or self._poll_interval
-                    self._log.warning(
-                        "subscription store error; retrying",
-                        error=repr(error),
-                        attempt=store_failures,
-                        retry_in_s=delay,
-                    )
-                    if await self._pause(delay):
+                    if await self._back_off(error, store_failures):
                         break
                     continue
                 store_failures = 0
@@ -473,6 +476,17 @@ class Subscription:
                 "waiting for new events failed; polling", error=repr(armed.exception())
             )
             await self._pause(self._poll_interval)
+
+    async def _back_off(self, error: Exception, failures: int) -> bool:
+        """Log a store error and wait before trying again; True when stopping."""
+        delay = self._retry.delay(min(failures, 20)) or self._poll_interval
+        self._log.warning(
+            "subscription store error; retrying",
+            error=repr(error),
+            attempt=failures,
+            retry_in_s=delay,
+        )
+        return await self._pause(delay)
 
     async def _pause(self, seconds: float) -> bool:
         """Sleep `seconds` unless a stop comes first; True when stopping."""

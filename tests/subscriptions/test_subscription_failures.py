@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 from subscription_support import NO_WAIT, ReadModel, append, until
 
-from eventsourcing_kit import EventStore, RecordedEvent
+from eventsourcing_kit import EventStore, RecordedEvent, connect
 from eventsourcing_kit.errors import HandlerError
 from eventsourcing_kit.subscriptions import HandlerContext, RetryPolicy, SubscriptionState
 
@@ -177,3 +179,34 @@ async def test_a_transactional_retry_keeps_only_the_successful_attempts_writes(
         await until(lambda: subscription.state is SubscriptionState.LIVE)
     events = [str(event.event_id) async for event in store.read_all()]
     assert sorted(await read_model.rows()) == sorted(events)
+
+
+async def test_a_store_error_at_start_is_retried(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    handled: list[int] = []
+
+    async def handler(event: RecordedEvent) -> None:
+        handled.append(event.version)
+
+    async with await connect(f"sqlite:///{path}", busy_timeout=0) as store:
+        await append(store, "Account-1", 1)
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        subscription = store.subscribe("projection", handler, start="now", poll_interval=0.01)
+        with capture_logs() as logs:
+            await subscription.start()
+            await until(
+                lambda: (
+                    subscription.state is SubscriptionState.FAILED
+                    or any(line["event"] == "subscription store error; retrying" for line in logs)
+                )
+            )
+        other.execute("COMMIT")
+        other.close()
+        await until(
+            lambda: subscription.state in (SubscriptionState.LIVE, SubscriptionState.FAILED)
+        )
+        assert subscription.state is SubscriptionState.LIVE
+        await append(store, "Account-1", 1)
+        await until(lambda: handled == [2])
+        await subscription.stop()
