@@ -115,7 +115,9 @@ async def rescale_consumer_group(
     from the beginning (or from now, with ``start="now"``: do not use that
     with groups). Stop every old member first. The old checkpoints are left in
     place, so running this again gives the same result; delete them with
-    `EventStore.delete_checkpoint` once the new group runs. Returns the
+    `EventStore.delete_checkpoint` once the new group runs. Events the old
+    members parked stay under the old members' ids: replay them through
+    ``group_member(..., size=old_size).replay_parked()``. Returns the
     position the new group starts from (None: the beginning).
     """
     _check_size(old_size, "old_size")

@@ -4,9 +4,13 @@ A subscription with ``on_error="park"`` appends a record of the failing event
 to the stream ``$parked-<subscription id>`` and goes on. Keeping them in the
 event store, rather than in a table of their own, works on every backend
 through the store protocol alone. Records are never updated: a successful
-replay appends a second record that resolves the first. Subscriptions skip the
-reserved ``$parked`` category, so parking never feeds a subscription its own
-records.
+replay appends a second record that resolves the first.
+
+Subscriptions skip parking records, so parking never feeds a subscription its
+own records. A record is recognised by its stream, its event type *and* a
+metadata mark the kit alone writes, not by its stream id alone: stream ids are
+the users' (any printable id is valid), and user events in a ``$parked-...``
+stream are delivered like any other.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ __all__ = [
     "PARKED_CATEGORY",
     "ParkedEvent",
     "ReplayResult",
-    "is_parked_stream",
+    "is_parking_record",
     "list_parked",
     "park",
     "parked_stream_id",
@@ -40,6 +44,8 @@ PARKED_CATEGORY = "$parked"
 _PREFIX = PARKED_CATEGORY + "-"
 _PARKED = "$EventParked"
 _REPLAYED = "$ParkedEventReplayed"
+_MARK_KEY = "eventsourcing_kit"
+_MARK = {_MARK_KEY: "parking"}
 
 
 def parked_stream_id(subscription_id: str) -> str:
@@ -54,9 +60,13 @@ def parked_stream_id(subscription_id: str) -> str:
     return stream_id
 
 
-def is_parked_stream(stream_id: str) -> bool:
-    """True for the reserved streams that hold parked events."""
-    return stream_id.startswith(_PREFIX)
+def is_parking_record(record: RecordedEvent) -> bool:
+    """True for a record the kit wrote to park an event or mark its replay."""
+    return (
+        record.event_type in (_PARKED, _REPLAYED)
+        and record.metadata.get(_MARK_KEY) == _MARK[_MARK_KEY]
+        and record.stream_id.startswith(_PREFIX)
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -108,6 +118,7 @@ async def park(
                     "error": repr(error)[:2000],
                     "attempts": attempts,
                 },
+                metadata=_MARK,
             )
         ],
     )
@@ -117,6 +128,8 @@ async def list_parked(store: EventStore, subscription_id: str) -> list[ParkedEve
     """The parked events of a subscription not replayed yet, oldest first."""
     pending: dict[str, ParkedEvent] = {}
     async for record in store.read_stream(parked_stream_id(subscription_id)):
+        if not is_parking_record(record):
+            continue  # a user's event in a stream that happens to share the name
         data = record.data
         if record.event_type == _PARKED:
             # The same event parked twice (a restart between parking and the
@@ -184,6 +197,7 @@ async def replay_parked(
                 NewEvent(
                     event_type=_REPLAYED,
                     data={"event_id": str(parked.event_id), "parked_id": str(parked.parked_id)},
+                    metadata=_MARK,
                 )
             ],
         )

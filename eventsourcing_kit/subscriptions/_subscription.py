@@ -32,7 +32,7 @@ from eventsourcing_kit.subscriptions._options import Handler, OnError, RetryPoli
 from eventsourcing_kit.subscriptions._parking import (
     ParkedEvent,
     ReplayResult,
-    is_parked_stream,
+    is_parking_record,
     list_parked,
     parked_stream_id,
     replay_parked,
@@ -543,7 +543,7 @@ class Subscription:
         )
 
     def _wanted(self, record: RecordedEvent) -> bool:
-        if is_parked_stream(record.stream_id):
+        if is_parking_record(record):
             return False
         return self._partition is None or self._partition.owns(record.stream_id)
 

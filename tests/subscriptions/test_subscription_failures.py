@@ -210,3 +210,24 @@ async def test_a_store_error_at_start_is_retried(tmp_path: Path) -> None:
         await append(store, "Account-1", 1)
         await until(lambda: handled == [2])
         await subscription.stop()
+
+
+async def test_user_streams_of_the_parked_category_are_delivered(store: EventStore) -> None:
+    await append(store, "$parked-orders", 1)
+    await append(store, "$parked-projection", 1, event_type="$EventParked")
+    seen: list[str] = []
+
+    async def everything(event: RecordedEvent) -> None:
+        seen.append(event.stream_id)
+
+    async with store.subscribe("projection", everything, on_error="park") as subscription:
+        await until(lambda: subscription.state is SubscriptionState.LIVE)
+    assert seen == ["$parked-orders", "$parked-projection"]
+
+
+async def test_a_user_event_in_a_parked_stream_is_not_listed_as_parked(
+    store: EventStore,
+) -> None:
+    await append(store, "$parked-projection", 1, event_type="$EventParked")
+    subscription = store.subscribe("projection", Flaky(set()), on_error="park")
+    assert await subscription.parked() == []
