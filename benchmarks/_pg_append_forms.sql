@@ -107,3 +107,35 @@ BEGIN
     FROM inserted;
 END
 $$;
+
+-- F: one event, scalar parameters (no arrays, no unnest), OUT parameters and
+-- INSERT ... RETURNING INTO instead of RETURN QUERY; schema-free body like E.
+CREATE FUNCTION append_f(
+    p_stream_id text, p_expected_version integer, p_event_id uuid,
+    p_event_type text, p_data text, p_metadata text, p_notify_channel text DEFAULT NULL,
+    OUT conflict boolean, OUT stream_version integer, OUT transaction_id xid8,
+    OUT global_position bigint
+)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v_current integer;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_stream_id, 0));
+    SELECT e.version INTO v_current FROM events e WHERE e.stream_id = p_stream_id
+    ORDER BY e.version DESC LIMIT 1;
+    v_current := coalesce(v_current, 0);
+    IF (p_expected_version >= 0 AND v_current <> p_expected_version)
+       OR (p_expected_version = -2 AND v_current = 0) THEN
+        conflict := true;
+        stream_version := v_current;
+        RETURN;
+    END IF;
+    INSERT INTO events (event_id, stream_id, version, event_type, data, metadata)
+    VALUES (p_event_id, p_stream_id, v_current + 1, p_event_type, p_data::jsonb,
+            p_metadata::jsonb)
+    RETURNING events.global_position, events.transaction_id
+    INTO global_position, transaction_id;
+    conflict := false;
+    stream_version := v_current + 1;
+END
+$$;

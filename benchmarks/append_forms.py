@@ -17,6 +17,8 @@ server CPU per event (the backends' /proc times). Forms:
 - ``sql_function``: ``LANGUAGE sql``, lock and check+insert as two statements;
 - ``one_statement``: no function and no lock: one INSERT ... SELECT with the
   check, relying on UNIQUE (stream_id, version) under a true race;
+- ``plpgsql_scalar_one``: one event with scalar parameters (no arrays), OUT
+  parameters and ``INSERT ... RETURNING INTO``, no SET clause;
 - ``plain_insert``: the kit's table without any check (a floor).
 
 Prints a table; writes nothing.
@@ -64,12 +66,27 @@ FORMS: dict[str, str] = {
     "plpgsql_one_insert": f"SELECT * FROM append_b({_ARGS})",
     "sql_function": f"SELECT * FROM append_c({_ARGS})",
     "one_statement": _ONE_STATEMENT,
+    "plpgsql_scalar_one": f"SELECT * FROM append_f({_ARGS})",
     "plain_insert": (
         "INSERT INTO events (event_id, stream_id, version, event_type, data, metadata) "
         "SELECT ($3::uuid[])[1], $1, $2 + 1, ($4::text[])[1], ($5::text[])[1]::jsonb, "
         "($6::text[])[1]::jsonb"
     ),
 }
+
+
+_SCALAR_FORMS = {"plpgsql_scalar_one"}
+
+
+def _scalar_args(e: common.Event) -> tuple[Any, ...]:
+    return (
+        e.stream_id,
+        e.version - 1,
+        e.event_id,
+        e.event_type,
+        orjson.dumps(e.data).decode(),
+        orjson.dumps(e.metadata).decode(),
+    )
 
 
 def _args(e: common.Event) -> tuple[Any, ...]:
@@ -99,9 +116,10 @@ async def _run(
     conns = await _connections(schema, name, len(plans))
     query = FORMS[form]
     try:
+        args = _scalar_args if form in _SCALAR_FORMS else _args
         for conn in conns:  # prepare, untimed
-            await conn.fetchrow(query, *_args(_warm(conn)))
-        work = [[_args(e) for e in plan] for plan in plans]
+            await conn.fetchrow(query, *args(_warm(conn)))
+        work = [[args(e) for e in plan] for plan in plans]
 
         async def write(conn: asyncpg.Connection, calls: list[tuple[Any, ...]]) -> None:
             for args in calls:

@@ -287,32 +287,42 @@ class PostgresEventStore(EventStore):
         else:
             code = _EXPECTED_CODES.get(expected, _STREAM_EXISTS_CODE)
         in_transaction = connection is not None or self._notify is NotifyMode.IN_TRANSACTION
-        ids: list[Any] = []
-        types: list[str] = []
-        datas: list[str] = []
-        metadatas: list[str] = []
-        for event, data, metadata in encoded:
-            ids.append(event.event_id)
-            types.append(event.event_type)
-            datas.append(jsonb_text(data, event.data))
-            metadatas.append(jsonb_text(metadata, event.metadata))
-        args = (
-            stream_id,
-            code,
-            ids,
-            types,
-            datas,
-            metadatas,
-            self._channel if in_transaction and self._notify is not NotifyMode.OFF else None,
-        )
+        channel = self._channel if in_transaction and self._notify is not NotifyMode.OFF else None
+        query: str
+        args: tuple[Any, ...]
+        if len(encoded) == 1:
+            # One event (the common case): scalar parameters, append_event().
+            event, data, metadata = encoded[0]
+            query = self._sql.append_one
+            args = (
+                stream_id,
+                code,
+                event.event_id,
+                event.event_type,
+                jsonb_text(data, event.data),
+                jsonb_text(metadata, event.metadata),
+                channel,
+            )
+        else:
+            ids: list[Any] = []
+            types: list[str] = []
+            datas: list[str] = []
+            metadatas: list[str] = []
+            for event, data, metadata in encoded:
+                ids.append(event.event_id)
+                types.append(event.event_type)
+                datas.append(jsonb_text(data, event.data))
+                metadatas.append(jsonb_text(metadata, event.metadata))
+            query = self._sql.append
+            args = (stream_id, code, ids, types, datas, metadatas, channel)
         try:
             if connection is None:
                 async with self._pool.acquire() as pooled:
                     if self._quiet_reset is not None:
                         self._quiet_reset.mark(pooled)
-                    row = await pooled.fetchrow(self._sql.append, *args)
+                    row = await pooled.fetchrow(query, *args)
             else:
-                row = await connection.fetchrow(self._sql.append, *args)
+                row = await connection.fetchrow(query, *args)
         except asyncpg.UniqueViolationError as error:
             return await self._after_unique_violation(stream_id, encoded, expected, error)
         except _DRIVER_ERRORS as error:

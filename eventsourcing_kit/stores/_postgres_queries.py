@@ -60,6 +60,7 @@ class Queries:
 
     schema: str
     append: str
+    append_one: str
     stream_version: str
     read_stream: str
     read_all: str
@@ -84,6 +85,7 @@ class Queries:
         return cls(
             schema=schema,
             append=f"SELECT * FROM {s}.append_events($1, $2, $3, $4, $5, $6, $7)",
+            append_one=f"SELECT * FROM {s}.append_event($1, $2, $3, $4, $5, $6, $7)",
             stream_version=(
                 f"SELECT version FROM {s}.events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1"
             ),

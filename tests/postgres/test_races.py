@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from eventsourcing_kit import AppendResult, ConcurrencyError, NewEvent
 from eventsourcing_kit.stores._postgres import PostgresEventStore
 from eventsourcing_kit.stores._postgres_queries import quote_identifier
 
 WRITERS = 20
+# One event per append goes through append_event(), more through append_events().
+SIZES = pytest.mark.parametrize("size", [1, 2], ids=["one_event", "two_events"])
 
 
-async def _race(store: PostgresEventStore, rounds: int) -> list[object]:
+async def _race(store: PostgresEventStore, rounds: int, size: int) -> list[object]:
     outcomes: list[object] = []
     for version in range(rounds):
         outcomes += await asyncio.gather(
             *(
                 store.append_events(
-                    "Account-1", [NewEvent("Raced", {"w": w})], expected_version=version
+                    "Account-1",
+                    [NewEvent("Raced", {"w": w, "n": n}) for n in range(size)],
+                    expected_version=version * size,
                 )
                 for w in range(WRITERS)
             ),
@@ -26,16 +32,20 @@ async def _race(store: PostgresEventStore, rounds: int) -> list[object]:
     return outcomes
 
 
-async def test_a_raw_unique_violation_never_escapes_a_race(pg_store: PostgresEventStore) -> None:
-    outcomes = await _race(pg_store, 5)
+@SIZES
+async def test_a_raw_unique_violation_never_escapes_a_race(
+    pg_store: PostgresEventStore, size: int
+) -> None:
+    outcomes = await _race(pg_store, 5, size)
     kinds = {type(outcome) for outcome in outcomes}
     assert kinds == {AppendResult, ConcurrencyError}, outcomes
 
 
+@SIZES
 async def test_losing_writers_leave_no_hole_in_global_positions(
-    pg_store: PostgresEventStore,
+    pg_store: PostgresEventStore, size: int
 ) -> None:
-    await _race(pg_store, 5)
+    await _race(pg_store, 5, size)
     await pg_store.append_events("Account-2", [NewEvent("After", {})])
     positions = [
         row[0]
@@ -44,4 +54,4 @@ async def test_losing_writers_leave_no_hole_in_global_positions(
             "ORDER BY global_position"
         )
     ]
-    assert positions == list(range(positions[0], positions[0] + 6))
+    assert positions == list(range(positions[0], positions[0] + 5 * size + 1))

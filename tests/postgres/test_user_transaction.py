@@ -110,11 +110,14 @@ async def test_checkpoint_transaction_rolls_back_read_model_writes_on_error(
     assert await pg_store.pool.fetchval(f"SELECT count(*) FROM {read_model}") == 0
 
 
-async def test_append_works_whatever_the_callers_search_path(pg_store: PostgresEventStore) -> None:
+@pytest.mark.parametrize("size", [1, 2], ids=["one_event", "two_events"])
+async def test_append_works_whatever_the_callers_search_path(
+    pg_store: PostgresEventStore, size: int
+) -> None:
     async with pg_store.pool.acquire() as connection, connection.transaction():
         await connection.execute("SET LOCAL search_path TO eskit_no_such_schema")
         result = await pg_store.append_events(
-            "Path-1", [NewEvent("Pathless", {})], connection=connection
+            "Path-1", [NewEvent("Pathless", {}) for _ in range(size)], connection=connection
         )
-    assert result.version == 1
-    assert await pg_store.stream_version("Path-1") == 1
+    assert result.version == size
+    assert await pg_store.stream_version("Path-1") == size
