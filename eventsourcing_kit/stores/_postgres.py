@@ -2,7 +2,8 @@
 
 One append is one round trip to the ``append_events()`` function of
 ``store/postgres/0007_append_events_function.sql`` (stream lock, version
-check, insert). Readers follow the gap-free global order explained in
+check, insert; recreated without a per-call SET by 0008), or for one event
+to its scalar twin ``append_event()`` (0009). Readers follow the gap-free global order explained in
 `_postgres_queries`. Payloads travel as JSON text both ways and are decoded
 with orjson, so the store works on any pool, whatever JSON codecs its owner
 installed on it.
