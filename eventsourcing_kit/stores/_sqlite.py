@@ -16,7 +16,7 @@ import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
@@ -75,20 +75,31 @@ class _Worker:
         return self._connection
 
     async def start(self, opener: Callable[[], sqlite3.Connection]) -> None:
-        loop = asyncio.get_running_loop()
-        self._connection = await loop.run_in_executor(self._executor, opener)
+        # The thread keeps the connection itself, so that one opened after the
+        # caller was cancelled is still there for stop() to close.
+        def open_here() -> None:
+            self._connection = opener()
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, open_here)
 
     async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        loop = asyncio.get_running_loop()
-        call = functools.partial(function, self.connection, *args, **kwargs)
-        return await loop.run_in_executor(self._executor, call)
+        return await asyncio.wrap_future(self.submit(function, *args, **kwargs))
+
+    def submit(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        """Queue an operation now; it runs even if nobody awaits its result."""
+        return self._executor.submit(function, self.connection, *args, **kwargs)
 
     async def stop(self) -> None:
+        # Queued behind everything already submitted, a start() still opening included.
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._close_here)
+        finally:
+            self._executor.shutdown(wait=False)
+
+    def _close_here(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._executor, connection.close)
-        self._executor.shutdown(wait=False)
+            connection.close()
 
 
 class SQLiteEventStore(EventStore):
@@ -374,10 +385,12 @@ class SQLiteEventStore(EventStore):
                 "nest: finish the open one first"
             )
         async with self._write_lock:
-            await self._run(self._writer, ops.begin)
-            self._transaction_owner = asyncio.current_task()
             committed = False
             try:
+                # Inside the try: cancelled while BEGIN IMMEDIATE waits for another
+                # process's lock, the BEGIN still runs on the writer thread later.
+                await self._run(self._writer, ops.begin)
+                self._transaction_owner = asyncio.current_task()
                 transaction = CheckpointTransaction(self._writer.connection)
                 yield transaction
                 if transaction.position is not None:
@@ -391,12 +404,25 @@ class SQLiteEventStore(EventStore):
                 self._transaction_owner = None
                 notify, self._notify_on_commit = self._notify_on_commit, False
                 if not committed and not self._closed:
-                    # Queued on the writer thread before any later write even if
-                    # this task is being cancelled, so nothing runs inside the
-                    # abandoned transaction.
-                    await self._run(self._writer, ops.end, commit=False)
+                    # Queued now, behind the BEGIN or the work of the block, and
+                    # ahead of any later write, so nothing runs inside the
+                    # abandoned transaction. Not awaited: a cancelled caller
+                    # (a timeout, a shutdown) must not wait up to busy_timeout for
+                    # a BEGIN it gave up on; `end` does nothing if BEGIN failed.
+                    rollback = self._writer.submit(ops.end, commit=False)
+                    rollback.add_done_callback(self._log_failed_rollback)
         if notify:
             self._signal.notify()
+
+    def _log_failed_rollback(self, rollback: Future[None]) -> None:
+        error = None if rollback.cancelled() else rollback.exception()
+        if error is not None:
+            logger.error(
+                "sqlite rollback of a checkpoint transaction failed; the next write will "
+                "report the open transaction",
+                path=self._path,
+                error=repr(error),
+            )
 
     # --- lifecycle -----------------------------------------------------------------
 

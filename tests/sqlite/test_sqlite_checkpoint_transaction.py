@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 
 import pytest
 
@@ -120,3 +121,29 @@ async def test_a_cancelled_transaction_is_rolled_back_and_frees_the_writer(
     assert (await waiting).version == 1
     assert await store.stream_version("Order-1") == 0
     assert await store.load_checkpoint("manager") is None
+
+
+async def test_a_transaction_cancelled_while_waiting_for_the_lock_leaves_the_writer_usable(
+    store: SQLiteEventStore, raw: sqlite3.Connection
+) -> None:
+    raw.execute("BEGIN IMMEDIATE")  # another process holds the file's write lock
+
+    async def handler() -> None:
+        async with store.checkpoint_transaction("manager") as transaction:
+            transaction.save(1)
+
+    began = threading.Event()
+    store._writer.connection.set_trace_callback(
+        lambda sql: began.set() if sql == "BEGIN IMMEDIATE" else None
+    )
+    task = asyncio.create_task(handler())
+    # Once the writer thread runs BEGIN IMMEDIATE, which now waits for the other
+    # process, cancelling the caller can no longer withdraw it.
+    assert await asyncio.to_thread(began.wait, 30)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    raw.execute("ROLLBACK")  # the abandoned BEGIN now gets the lock
+    result = await store.append_events("Order-1", [NewEvent("Placed", {})])
+    assert result.version == 1
+    assert raw.execute("SELECT count(*) FROM events").fetchone() == (1,)
