@@ -154,6 +154,7 @@ class Subscription:
         self._state = SubscriptionState.IDLE
         self._running = False
         self._runner: asyncio.Task[Any] | None = None
+        self._stop_cancelled = False
         self._task: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self._checkpoint: Position | None = None
@@ -189,11 +190,15 @@ class Subscription:
                 f"subscription {self._id!r} is already running; stop it before running it again"
             )
         self._running = True
-        self._runner = asyncio.current_task()
+        # The loop (and so the handler) runs in a task of its own, which
+        # stop(timeout=...) can cancel however run() is awaited; cancelling
+        # the caller's task instead would cancel more than the subscription.
+        self._runner = asyncio.create_task(self._loop(), name=f"subscription {self._id} loop")
+        self._stop_cancelled = False
         self._finished.clear()
         self._failure = None
         try:
-            await self._loop()
+            await self._runner
         except Interrupted:
             self._state = SubscriptionState.STOPPED
         except asyncio.CancelledError:
@@ -202,7 +207,9 @@ class Subscription:
                 "subscription cancelled; the batch in progress is handed over again on restart",
                 checkpoint=self._checkpoint,
             )
-            raise
+            current = asyncio.current_task()
+            if not self._stop_cancelled or (current is not None and current.cancelling()):
+                raise
         except BaseException as error:
             self._state = SubscriptionState.FAILED
             self._failure = error
@@ -254,9 +261,10 @@ class Subscription:
         """Stop after the batch in progress, with its checkpoint stored.
 
         A handler still busy after `timeout` seconds is cancelled: its batch is
-        handed over again on the next run. Stopping never raises the
-        subscription's failure: see `wait()`, `status()` or the ``async with``
-        exit.
+        handed over again on the next run, and `run()` returns (whether it
+        runs in the background of `start()` or is awaited directly). Stopping
+        never raises the subscription's failure: see `wait()`, `status()` or
+        the ``async with`` exit.
         """
         task = self._task
         if not self._running and (task is None or task.done()):
@@ -265,18 +273,19 @@ class Subscription:
         self._wakeup.set()
         if asyncio.current_task() is self._runner:
             return  # called by the handler: the loop stops once this batch is done
-        if task is not None and not task.done():
-            done, _ = await asyncio.wait({task}, timeout=timeout)
-            if not done:
-                self._log.warning("subscription did not stop in time; cancelling", timeout=timeout)
-                task.cancel()
-                await asyncio.wait({task})
-            return
-        # run() is awaited by someone else, who gets its outcome.
+        finished = asyncio.create_task(self._finished.wait())
         try:
-            await asyncio.wait_for(self._finished.wait(), timeout)
-        except TimeoutError:
-            self._log.warning("subscription did not stop in time", timeout=timeout)
+            done, _ = await asyncio.wait({finished}, timeout=timeout)
+        finally:
+            await _cancel(finished)
+        runner = self._runner
+        if not done and runner is not None and not runner.done():
+            self._log.warning("subscription did not stop in time; cancelling", timeout=timeout)
+            self._stop_cancelled = True
+            runner.cancel()
+            await self._finished.wait()
+        if task is not None:
+            await asyncio.wait({task})
 
     async def __aenter__(self) -> Self:
         await self.start()

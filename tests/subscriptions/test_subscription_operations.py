@@ -251,3 +251,27 @@ async def test_a_reset_survives_a_restart_of_a_start_now_subscription(backend: B
         await store.subscribe("projection", handler, start="now").reset()
     async with backend.open() as store, store.subscribe("projection", handler, start="now"):
         await until(lambda: seen == [1, 2])
+
+
+async def test_stop_timeout_cancels_a_busy_handler_when_run_is_awaited_directly(
+    store: EventStore,
+) -> None:
+    await append(store, "Account-1", 1)
+    gate = Gate()  # never released: the handler stays busy
+    cancelled = asyncio.Event()
+
+    async def busy(event: RecordedEvent) -> None:
+        try:
+            await gate(event)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    subscription = store.subscribe("projection", busy)
+    running = asyncio.create_task(subscription.run())
+    await asyncio.wait_for(gate.entered.wait(), GUARD_S)
+    await asyncio.wait_for(subscription.stop(timeout=0.01), GUARD_S)
+    await asyncio.wait_for(running, GUARD_S)
+    assert cancelled.is_set()
+    assert subscription.state is SubscriptionState.STOPPED
+    assert await store.load_checkpoint("projection") is None
