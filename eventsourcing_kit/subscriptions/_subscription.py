@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 from types import TracebackType
@@ -104,8 +105,13 @@ class Subscription:
         if not isinstance(store, EventStore):
             raise ConfigurationError(f"a subscription needs an EventStore, got {store!r}")
         self._id = validate_subscription_id(subscription_id)
-        if not callable(handler):
-            raise ConfigurationError(f"handler must be an async callable, got {handler!r}")
+        if not _is_async_callable(handler):
+            # Caught here, not at the first event: a sync handler would run
+            # once, side effects and all, before the subscription failed.
+            raise ConfigurationError(
+                f"handler must be an async callable (an `async def` function, or an object "
+                f"whose __call__ is `async def`), got {handler!r}"
+            )
         if start not in ("beginning", "now"):
             raise ConfigurationError(f"start must be 'beginning' or 'now', got {start!r}")
         if on_error not in ("stop", "park"):
@@ -555,6 +561,13 @@ class Subscription:
         if is_parking_record(record):
             return False
         return self._partition is None or self._partition.owns(record.stream_id)
+
+
+def _is_async_callable(handler: object) -> bool:
+    if inspect.iscoroutinefunction(handler):
+        return True
+    call = getattr(handler, "__call__", None)  # noqa: B004 - the method itself is inspected
+    return callable(handler) and inspect.iscoroutinefunction(call)
 
 
 async def _cancel(task: asyncio.Task[Any] | None) -> None:

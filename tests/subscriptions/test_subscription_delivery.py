@@ -6,9 +6,11 @@ import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
+import pytest
 from subscription_support import GUARD_S, Backend, append, until
 
 from eventsourcing_kit import EventStore, NewEvent, RecordedEvent
+from eventsourcing_kit.errors import ConfigurationError
 from eventsourcing_kit.subscriptions import Subscription, SubscriptionState
 
 
@@ -187,3 +189,13 @@ async def test_concurrent_writers_reach_a_live_subscriber_once_each_in_stream_or
     assert set(seen.values()) == {1}
     for stream, stream_versions in versions.items():
         assert stream_versions == list(range(1, len(stream_versions) + 1)), stream
+
+
+def test_a_sync_handler_is_refused_at_construction(store: EventStore) -> None:
+    handled: list[RecordedEvent] = []
+
+    def sync_handler(event: RecordedEvent) -> None:
+        handled.append(event)
+
+    with pytest.raises(ConfigurationError, match="async def"):
+        store.subscribe("projection", sync_handler)  # type: ignore[arg-type]
