@@ -192,6 +192,14 @@ class SQLiteEventStore(EventStore):
         owner = self._transaction_owner
         return owner is not None and owner is asyncio.current_task()
 
+    def _reads(self) -> _Worker:
+        """The connection for a read: the writer's inside the caller's transaction.
+
+        The reader would not see the transaction's own uncommitted writes (a
+        process manager loading an aggregate it has just changed).
+        """
+        return self._writer if self._in_transaction() else self._reader
+
     async def _write(self, function: Callable[..., T], /, *args: Any) -> T:
         """Run a write operation: in its own transaction, or in the open checkpoint one."""
         if self._in_transaction():
@@ -304,8 +312,9 @@ class SQLiteEventStore(EventStore):
         # before, so a page costs the same at any depth and nothing is held
         # open (no read transaction, no cursor) between pages.
         while True:
+            # Chosen per page: the caller's transaction may begin or end in between.
             page = await self._run(
-                self._reader, ops.fetch_events, sql, (*prefix, start, *suffix, batch_size)
+                self._reads(), ops.fetch_events, sql, (*prefix, start, *suffix, batch_size)
             )
             for event in page:
                 yield event
@@ -316,10 +325,10 @@ class SQLiteEventStore(EventStore):
 
     async def stream_version(self, stream_id: str) -> int:
         validate_stream_id(stream_id)
-        return await self._run(self._reader, ops.stream_version, stream_id)
+        return await self._run(self._reads(), ops.stream_version, stream_id)
 
     async def head_position(self) -> Position | None:
-        return await self._run(self._reader, ops.head_position)
+        return await self._run(self._reads(), ops.head_position)
 
     @property
     def start_position(self) -> Position:
@@ -340,13 +349,13 @@ class SQLiteEventStore(EventStore):
 
     async def load_snapshot(self, stream_id: str) -> Snapshot | None:
         validate_stream_id(stream_id)
-        return await self._run(self._reader, ops.load_snapshot, stream_id)
+        return await self._run(self._reads(), ops.load_snapshot, stream_id)
 
     # --- subscription checkpoints --------------------------------------------------
 
     async def load_checkpoint(self, subscription_id: str) -> Position | None:
         validate_subscription_id(subscription_id)
-        return await self._run(self._reader, ops.load_checkpoint, subscription_id)
+        return await self._run(self._reads(), ops.load_checkpoint, subscription_id)
 
     async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
         self._check_open()
