@@ -35,6 +35,9 @@ class SubscriptionRunner:
             self.add(subscription)
         self._watcher: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
+        # The loop keeps only weak references to tasks: this one must live
+        # until the stop it runs is done.
+        self._signal_stop: asyncio.Task[None] | None = None
 
     def add(self, subscription: Subscription) -> None:
         """Run `subscription` too (before the runner starts)."""
@@ -55,13 +58,24 @@ class SubscriptionRunner:
         return tuple(self._subscriptions.values())
 
     async def start(self) -> None:
-        """Start every subscription in the background."""
+        """Start every subscription in the background.
+
+        If one cannot start, those already started are stopped and the error
+        is raised: nothing is left running without the runner watching it.
+        """
         if self._started:
             raise SubscriptionError("the runner is already running")
         self._started = True
         self._failure = None
-        for subscription in self._subscriptions.values():
-            await subscription.start()
+        started: list[Subscription] = []
+        try:
+            for subscription in self._subscriptions.values():
+                await subscription.start()
+                started.append(subscription)
+        except BaseException:
+            await asyncio.gather(*(subscription.stop() for subscription in started))
+            self._started = False
+            raise
         self._watcher = asyncio.create_task(self._watch(), name="subscription runner")
         logger.info("subscription runner started", subscriptions=list(self._subscriptions))
 
@@ -94,7 +108,8 @@ class SubscriptionRunner:
 
     def _on_signal(self, number: int) -> None:
         logger.info("subscription runner stopping on signal", signal=signal.Signals(number).name)
-        asyncio.get_running_loop().create_task(self.stop())
+        if self._signal_stop is None or self._signal_stop.done():
+            self._signal_stop = asyncio.get_running_loop().create_task(self.stop())
 
     async def status(self, *, lag_limit: int = 10_000) -> list[SubscriptionStatus]:
         """The status of each subscription, in the order they were added."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 
 import pytest
 from structlog.testing import capture_logs
@@ -275,3 +277,30 @@ async def test_stop_timeout_cancels_a_busy_handler_when_run_is_awaited_directly(
     assert cancelled.is_set()
     assert subscription.state is SubscriptionState.STOPPED
     assert await store.load_checkpoint("projection") is None
+
+
+async def test_a_runner_whose_start_fails_stops_the_subscriptions_it_started(
+    store: EventStore,
+) -> None:
+    first, already_running = Gate(), Gate()
+    first.release.set()
+    already = store.subscribe("two", already_running)
+    runner = SubscriptionRunner([store.subscribe("one", first), already])
+    async with already:
+        with pytest.raises(SubscriptionError):
+            await runner.start()
+        assert runner.subscriptions[0].state is SubscriptionState.STOPPED
+
+
+async def test_the_runner_stops_on_a_signal(store: EventStore) -> None:
+    gate = Gate()
+    gate.release.set()
+    runner = SubscriptionRunner([store.subscribe("one", gate)])
+    runner.stop_on_signals([signal.SIGUSR1])
+    try:
+        await runner.start()
+        os.kill(os.getpid(), signal.SIGUSR1)
+        await asyncio.wait_for(runner.wait(), GUARD_S)
+    finally:
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR1)
+    assert runner.subscriptions[0].state is SubscriptionState.STOPPED
