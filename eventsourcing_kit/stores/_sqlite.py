@@ -11,6 +11,7 @@ store/sqlite/002_events.sql), so positions are plain ints.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import sqlite3
@@ -18,6 +19,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import structlog
@@ -56,6 +58,24 @@ logger = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 _SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
+
+# The checkpoint transactions open in this context, of any store. A context
+# var, not the task: tasks started inside the block (asyncio.wait_for, gather
+# over coroutines) copy the context and so join the transaction, instead of
+# waiting for the write lock their parent holds until it ends.
+_OPEN_TRANSACTIONS: ContextVar[tuple[_Transaction, ...]] = ContextVar(
+    "eventsourcing_kit_sqlite_transactions", default=()
+)
+
+
+class _Transaction:
+    """One open checkpoint transaction, as the tasks writing in it share it."""
+
+    __slots__ = ("appended", "ended")
+
+    def __init__(self) -> None:
+        self.appended = False  # something was appended: notify subscribers on commit
+        self.ended = False  # committed or rolled back: notify at once
 
 
 class _Worker:
@@ -115,9 +135,9 @@ class SQLiteEventStore(EventStore):
         self._reader = reader
         self._busy_timeout = busy_timeout
         self._write_lock = asyncio.Lock()
-        # The task inside checkpoint_transaction(): its writes join that transaction.
-        self._transaction_owner: asyncio.Task[Any] | None = None
-        self._notify_on_commit = False
+        # The open checkpoint transaction (see _OPEN_TRANSACTIONS); None once its
+        # block has ended, so that a task which outlives it writes on its own.
+        self._transaction: _Transaction | None = None
         self._closed = False
 
     @classmethod
@@ -188,9 +208,12 @@ class SQLiteEventStore(EventStore):
                 error, path=self._path, busy_timeout=self._busy_timeout
             ) from error
 
-    def _in_transaction(self) -> bool:
-        owner = self._transaction_owner
-        return owner is not None and owner is asyncio.current_task()
+    def _joined(self) -> _Transaction | None:
+        """The open checkpoint transaction of this store, if the caller runs inside it."""
+        transaction = self._transaction
+        if transaction is not None and transaction in _OPEN_TRANSACTIONS.get():
+            return transaction
+        return None
 
     def _reads(self) -> _Worker:
         """The connection for a read: the writer's inside the caller's transaction.
@@ -198,11 +221,17 @@ class SQLiteEventStore(EventStore):
         The reader would not see the transaction's own uncommitted writes (a
         process manager loading an aggregate it has just changed).
         """
-        return self._writer if self._in_transaction() else self._reader
+        return self._reader if self._joined() is None else self._writer
 
-    async def _write(self, function: Callable[..., T], /, *args: Any) -> T:
-        """Run a write operation: in its own transaction, or in the open checkpoint one."""
-        if self._in_transaction():
+    async def _write(
+        self, joined: _Transaction | None, function: Callable[..., T], /, *args: Any
+    ) -> T:
+        """Run a write operation: in its own transaction, or in the open checkpoint one.
+
+        `joined` is `_joined()`, taken by the caller with no await since. Writes
+        from several tasks in one transaction are serialized by the writer thread.
+        """
+        if joined is not None:
             return await self._run(self._writer, function, *args, nested=True)
         if not self._write_lock.locked():
             # The writer thread runs its queue in order, one operation (one whole
@@ -229,10 +258,11 @@ class SQLiteEventStore(EventStore):
         expected = validate_expected_version(expected_version)
         encoded = encode_events(events)
         started = time.perf_counter()
-        result, written = await self._write(ops.append, stream_id, encoded, expected)
+        joined = self._joined()
+        result, written = await self._write(joined, ops.append, stream_id, encoded, expected)
         if written:
-            if self._in_transaction():
-                self._notify_on_commit = True
+            if joined is not None and not joined.ended:
+                joined.appended = True
             else:
                 self._signal.notify()
         logger.debug(
@@ -345,7 +375,7 @@ class SQLiteEventStore(EventStore):
                 f"invalid snapshot version {version!r}: pass the stream version it was taken at"
             )
         data = dumps(snapshot.data, what="snapshot data")
-        await self._write(ops.save_snapshot, snapshot, data)
+        await self._write(self._joined(), ops.save_snapshot, snapshot, data)
 
     async def load_snapshot(self, stream_id: str) -> Snapshot | None:
         validate_stream_id(stream_id)
@@ -360,12 +390,14 @@ class SQLiteEventStore(EventStore):
     async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
         self._check_open()
         validate_subscription_id(subscription_id)
-        await self._write(ops.save_checkpoint, subscription_id, validate_int_position(position))
+        await self._write(
+            self._joined(), ops.save_checkpoint, subscription_id, validate_int_position(position)
+        )
 
     async def delete_checkpoint(self, subscription_id: str) -> None:
         self._check_open()
         validate_subscription_id(subscription_id)
-        await self._write(ops.delete_checkpoint, subscription_id)
+        await self._write(self._joined(), ops.delete_checkpoint, subscription_id)
 
     def checkpoint_transaction(
         self, subscription_id: str
@@ -376,9 +408,10 @@ class SQLiteEventStore(EventStore):
         inside an open ``BEGIN IMMEDIATE`` transaction: what the handler writes
         through it (synchronously; do not commit) commits together with the
         checkpoint, or not at all if the block raises. Appends, snapshots and
-        checkpoint calls made through the store by the same task join the
-        transaction too. Other writers of the file wait until it ends, so keep
-        the block short.
+        checkpoint calls made through the store by the same task, or by tasks
+        it starts inside the block, join the transaction too, and its reads see
+        them. Other writers of the file wait until it ends, so keep the block
+        short.
         """
         self._check_open()
         validate_subscription_id(subscription_id)
@@ -388,20 +421,28 @@ class SQLiteEventStore(EventStore):
     async def _checkpoint_transaction(
         self, subscription_id: str
     ) -> AsyncIterator[CheckpointTransaction]:
-        if self._in_transaction():
+        if self._joined() is not None:
+            # Waiting for the lock would wait for the open transaction: a deadlock.
             raise InvalidInputError(
-                "checkpoint_transaction() is already open in this task; transactions do not "
-                "nest: finish the open one first"
+                "checkpoint_transaction() is already open in this task or the task that "
+                "started it; transactions do not nest: finish the open one first"
             )
         async with self._write_lock:
             committed = False
+            opened = _Transaction()
+            token = None
             try:
                 # Inside the try: cancelled while BEGIN IMMEDIATE waits for another
                 # process's lock, the BEGIN still runs on the writer thread later.
                 await self._run(self._writer, ops.begin)
-                self._transaction_owner = asyncio.current_task()
+                token = _OPEN_TRANSACTIONS.set((*_OPEN_TRANSACTIONS.get(), opened))
+                self._transaction = opened
                 transaction = CheckpointTransaction(self._writer.connection)
                 yield transaction
+                # From here on, a write from a task started in the block waits for
+                # the lock and runs after the commit, not inside a transaction that
+                # is ending.
+                self._transaction = None
                 if transaction.position is not None:
                     position = validate_int_position(transaction.position)
                     await self._run(
@@ -410,8 +451,11 @@ class SQLiteEventStore(EventStore):
                 await self._run(self._writer, ops.end, commit=True)
                 committed = True
             finally:
-                self._transaction_owner = None
-                notify, self._notify_on_commit = self._notify_on_commit, False
+                self._transaction = None
+                opened.ended = True
+                if token is not None:
+                    with contextlib.suppress(ValueError):  # the block ended in another context
+                        _OPEN_TRANSACTIONS.reset(token)
                 if not committed and not self._closed:
                     # Queued now, behind the BEGIN or the work of the block, and
                     # ahead of any later write, so nothing runs inside the
@@ -420,7 +464,7 @@ class SQLiteEventStore(EventStore):
                     # a BEGIN it gave up on; `end` does nothing if BEGIN failed.
                     rollback = self._writer.submit(ops.end, commit=False)
                     rollback.add_done_callback(self._log_failed_rollback)
-        if notify:
+        if opened.appended:
             self._signal.notify()
 
     def _log_failed_rollback(self, rollback: Future[None]) -> None:

@@ -26,7 +26,9 @@ def open_connection(
     `isolation_level=None` leaves transactions to us (BEGIN IMMEDIATE for
     writes); `check_same_thread=False` because the writer connection is also
     lent to handlers on the event loop thread inside a checkpoint transaction,
-    always under the store's write lock, so never used by two threads at once.
+    under the store's write lock; the handler's store calls meanwhile run on the
+    writer thread, so it must not use the connection while a task it started
+    has one in flight (docs/sqlite.md).
     `timeout` is SQLite's busy timeout: a connection that finds the file
     locked by another process waits up to that long instead of failing.
     """
