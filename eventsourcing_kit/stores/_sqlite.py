@@ -6,6 +6,11 @@ loop never waits on SQLite: a writer, behind an asyncio lock, and a reader,
 which in WAL mode never waits for writers. Global positions are the rowids
 of the events table, whose order is the commit order (see
 store/sqlite/002_events.sql), so positions are plain ints.
+
+Live delivery: `wait_for_events` wakes only on appends made through this
+store object, in this process. SQLite has no cross-process notification, so
+a subscription sees another process's appends at its next poll, after up to
+its `poll_interval`.
 """
 
 from __future__ import annotations
