@@ -9,6 +9,7 @@ are inside it. Each function returns the seconds the workload took.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -78,12 +79,24 @@ def _new(e: Event) -> NewEvent:
 
 
 async def _warm_up(store: PostgresEventStore, connections: int) -> None:
-    """Make every pool connection prepare the append statement, untimed."""
+    """Make every pool connection prepare both append statements (one event:
+    ``append_event()``, several: ``append_events()``) and compile both plpgsql
+    functions, untimed."""
     for _ in range(2):
         await asyncio.gather(
             *(
                 store.append_events(e.stream_id, [_new(e)], expected_version=0)
                 for e in warmup_plan(connections)
+            )
+        )
+        await asyncio.gather(
+            *(
+                store.append_events(
+                    f"Warm-{uuid.uuid4()}",
+                    [NewEvent("Warmed", {}), NewEvent("Warmed", {})],
+                    expected_version=0,
+                )
+                for _ in range(connections)
             )
         )
     await asyncio.sleep(0.05)  # let the background NOTIFY of the warm-up finish
