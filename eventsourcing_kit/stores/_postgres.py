@@ -2,8 +2,9 @@
 
 One append is one round trip to the ``append_events()`` function of
 ``store/postgres/0007_append_events_function.sql`` (stream lock, version
-check, insert; recreated without a per-call SET by 0008), or for one event
-to its scalar twin ``append_event()`` (0009). Readers follow the gap-free global order explained in
+check, insert; recreated without a per-call SET by 0008, and looking the
+event ids up before inserting by 0010), or for one event to its scalar twin
+``append_event()`` (0009, 0010). Readers follow the gap-free global order explained in
 `_postgres_queries`. Payloads travel as JSON text both ways and are decoded
 with orjson, so the store works on any pool, whatever JSON codecs its owner
 installed on it.
@@ -26,8 +27,10 @@ import structlog
 from eventsourcing_kit.errors import (
     ConcurrencyError,
     ConfigurationError,
+    DuplicateEventError,
     StoreClosedError,
     StoreError,
+    TransientStoreError,
 )
 from eventsourcing_kit.serialization._json import dumps, loads
 from eventsourcing_kit.stores._base import (
@@ -83,7 +86,9 @@ logger = structlog.get_logger(__name__)
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 _EXPECTED_CODES = {ExpectedVersion.ANY: -1, ExpectedVersion.NO_STREAM: 0}
 _STREAM_EXISTS_CODE = -2
-_UNIQUE_EVENT_ID = "events_event_id_key"
+_CALLER_ABORTED = (
+    "the failed insert aborted your transaction (its COMMIT would roll back): roll it back"
+)
 
 DEFAULT_VISIBILITY_WAIT = 2.0
 DEFAULT_NOTIFY_DELAY = 0.002
@@ -325,7 +330,9 @@ class PostgresEventStore(EventStore):
             else:
                 row = await connection.fetchrow(query, *args)
         except asyncpg.UniqueViolationError as error:
-            return await self._after_unique_violation(stream_id, encoded, expected, error)
+            return await self._after_unique_violation(
+                stream_id, encoded, expected, error, connection
+            )
         except _DRIVER_ERRORS as error:
             raise translate_error(error, schema=self._schema) from error
         assert row is not None
@@ -356,8 +363,8 @@ class PostgresEventStore(EventStore):
         actual: int,
         connection: asyncpg.Connection | None,
     ) -> AppendResult:
-        # A version mismatch may be the retry of an append whose reply was lost:
-        # only now look the event ids up.
+        # A version mismatch, or ids already stored (0010 looks them up before
+        # inserting): maybe the retry of an append whose reply was lost.
         retried = resolve_retry(
             stream_id, encoded, expected, await self._stored(encoded, connection)
         )
@@ -372,17 +379,35 @@ class PostgresEventStore(EventStore):
         encoded: Sequence[EncodedEvent],
         expected: Expected,
         error: asyncpg.UniqueViolationError,
+        connection: asyncpg.Connection | None,
     ) -> AppendResult:
-        # The failed statement aborted a caller's transaction, if any: look up
-        # on the pool, which sees what is committed.
-        if getattr(error, "constraint_name", None) == _UNIQUE_EVENT_ID:
+        # The functions look the ids up before inserting (0010), so only a
+        # race gets here: ids inserted by a transaction that had not yet
+        # committed, or a caller's REPEATABLE READ snapshot older than what
+        # is stored. The failed statement aborted the caller's transaction,
+        # if any: look up on the pool, which sees what is committed.
+        try:
             retried = resolve_retry(stream_id, encoded, expected, await self._stored(encoded))
-            if retried is not None:
+        except DuplicateEventError as duplicate:
+            if connection is not None:
+                duplicate.add_note(_CALLER_ABORTED)
+            raise duplicate from error
+        if retried is not None:
+            if connection is None:
                 return retried
+            # Never a success: the caller's COMMIT would silently roll back.
+            raise TransientStoreError(
+                f"append to stream {stream_id!r} is a retry of events already stored, but "
+                f"it ran in your transaction, whose snapshot predates them; {_CALLER_ABORTED} "
+                "and run it again (the retry then returns the stored result)"
+            ) from error
         # (stream_id, version): a caller's REPEATABLE READ transaction read an
         # old version; it is a lost race like any other.
         actual = await self.stream_version(stream_id)
-        raise ConcurrencyError(stream_id, expected=expected, actual=actual) from error
+        conflict = ConcurrencyError(stream_id, expected=expected, actual=actual)
+        if connection is not None:
+            conflict.add_note(_CALLER_ABORTED)
+        raise conflict from error
 
     async def _stored(
         self, encoded: Sequence[EncodedEvent], connection: asyncpg.Connection | None = None

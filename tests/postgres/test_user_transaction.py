@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from eventsourcing_kit import ConcurrencyError, NewEvent
+from eventsourcing_kit import NewEvent
+from eventsourcing_kit.errors import ConcurrencyError, DuplicateEventError, TransientStoreError
 from eventsourcing_kit.stores._postgres import PostgresEventStore
 from eventsourcing_kit.stores._postgres_queries import quote_identifier
 
@@ -121,3 +122,68 @@ async def test_append_works_whatever_the_callers_search_path(
         )
     assert result.version == size
     assert await pg_store.stream_version("Path-1") == size
+
+
+@pytest.mark.parametrize("size", [1, 2], ids=["one_event", "two_events"])
+async def test_retry_on_the_callers_connection_keeps_its_transaction(
+    pg_store: PostgresEventStore, read_model: str, size: int
+) -> None:
+    # The first attempt committed but its reply was lost; the retry runs in
+    # the caller's transaction, which must still commit its other writes.
+    events = [NewEvent("Opened", {"n": n}) for n in range(size)]
+    first = await pg_store.append_events("Account-1", events)
+    async with pg_store.pool.acquire() as connection, connection.transaction():
+        await connection.execute(f"INSERT INTO {read_model} VALUES ($1)", "Account-1")
+        retried = await pg_store.append_events("Account-1", events, connection=connection)
+    assert retried == first
+    assert await pg_store.pool.fetchval(f"SELECT count(*) FROM {read_model}") == 1
+
+
+async def test_duplicate_id_from_another_stream_keeps_the_callers_transaction(
+    pg_store: PostgresEventStore, read_model: str
+) -> None:
+    event = NewEvent("Opened", {})
+    await pg_store.append_events("Account-1", [event])
+    async with pg_store.pool.acquire() as connection, connection.transaction():
+        await connection.execute(f"INSERT INTO {read_model} VALUES ($1)", "Account-2")
+        with pytest.raises(DuplicateEventError):
+            await pg_store.append_events("Account-2", [event], connection=connection)
+    assert await pg_store.pool.fetchval(f"SELECT count(*) FROM {read_model}") == 1
+
+
+async def test_stale_repeatable_read_retry_says_the_callers_transaction_is_aborted(
+    pg_store: PostgresEventStore,
+) -> None:
+    # The snapshot predates the first attempt's commit, so the pre-check
+    # cannot see its ids: the unique index stops the retry and aborts the
+    # caller's transaction. That must never be reported as a success.
+    events = [NewEvent("Opened", {})]
+    async with pg_store.pool.acquire() as connection:
+        transaction = connection.transaction(isolation="repeatable_read")
+        await transaction.start()
+        try:
+            await connection.fetchval("SELECT 1")  # take the snapshot now
+            await pg_store.append_events("Account-1", events)
+            with pytest.raises(TransientStoreError, match="roll it back"):
+                await pg_store.append_events("Account-1", events, connection=connection)
+        finally:
+            await transaction.rollback()
+
+
+async def test_stale_repeatable_read_conflict_says_the_callers_transaction_is_aborted(
+    pg_store: PostgresEventStore,
+) -> None:
+    await pg_store.append_events("Account-1", [NewEvent("Opened", {})], expected_version=0)
+    async with pg_store.pool.acquire() as connection:
+        transaction = connection.transaction(isolation="repeatable_read")
+        await transaction.start()
+        try:
+            await connection.fetchval("SELECT 1")  # take the snapshot now
+            await pg_store.append_events("Account-1", [NewEvent("Deposited", {})])
+            with pytest.raises(ConcurrencyError) as raised:
+                await pg_store.append_events(
+                    "Account-1", [NewEvent("Deposited", {})], connection=connection
+                )
+        finally:
+            await transaction.rollback()
+    assert "roll it back" in " ".join(getattr(raised.value, "__notes__", []))
