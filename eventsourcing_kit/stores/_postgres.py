@@ -482,16 +482,26 @@ class PostgresEventStore(EventStore):
         types = validate_event_types(event_types)
         validate_batch_size(batch_size)
         extra: tuple[Any, ...]
+        sql = self._sql
         if category is None:
-            query = self._sql.read_all if types is None else self._sql.read_all_types
-            extra = () if types is None else (list(types),)
+            if types is None:
+                query, held, extra = sql.read_all, sql.held_back, ()
+            else:
+                query, held, extra = sql.read_all_types, sql.held_back_types, (list(types),)
+        elif types is None:
+            query, held, extra = sql.read_category, sql.held_back_category, (category,)
         else:
-            query = self._sql.read_category if types is None else self._sql.read_category_types
-            extra = (category,) if types is None else (category, list(types))
-        return self._scan(query, after, batch_size, extra)
+            query, held = sql.read_category_types, sql.held_back_category_types
+            extra = (category, list(types))
+        return self._scan(query, held, after, batch_size, extra)
 
     async def _scan(
-        self, query: str, after: tuple[int, int], batch_size: int, extra: tuple[Any, ...]
+        self,
+        query: str,
+        held: str,
+        after: tuple[int, int],
+        batch_size: int,
+        extra: tuple[Any, ...],
     ) -> AsyncIterator[RecordedEvent]:
         # One short query per page: no connection is held while the caller
         # works on the events. While the caller works on a full page, the
@@ -530,13 +540,19 @@ class PostgresEventStore(EventStore):
                 continue
             # At the end, once: if committed events are held back by older
             # transactions still running, wait for those and read on.
-            if settled or not await self._settle(after):
+            if settled or not await self._settle(after, held, extra):
                 return
             settled = True
             rows = await self._fetch(query, after[0], after[1], batch_size, *extra)
 
-    async def _settle(self, after: tuple[int, int]) -> bool:
+    async def _settle(
+        self, after: tuple[int, int], held: str | None = None, extra: tuple[Any, ...] = ()
+    ) -> bool:
         """Wait until the events stored after `after` can be delivered.
+
+        `held` (default: every event) is the ``held_back`` query matching
+        the reader's filter, `extra` its filter arguments: a category reader
+        neither waits for nor reads again for other categories' events.
 
         True when there are such events (the caller reads once more). Events
         of a committed transaction are held back while an older one is still
@@ -548,7 +564,9 @@ class PostgresEventStore(EventStore):
         """
         if self._visibility_wait <= 0:
             return False
-        top_xid, top_position, xmin = await self._fetchrow(self._sql.held_back)
+        top_xid, top_position, xmin = await self._fetchrow(
+            held or self._sql.held_back, after[0], after[1], *extra
+        )
         if top_xid is None or (top_xid, top_position) <= after:
             return False
         # The page just read may have used an older snapshot than this one.

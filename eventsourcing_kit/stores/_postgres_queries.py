@@ -69,6 +69,9 @@ class Queries:
     read_category_types: str
     head_position: str
     held_back: str
+    held_back_types: str
+    held_back_category: str
+    held_back_category_types: str
     xmin: str
     by_event_ids: str
     save_snapshot: str
@@ -82,6 +85,20 @@ class Queries:
         s = quote_identifier(schema)
         after = "(transaction_id, global_position) > ($1::xid8, $2::bigint)"
         order = "ORDER BY transaction_id, global_position LIMIT $3"
+
+        def held_back(where: str) -> str:
+            # The newest row after ($1, $2) that the reader's filter matches
+            # (none: NULLs), with the oldest running transaction. A reader
+            # must never wait on, or read again for, rows it would not get.
+            # Bounded by ($1, $2), the reader's last row: at worst it scans
+            # backwards what the reader's last page just scanned forwards.
+            return (
+                "SELECT last.transaction_id, last.global_position, "
+                "pg_snapshot_xmin(pg_current_snapshot()) FROM (SELECT 1) AS one LEFT JOIN "
+                f"(SELECT transaction_id, global_position FROM {s}.events WHERE {after} {where}"
+                "ORDER BY transaction_id DESC, global_position DESC LIMIT 1) AS last ON true"
+            )
+
         return cls(
             schema=schema,
             append=f"SELECT * FROM {s}.append_events($1, $2, $3, $4, $5, $6, $7)",
@@ -110,11 +127,11 @@ class Queries:
                 f"SELECT transaction_id, global_position FROM {s}.events WHERE {_BELOW_XMIN} "
                 "ORDER BY transaction_id DESC, global_position DESC LIMIT 1"
             ),
-            held_back=(
-                "SELECT last.transaction_id, last.global_position, "
-                "pg_snapshot_xmin(pg_current_snapshot()) FROM (SELECT 1) AS one LEFT JOIN "
-                f"(SELECT transaction_id, global_position FROM {s}.events "
-                "ORDER BY transaction_id DESC, global_position DESC LIMIT 1) AS last ON true"
+            held_back=held_back(""),
+            held_back_types=held_back("AND event_type = ANY($3::text[]) "),
+            held_back_category=held_back("AND category = $3 "),
+            held_back_category_types=held_back(
+                "AND category = $3 AND event_type = ANY($4::text[]) "
             ),
             xmin="SELECT pg_snapshot_xmin(pg_current_snapshot())",
             by_event_ids=(f"SELECT {_COLUMNS} FROM {s}.events WHERE event_id = ANY($1::uuid[])"),

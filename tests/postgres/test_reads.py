@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import attrs
@@ -93,3 +95,38 @@ def test_a_stored_event_built_without_init_equals_the_constructed_one() -> None:
     assert built == RecordedEvent(**values)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         built.version = 4  # type: ignore[misc]
+
+
+@pytest.fixture
+async def patient(pg_dsn: str, pg_store: PostgresEventStore) -> AsyncIterator[PostgresEventStore]:
+    # Waits far longer than the test's guard: a wait on a held-back event
+    # shows as a timeout, not as a slow pass.
+    async with open_store(pg_dsn, pg_store.schema, visibility_wait=600) as store:
+        yield store
+
+
+@pytest.mark.parametrize("reader", ["category", "event_types", "category_and_types"])
+async def test_a_filtered_reader_does_not_wait_on_held_back_events_it_would_not_get(
+    patient: PostgresEventStore, reader: str
+) -> None:
+    await patient.append_events("Account-1", [NewEvent("Opened", {})])
+    async with patient.pool.acquire() as connection:
+        transaction = connection.transaction()
+        await transaction.start()
+        try:
+            await connection.fetchval("SELECT pg_current_xact_id()")  # an older running xid
+            await patient.append_events("Other-1", [NewEvent("Noted", {})])  # held back
+            if reader == "category":
+                read = patient.read_category("Account")
+            elif reader == "event_types":
+                read = patient.read_all(event_types=["Opened"])
+            else:
+                read = patient.read_category("Account", event_types=["Opened"])
+            events = await asyncio.wait_for(_collect(read), timeout=20)
+        finally:
+            await transaction.rollback()
+    assert [event.stream_id for event in events] == ["Account-1"]
+
+
+async def _collect(events: AsyncIterator[RecordedEvent]) -> list[RecordedEvent]:
+    return [event async for event in events]
