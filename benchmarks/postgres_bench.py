@@ -125,6 +125,11 @@ def write_runs(sizes: common.Sizes) -> dict[str, dict[str, tuple[int, Run]]]:
                 n_conc,
                 ours(lambda st: kit.concurrent(st, writers), **lean_pool, notify="off"),
             ),
+            # Opt-in: appends queued at the same moment share one transaction.
+            "kit_group_commit": (
+                n_conc,
+                ours(lambda st: kit.concurrent(st, writers), pool=pool + 1, group_commit=True),
+            ),
             "peer": (n_conc, theirs(lambda app: peer.concurrent(app, writers), pool=pool)),
         },
     }
@@ -255,6 +260,7 @@ def ratios(medians: dict[str, Any]) -> dict[str, Any]:
         "kit_no_reset_notify_off",
         "raw",
     )
+    put("concurrent16_kit_group_commit_vs_raw", "concurrent16", "kit_group_commit", "raw")
     put("concurrent16_peer_vs_raw", "concurrent16", "peer", "raw")
     put("concurrent16_raw_table_lock_vs_raw", "concurrent16", "raw_table_lock", "raw")
     put("read_kit_vs_raw", "read", "kit", "raw")

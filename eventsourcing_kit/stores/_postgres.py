@@ -48,6 +48,7 @@ from eventsourcing_kit.stores._postgres_connect import (
     split_schema,
 )
 from eventsourcing_kit.stores._postgres_errors import translate_error
+from eventsourcing_kit.stores._postgres_group import GroupCommitter, Pending
 from eventsourcing_kit.stores._postgres_jsonb import jsonb_text
 from eventsourcing_kit.stores._postgres_migrations import (
     DEFAULT_SCHEMA,
@@ -136,6 +137,7 @@ class PostgresEventStore(EventStore):
         notify_delay: float = DEFAULT_NOTIFY_DELAY,
         quiet_reset: QuietReset | None = None,
         notify_connect: Callable[[], Awaitable[asyncpg.Connection]] | None = None,
+        group_commit: bool = False,
     ) -> None:
         """Prefer `open` or `from_pool`, which also migrate the schema."""
         super().__init__()
@@ -152,6 +154,9 @@ class PostgresEventStore(EventStore):
         )
         self._listener = Listener(pool, self._channel)
         self._visibility_wait = visibility_wait
+        self._group = (
+            GroupCommitter(self._send_group, self._send_one) if _check_flag(group_commit) else None
+        )
         self._closed = False
 
     @classmethod
@@ -168,6 +173,7 @@ class PostgresEventStore(EventStore):
         notify: NotifyOption = "coalesced",
         visibility_wait: float = DEFAULT_VISIBILITY_WAIT,
         notify_delay: float = DEFAULT_NOTIFY_DELAY,
+        group_commit: bool = False,
     ) -> PostgresEventStore:
         """Connect to `dsn` with a pool of its own, migrating `schema` first.
 
@@ -181,8 +187,10 @@ class PostgresEventStore(EventStore):
         (plus a round trip) after it commits, so that bursts share one NOTIFY.
         `visibility_wait` (seconds) bounds how long a reader at the end of the log waits for older
         transactions still running, so that it returns events that already
-        committed (see `_settle`). Raises `StoreUnavailableError`
-        when the server cannot be reached.
+        committed (see `_settle`). `group_commit=True` sends appends from
+        this process's tasks that queue up at the same time in one
+        transaction (see `_postgres_group`; off by default). Raises
+        `StoreUnavailableError` when the server cannot be reached.
         """
         dsn, url_schema = split_schema(check_dsn(dsn))
         if schema is not None and url_schema is not None and schema != url_schema:
@@ -193,6 +201,7 @@ class PostgresEventStore(EventStore):
         schema = validate_schema_name(schema or url_schema or DEFAULT_SCHEMA)
         NotifyMode(notify)
         _check_delay(notify_delay)
+        _check_flag(group_commit)
         quiet_reset = QuietReset()
         pool = await create_pool(
             dsn,
@@ -219,6 +228,7 @@ class PostgresEventStore(EventStore):
                     timeout=connect_timeout,
                     server_settings=server_settings(statement_timeout),
                 ),
+                group_commit=group_commit,
             )
         except BaseException:
             await pool.close()
@@ -234,6 +244,7 @@ class PostgresEventStore(EventStore):
         notify: NotifyOption = "coalesced",
         visibility_wait: float = DEFAULT_VISIBILITY_WAIT,
         notify_delay: float = DEFAULT_NOTIFY_DELAY,
+        group_commit: bool = False,
     ) -> PostgresEventStore:
         """A store on your `pool`; `close` leaves the pool open.
 
@@ -243,6 +254,7 @@ class PostgresEventStore(EventStore):
         validate_schema_name(schema)
         NotifyMode(notify)
         _check_delay(notify_delay)
+        _check_flag(group_commit)
         if migrate:
             await _migrate(pool, schema)
         return cls(
@@ -252,6 +264,7 @@ class PostgresEventStore(EventStore):
             notify=notify,
             visibility_wait=visibility_wait,
             notify_delay=notify_delay,
+            group_commit=group_commit,
         )
 
     @property
@@ -296,7 +309,8 @@ class PostgresEventStore(EventStore):
         channel = self._channel if in_transaction and self._notify is not NotifyMode.OFF else None
         query: str
         args: tuple[Any, ...]
-        if len(encoded) == 1:
+        group = self._group if connection is None and channel is None else None
+        if len(encoded) == 1 and group is None:
             # One event (the common case): scalar parameters, append_event().
             event, data, metadata = encoded[0]
             query = self._sql.append_one
@@ -322,7 +336,9 @@ class PostgresEventStore(EventStore):
             query = self._sql.append
             args = (stream_id, code, ids, types, datas, metadatas, channel)
         try:
-            if connection is None:
+            if group is not None:
+                row = await group.submit(stream_id, code, ids, types, datas, metadatas)
+            elif connection is None:
                 async with self._pool.acquire() as pooled:
                     if self._quiet_reset is not None:
                         self._quiet_reset.mark(pooled)
@@ -347,6 +363,62 @@ class PostgresEventStore(EventStore):
         return AppendResult(
             stream_id=stream_id, version=row[1], global_position=row[3], position=(row[2], row[3])
         )
+
+    async def _send_one(self, pending: Pending) -> Any:
+        # A group of one, or a group's append sent again on its own.
+        query: str
+        args: tuple[Any, ...]
+        if len(pending.ids) == 1:
+            query = self._sql.append_one
+            args = (
+                pending.stream_id,
+                pending.code,
+                pending.ids[0],
+                pending.types[0],
+                pending.datas[0],
+                pending.metadatas[0],
+                None,
+            )
+        else:
+            query = self._sql.append
+            args = (
+                pending.stream_id,
+                pending.code,
+                pending.ids,
+                pending.types,
+                pending.datas,
+                pending.metadatas,
+                None,
+            )
+        async with self._pool.acquire() as pooled:
+            if self._quiet_reset is not None:
+                self._quiet_reset.mark(pooled)
+            return await pooled.fetchrow(query, *args)
+
+    async def _send_group(self, group: Sequence[Pending]) -> list[Any]:
+        ids: list[Any] = []
+        types: list[str] = []
+        datas: list[str] = []
+        metadatas: list[str] = []
+        for pending in group:
+            ids += pending.ids
+            types += pending.types
+            datas += pending.datas
+            metadatas += pending.metadatas
+        async with self._pool.acquire() as pooled:
+            if self._quiet_reset is not None:
+                self._quiet_reset.mark(pooled)
+            rows: list[Any] = await pooled.fetch(
+                self._sql.append_group,
+                [pending.stream_id for pending in group],
+                [pending.code for pending in group],
+                [len(pending.ids) for pending in group],
+                ids,
+                types,
+                datas,
+                metadatas,
+            )
+        return rows
 
     async def _send_notify(self) -> None:
         try:
@@ -718,10 +790,20 @@ class PostgresEventStore(EventStore):
         if self._closed:
             return
         self._closed = True
+        if self._group is not None:
+            await self._group.close()
         await self._notifier.close()
         await self._listener.close()
         if self._owns_pool:
             await self._pool.close()
+
+
+def _check_flag(group_commit: object) -> bool:
+    if not isinstance(group_commit, bool):
+        raise ConfigurationError(
+            f"group_commit={group_commit!r}: give True or False (default False)"
+        )
+    return group_commit
 
 
 def _check_delay(delay: object) -> float:

@@ -61,6 +61,7 @@ class Queries:
     schema: str
     append: str
     append_one: str
+    append_group: str
     stream_version: str
     read_stream: str
     read_all: str
@@ -103,6 +104,7 @@ class Queries:
             schema=schema,
             append=f"SELECT * FROM {s}.append_events($1, $2, $3, $4, $5, $6, $7)",
             append_one=f"SELECT * FROM {s}.append_event($1, $2, $3, $4, $5, $6, $7)",
+            append_group=f"SELECT * FROM {s}.append_group($1, $2, $3, $4, $5, $6, $7)",
             stream_version=(
                 f"SELECT version FROM {s}.events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1"
             ),

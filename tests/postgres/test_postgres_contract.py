@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from postgres_support import open_store
 
 from eventsourcing_kit.stores import EventStore
 from eventsourcing_kit.stores._postgres import PostgresEventStore
@@ -36,3 +37,17 @@ class TestPostgresStore(StoreContract):
     def store_url(self, pg_dsn: str, pg_store: PostgresEventStore) -> str:
         # Through pg_store: what the test writes by URL is emptied after it too.
         return f"{pg_dsn}?schema={pg_store.schema}"
+
+
+class TestPostgresStoreGroupCommit(TestPostgresStore):
+    """The same contract with group_commit=True (queued appends share a transaction)."""
+
+    @pytest.fixture
+    async def store(  # type: ignore[override]
+        self, pg_dsn: str, pg_store: PostgresEventStore
+    ) -> AsyncIterator[EventStore]:
+        # Through pg_store: its schema is emptied after the test.
+        async with open_store(
+            pg_dsn, pg_store.schema, max_size=20, visibility_wait=30, group_commit=True
+        ) as store:
+            yield store

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
+from postgres_support import open_store
 
 from eventsourcing_kit import AppendResult, ConcurrencyError, NewEvent
 from eventsourcing_kit.stores._postgres import PostgresEventStore
@@ -13,6 +15,19 @@ from eventsourcing_kit.stores._postgres_queries import quote_identifier
 WRITERS = 20
 # One event per append goes through append_event(), more through append_events().
 SIZES = pytest.mark.parametrize("size", [1, 2], ids=["one_event", "two_events"])
+
+
+@pytest.fixture(params=[False, True], ids=["alone", "group_commit"])
+async def store(
+    request: pytest.FixtureRequest, pg_dsn: str, pg_store: PostgresEventStore
+) -> AsyncIterator[PostgresEventStore]:
+    if not request.param:
+        yield pg_store
+        return
+    async with open_store(
+        pg_dsn, pg_store.schema, max_size=20, visibility_wait=30, group_commit=True
+    ) as grouped:
+        yield grouped
 
 
 async def _race(store: PostgresEventStore, rounds: int, size: int) -> list[object]:
@@ -34,23 +49,23 @@ async def _race(store: PostgresEventStore, rounds: int, size: int) -> list[objec
 
 @SIZES
 async def test_a_raw_unique_violation_never_escapes_a_race(
-    pg_store: PostgresEventStore, size: int
+    store: PostgresEventStore, size: int
 ) -> None:
-    outcomes = await _race(pg_store, 5, size)
+    outcomes = await _race(store, 5, size)
     kinds = {type(outcome) for outcome in outcomes}
     assert kinds == {AppendResult, ConcurrencyError}, outcomes
 
 
 @SIZES
 async def test_losing_writers_leave_no_hole_in_global_positions(
-    pg_store: PostgresEventStore, size: int
+    store: PostgresEventStore, size: int
 ) -> None:
-    await _race(pg_store, 5, size)
-    await pg_store.append_events("Account-2", [NewEvent("After", {})])
+    await _race(store, 5, size)
+    await store.append_events("Account-2", [NewEvent("After", {})])
     positions = [
         row[0]
-        for row in await pg_store.pool.fetch(
-            f"SELECT global_position FROM {quote_identifier(pg_store.schema)}.events "
+        for row in await store.pool.fetch(
+            f"SELECT global_position FROM {quote_identifier(store.schema)}.events "
             "ORDER BY global_position"
         )
     ]

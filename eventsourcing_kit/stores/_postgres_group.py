@@ -1,0 +1,122 @@
+"""Opportunistic group commit: queued appends share one transaction.
+
+With ``group_commit=True`` an append through the store's pool does not take
+a connection of its own: it joins a queue, and at most `MAX_IN_FLIGHT`
+flushes run at once, each taking every append queued so far and sending
+them in one ``append_group()`` call (``store/postgres/0011``): one round
+trip and one commit for the lot, instead of one of each per append, which is
+what limits many concurrent writers on few cores. Nothing waits to fill a
+group: a lone append is sent at once, alone, through the ordinary statement.
+
+Each append keeps its own outcome: the function checks each stream before
+inserting, so a conflict or a retry is one row of the result and the others
+commit. When the group's statement fails as a whole (a unique violation
+from a racing transaction, a JSONB refusal, a lost connection), every
+append of it is sent again on its own, so each gets its own result or error
+(an append of the group that had in fact committed is then recognized by
+its event ids, as any retry is).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import attrs
+
+__all__ = ["MAX_IN_FLIGHT", "GroupCommitter", "Pending"]
+
+# Concurrent group statements: enough to keep the server busy while a group
+# is on the wire, few enough that queued appends gather into groups.
+MAX_IN_FLIGHT = 2
+
+
+@attrs.define(eq=False)
+class Pending:
+    """One queued append: the arguments of ``append_events()``, and its outcome."""
+
+    stream_id: str
+    code: int
+    ids: list[Any]
+    types: list[str]
+    datas: list[str]
+    metadatas: list[str]
+    future: asyncio.Future[Any]
+
+
+SendGroup = Callable[[Sequence[Pending]], Awaitable[list[Any]]]
+SendOne = Callable[[Pending], Awaitable[Any]]
+
+
+class GroupCommitter:
+    """Sends queued appends in groups; `submit` returns the append's result row."""
+
+    def __init__(self, send_group: SendGroup, send_one: SendOne) -> None:
+        self._send_group = send_group
+        self._send_one = send_one
+        self._queue: list[Pending] = []
+        self._in_flight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(
+        self,
+        stream_id: str,
+        code: int,
+        ids: list[Any],
+        types: list[str],
+        datas: list[str],
+        metadatas: list[str],
+    ) -> Any:
+        """Queue one append and wait for its row (or the driver's error)."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append(Pending(stream_id, code, ids, types, datas, metadatas, future))
+        if self._in_flight < MAX_IN_FLIGHT:
+            self._in_flight += 1
+            task = asyncio.ensure_future(self._flush())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        # Shielded: a cancelled caller does not cancel the others' group.
+        return await asyncio.shield(future)
+
+    async def _flush(self) -> None:
+        group: list[Pending] = []
+        try:
+            while self._queue:
+                group, self._queue = self._queue, []
+                if len(group) == 1:
+                    await self._one(group[0])
+                    continue
+                try:
+                    rows = await self._send_group(group)
+                except Exception:
+                    # One append's failure failed them all: each on its own.
+                    for pending in group:
+                        await self._one(pending)
+                    continue
+                for pending, row in zip(group, rows, strict=True):
+                    if not pending.future.done():
+                        pending.future.set_result(row)
+        except BaseException as error:
+            # Cancelled (the store closing): no waiter may hang.
+            for pending in group:
+                if not pending.future.done():
+                    pending.future.set_exception(error)
+            raise
+        finally:
+            self._in_flight -= 1
+
+    async def _one(self, pending: Pending) -> None:
+        try:
+            row = await self._send_one(pending)
+        except Exception as error:
+            if not pending.future.done():
+                pending.future.set_exception(error)
+        else:
+            if not pending.future.done():
+                pending.future.set_result(row)
+
+    async def close(self) -> None:
+        """Wait for the groups in flight."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
