@@ -22,6 +22,14 @@
 -- snapshots older than the stored ids: the store then reports that the
 -- caller's transaction is aborted (it never reports success).
 --
+-- Only the batch's first id is looked up. A retry stores nothing new, so
+-- its first id is stored; a batch whose first id is new but a later one is
+-- stored is no retry, and the unique index stops it (an error either way).
+-- One equality on the unique key is an index probe whatever the table's
+-- size: `event_id = ANY(ids)` is not, since plpgsql caches a generic plan and
+-- one made while the table is young is a sequential scan that stays cached
+-- as the table grows (3 ms per 100-event append at 5,000 rows).
+--
 -- Same arguments, results, lock and order of steps as 0008 and 0009
 -- otherwise; the schema is written into the bodies at migration time.
 -- Idempotent: safe to run again.
@@ -70,7 +78,7 @@ BEGIN
 
     -- An id already stored: a retry (or a reused id). Reported like a
     -- conflict, so no unique violation aborts a caller's transaction.
-    IF EXISTS (SELECT 1 FROM %1$I.events e WHERE e.event_id = ANY(p_event_ids)) THEN
+    IF EXISTS (SELECT 1 FROM %1$I.events e WHERE e.event_id = p_event_ids[1]) THEN
         RETURN QUERY SELECT true, v_current, NULL::xid8, NULL::bigint;
         RETURN;
     END IF;

@@ -90,8 +90,7 @@ BEGIN
                 RETURNING e.global_position, e.transaction_id INTO v_position, v_xid;
                 RETURN QUERY SELECT false, v_current + 1, v_xid, v_position;
             END IF;
-        ELSIF EXISTS (SELECT 1 FROM %1$I.events e
-                      WHERE e.event_id = ANY(p_event_ids[v_first:v_last])) THEN
+        ELSIF EXISTS (SELECT 1 FROM %1$I.events e WHERE e.event_id = p_event_ids[v_first]) THEN
             RETURN QUERY SELECT true, v_current, NULL::xid8, NULL::bigint;
         ELSE
             RETURN QUERY
