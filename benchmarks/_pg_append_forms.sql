@@ -72,7 +72,7 @@ LANGUAGE sql VOLATILE SET search_path FROM CURRENT AS $$
            (SELECT max(ins.global_position) FROM ins);
 $$;
 
--- E: the kit's function (0007) without SET search_path FROM CURRENT (the
+-- E: the kit's array function as first written, without SET search_path FROM CURRENT (the
 -- caller's search_path must then name the schema).
 CREATE FUNCTION append_e(
     p_stream_id text, p_expected_version integer, p_event_ids uuid[],

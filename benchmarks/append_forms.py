@@ -1,4 +1,4 @@
-"""Which server-side form of the append is cheapest: the data behind 0008.
+"""Which server-side form of the append is cheapest: the data behind migration 0007.
 
     .venv/bin/python benchmarks/append_forms.py [--quick]
 
@@ -9,8 +9,10 @@ schema, interleaved, 1 writer (single-event appends round-robin over 200
 streams) and 16 writers (one stream each), and report events/s and the
 server CPU per event (the backends' /proc times). Forms:
 
-- ``plpgsql_0007``: the migrated ``append_events()`` (lock; SELECT; RETURN
-  QUERY of the INSERT);
+- ``plpgsql_migrated``: the kit's migrated ``append_events()`` (0007: lock;
+  SELECT; first-id probe; RETURN QUERY of the INSERT). The runs quoted in
+  docs/postgres.md as "with SET search_path FROM CURRENT" measured this form
+  before the append functions were squashed, when it still had that clause;
 - ``plpgsql_no_set``: the same without ``SET search_path FROM CURRENT``;
 - ``plpgsql_one_insert``: lock, then ONE statement that reads the version
   and inserts only when it matches (the mismatch path reads it again);
@@ -61,7 +63,7 @@ SELECT NOT EXISTS (SELECT 1 FROM ok), (SELECT v FROM cur) + cardinality($3::uuid
        pg_current_xact_id(), (SELECT max(global_position) FROM ins)
 """
 FORMS: dict[str, str] = {
-    "plpgsql_0007": f"SELECT * FROM append_events({_ARGS})",
+    "plpgsql_migrated": f"SELECT * FROM append_events({_ARGS})",
     "plpgsql_no_set": f"SELECT * FROM append_e({_ARGS})",
     "plpgsql_one_insert": f"SELECT * FROM append_b({_ARGS})",
     "sql_function": f"SELECT * FROM append_c({_ARGS})",

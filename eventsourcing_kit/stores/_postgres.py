@@ -1,10 +1,9 @@
 """The PostgreSQL event store on asyncpg: the production backend.
 
 One append is one round trip to the ``append_events()`` function of
-``store/postgres/0007_append_events_function.sql`` (stream lock, version
-check, insert; recreated without a per-call SET by 0008, and looking the
-event ids up before inserting by 0010), or for one event to its scalar twin
-``append_event()`` (0009, 0010). Readers follow the gap-free global order explained in
+``store/postgres/0007_append_functions.sql`` (stream lock, version check,
+event-id check, insert), or for one event to its scalar twin
+``append_event()``. Readers follow the gap-free global order explained in
 `_postgres_queries`. Payloads travel as JSON text both ways and are decoded
 with orjson, so the store works on any pool, whatever JSON codecs its owner
 installed on it.
@@ -435,7 +434,7 @@ class PostgresEventStore(EventStore):
         actual: int,
         connection: asyncpg.Connection | None,
     ) -> AppendResult:
-        # A version mismatch, or ids already stored (0010 looks them up before
+        # A version mismatch, or ids already stored (0007 looks them up before
         # inserting): maybe the retry of an append whose reply was lost.
         retried = resolve_retry(
             stream_id, encoded, expected, await self._stored(encoded, connection)
@@ -453,7 +452,7 @@ class PostgresEventStore(EventStore):
         error: asyncpg.UniqueViolationError,
         connection: asyncpg.Connection | None,
     ) -> AppendResult:
-        # The functions look the ids up before inserting (0010), so only a
+        # The functions look the ids up before inserting (0007), so only a
         # race gets here: ids inserted by a transaction that had not yet
         # committed, or a caller's REPEATABLE READ snapshot older than what
         # is stored. The failed statement aborted the caller's transaction,

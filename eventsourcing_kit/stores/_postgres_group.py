@@ -3,7 +3,7 @@
 With ``group_commit=True`` an append through the store's pool does not take
 a connection of its own: it joins a queue, and at most `MAX_IN_FLIGHT`
 flushes run at once, each taking every append queued so far and sending
-them in one ``append_group()`` call (``store/postgres/0011``): one round
+them in one ``append_group()`` call (``store/postgres/0008``): one round
 trip and one commit for the lot, instead of one of each per append, which is
 what limits many concurrent writers on few cores. Nothing waits to fill a
 group: a lone append is sent at once, alone, through the ordinary statement.

@@ -55,7 +55,7 @@ def test_cli_migrate_applies_pending_files(
     pg_dsn: str, schema: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["migrate", "--url", pg_dsn, "--schema", schema]) == 0
-    assert "0007_append_events_function.sql" in capsys.readouterr().out
+    assert "0007_append_functions.sql" in capsys.readouterr().out
 
 
 def test_cli_migrate_reports_an_unreachable_server(capsys: pytest.CaptureFixture[str]) -> None:

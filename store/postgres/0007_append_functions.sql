@@ -1,43 +1,58 @@
--- 0010: append_events() and append_event() look their event ids up before
--- inserting.
+-- 0007: append_events() and append_event(), the whole append in one round trip.
 --
--- Until now a retry whose ids were already stored (ExpectedVersion.ANY, or a
--- stream that already holds the retried events at the expected version)
--- reached the INSERT and was stopped by the unique index on event_id. A
--- unique violation aborts the transaction it happens in: harmless for the
--- store's own one-statement transactions, but on a caller's connection
--- (append_events(..., connection=conn)) the caller's transaction was aborted
--- while the store reported the retry as a success, and the caller's COMMIT
--- silently rolled all its writes back.
+-- append_events() takes a batch as arrays; append_event() is the same append
+-- for one event (the common case: one command, one event) with scalar
+-- parameters and OUT columns, which spares building and unnesting four
+-- one-element arrays (at 16 writers about 50 us less server CPU per append,
+-- benchmarks/append_forms.py). Both return (conflict, stream_version,
+-- transaction_id, global_position). p_expected_version: >= 0 the exact
+-- version (0: no stream yet), -1 any, -2 the stream must exist.
+-- p_notify_channel: NOTIFY it inside the transaction, or NULL for none.
 --
--- Both functions now check, after the stream lock and the version check,
--- whether any of the ids is stored (visible to this statement: committed, or
--- written earlier by the same transaction) and then return conflict = true
--- with the stream's version, like a version mismatch, BEFORE inserting. The
--- store resolves it as it resolves every conflict (stores/_validation
--- resolve_retry): the original result for a retry, DuplicateEventError for
--- an id reused elsewhere, and nothing has failed on the server. The unique
--- index stays as the last line of defence, for ids that another
--- transaction has inserted but not yet committed, and for REPEATABLE READ
--- snapshots older than the stored ids: the store then reports that the
--- caller's transaction is aborted (it never reports success).
+-- Concurrency, in order:
+-- 1. A transaction-scoped advisory lock keyed by the stream id serializes
+--    writers of the same stream (writers of other streams never wait: no
+--    table lock). It is held until the calling transaction ends.
+-- 2. Only then is the stream's version read. The functions are VOLATILE, so
+--    under READ COMMITTED this SELECT takes a fresh snapshot and sees the
+--    commit of the writer that held the lock before: the check cannot race.
+--    Under REPEATABLE READ or SERIALIZABLE (a caller's own transaction) it
+--    may read an old snapshot; the UNIQUE (stream_id, version) key still
+--    stops the duplicate and the kit reports it as a ConcurrencyError.
+-- 3. A mismatch returns conflict = true with the actual version BEFORE the
+--    INSERT, so a losing writer draws no global_position: no hole appears
+--    that a reader could mistake for an event in flight.
+-- 4. Then the batch's first event id is looked up; if it is stored, the
+--    append is a retry (or reuses an id) and is returned as a conflict too,
+--    before the INSERT. The store resolves every conflict the same way
+--    (stores/_validation.resolve_retry): the original result for a retry,
+--    DuplicateEventError for a reused id. Reaching the INSERT instead would
+--    stop on the unique index, and a unique violation aborts the transaction
+--    it happens in: on a caller's connection (append_events(...,
+--    connection=conn)) the caller's whole transaction. The unique index
+--    stays the last line of defence (an id inserted by a transaction not yet
+--    committed; a later id of the batch reused: no retry, an error either
+--    way), and the store then says the caller's transaction is aborted.
+--    Only the first id is looked up, with one equality on the unique key:
+--    an index probe at any table size. `event_id = ANY(ids)` is not: plpgsql
+--    caches a generic plan, and one made while the table is young is a
+--    sequential scan that stays cached as it grows (3 ms per 100-event
+--    append at 5,000 rows).
 --
--- Only the batch's first id is looked up. A retry stores nothing new, so
--- its first id is stored; a batch whose first id is new but a later one is
--- stored is no retry, and the unique index stops it (an error either way).
--- One equality on the unique key is an index probe whatever the table's
--- size: `event_id = ANY(ids)` is not, since plpgsql caches a generic plan and
--- one made while the table is young is a sequential scan that stays cached
--- as the table grows (3 ms per 100-event append at 5,000 rows).
---
--- Same arguments, results, lock and order of steps as 0008 and 0009
--- otherwise; the schema is written into the bodies at migration time.
+-- The bodies name the kit's tables with the schema written in when this
+-- file runs (current_schema(): the migration runner sets search_path to
+-- exactly the target schema, as a DBA applying it by hand does with SET
+-- search_path TO myschema), quoted by format('%I'). So the functions need no
+-- search_path and never resolve a caller's own `events`. A SET search_path
+-- clause on the function would do the same at a price: PostgreSQL saves,
+-- sets and restores it around every call (about 25-30 us of server CPU per
+-- append, benchmarks/append_forms.py).
 -- Idempotent: safe to run again.
 
 DO $migration$
 BEGIN
     IF current_schema() IS NULL THEN
-        RAISE EXCEPTION 'set search_path to the kit''s schema before applying 0010';
+        RAISE EXCEPTION 'set search_path to the kit''s schema before applying 0007';
     END IF;
     EXECUTE format($function$
 CREATE OR REPLACE FUNCTION %1$I.append_events(
@@ -109,7 +124,7 @@ $migration$;
 DO $migration$
 BEGIN
     IF current_schema() IS NULL THEN
-        RAISE EXCEPTION 'set search_path to the kit''s schema before applying 0010';
+        RAISE EXCEPTION 'set search_path to the kit''s schema before applying 0007';
     END IF;
     EXECUTE format($function$
 CREATE OR REPLACE FUNCTION %1$I.append_event(

@@ -1,4 +1,4 @@
--- 0011: append_group(), several streams' appends in one transaction.
+-- 0008: append_group(), several streams' appends in one transaction.
 --
 -- Opt-in (PostgresEventStore option group_commit=True). When appends from
 -- tasks of one process queue up for a connection, the store sends them
@@ -12,8 +12,8 @@
 -- p_counts[i] elements of the event arrays (in order). One result row per
 -- stream, in the order given, with the columns of append_events().
 --
--- Each stream's append is checked exactly as in append_events() (0010): the
--- version, then whether any of its ids is stored, both BEFORE its INSERT, so
+-- Each stream's append is checked exactly as in append_events() (0007): the
+-- version, then whether its first id is stored, both BEFORE its INSERT, so
 -- a stream that does not match gets conflict = true and the others go on;
 -- nothing fails on the server for a conflict or a retry. The advisory locks
 -- of all the group's streams are taken first, in the order of their keys, so
@@ -21,13 +21,13 @@
 -- tasks appending to it): the second is checked against the first's insert.
 -- Every row of the group has the transaction's one id: the global order
 -- (transaction_id, global_position) keeps each append's rows together.
--- The schema is written into the body at migration time (as 0008).
+-- The schema is written into the body at migration time (as in 0007).
 -- Idempotent: safe to run again.
 
 DO $migration$
 BEGIN
     IF current_schema() IS NULL THEN
-        RAISE EXCEPTION 'set search_path to the kit''s schema before applying 0011';
+        RAISE EXCEPTION 'set search_path to the kit''s schema before applying 0008';
     END IF;
     EXECUTE format($function$
 CREATE OR REPLACE FUNCTION %1$I.append_group(
@@ -77,7 +77,7 @@ BEGIN
            OR (v_expected = -2 AND v_current = 0) THEN
             RETURN QUERY SELECT true, v_current, NULL::xid8, NULL::bigint;
         ELSIF v_first = v_last THEN
-            -- One event (the common case): scalar statements, as 0009. With
+            -- One event (the common case): scalar statements, as append_event(). With
             -- array slices both statements were planned again on every
             -- iteration (about 300 us per stream in a group).
             IF EXISTS (SELECT 1 FROM %1$I.events e WHERE e.event_id = p_event_ids[v_first]) THEN
