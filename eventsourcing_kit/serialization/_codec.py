@@ -84,10 +84,11 @@ class EventCodec:
                 f"event {where} was stored at schema version {schema_version}, newer than "
                 f"{cls.__qualname__}'s {info.version}: deploy the newer code to read it"
             )
-        data = dict(stored.data)
+        data = stored.data
         if schema_version < info.version:
             try:
-                data = info.upcast(data, schema_version)
+                # A copy: upcasters may change the dict they are given.
+                data = info.upcast(dict(data), schema_version)
             except Exception as error:
                 raise UpcastError(
                     f"upcasting event {where} from schema version {schema_version} to "
