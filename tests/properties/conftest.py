@@ -10,13 +10,11 @@ import structlog
 
 
 @pytest.fixture(autouse=True)
-def _quiet_debug_logs() -> Iterator[None]:
+def _quiet_debug_logs() -> None:
     # Property tests run thousands of appends and loads: rendering each debug
-    # line would cost more than the test itself. Restored afterwards.
-    saved = structlog.get_config()
+    # line would cost more than the test itself.
+    # The root conftest.py restores structlog's configuration after each test.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
-    yield
-    structlog.configure(**saved)
 
 
 @pytest.fixture(scope="session")
