@@ -153,6 +153,7 @@ class Listener:
         self._missed = False  # notifications may have been lost meanwhile
         self._lock = asyncio.Lock()
         self._signal = AppendSignal()
+        self._closed = False
 
     async def wait(self, timeout: float) -> bool:
         """True when woken by an append that committed during the wait."""
@@ -171,7 +172,9 @@ class Listener:
 
     async def _connect(self) -> None:
         async with self._lock:
-            if self._connection is not None and not self._dead:
+            # A waiter that was already on its way in when the store closed
+            # must not take a pool connection that nobody would give back.
+            if self._closed or (self._connection is not None and not self._dead):
                 return
             await self._drop()
             try:
@@ -186,6 +189,11 @@ class Listener:
                 logger.warning("cannot listen, polling", channel=self._channel, error=repr(error))
                 await self._release(connection)
                 return
+            except BaseException:
+                # Cancelled during the LISTEN (a subscription stopping): the
+                # connection is nobody's yet, so give it back here.
+                await self._release(connection)
+                raise
             self._connection = connection
             self._dead = False
 
@@ -219,5 +227,6 @@ class Listener:
 
     async def close(self) -> None:
         """Stop listening and give the connection back to the pool."""
+        self._closed = True
         async with self._lock:
             await self._drop()
