@@ -49,6 +49,7 @@ from eventsourcing_kit.stores._postgres_connect import (
 from eventsourcing_kit.stores._postgres_errors import translate_error
 from eventsourcing_kit.stores._postgres_group import GroupCommitter, Pending
 from eventsourcing_kit.stores._postgres_jsonb import jsonb_text
+from eventsourcing_kit.stores._postgres_lane import Lane
 from eventsourcing_kit.stores._postgres_migrations import (
     DEFAULT_SCHEMA,
     migrate,
@@ -152,6 +153,7 @@ class PostgresEventStore(EventStore):
             pool, self._channel, delay=_check_delay(notify_delay), connect=notify_connect
         )
         self._listener = Listener(pool, self._channel)
+        self._lane = Lane(pool, quiet_reset=quiet_reset)
         self._visibility_wait = visibility_wait
         self._group = (
             GroupCommitter(self._send_group, self._send_one) if _check_flag(group_commit) else None
@@ -338,10 +340,7 @@ class PostgresEventStore(EventStore):
             if group is not None:
                 row = await group.submit(stream_id, code, ids, types, datas, metadatas)
             elif connection is None:
-                async with self._pool.acquire() as pooled:
-                    if self._quiet_reset is not None:
-                        self._quiet_reset.mark(pooled)
-                    row = await pooled.fetchrow(query, *args)
+                row = await self._lane.fetchrow(query, *args)
             else:
                 row = await connection.fetchrow(query, *args)
         except asyncpg.UniqueViolationError as error:
@@ -389,10 +388,7 @@ class PostgresEventStore(EventStore):
                 pending.metadatas,
                 None,
             )
-        async with self._pool.acquire() as pooled:
-            if self._quiet_reset is not None:
-                self._quiet_reset.mark(pooled)
-            return await pooled.fetchrow(query, *args)
+        return await self._lane.fetchrow(query, *args)
 
     async def _send_group(self, group: Sequence[Pending]) -> list[Any]:
         ids: list[Any] = []
@@ -404,20 +400,16 @@ class PostgresEventStore(EventStore):
             types += pending.types
             datas += pending.datas
             metadatas += pending.metadatas
-        async with self._pool.acquire() as pooled:
-            if self._quiet_reset is not None:
-                self._quiet_reset.mark(pooled)
-            rows: list[Any] = await pooled.fetch(
-                self._sql.append_group,
-                [pending.stream_id for pending in group],
-                [pending.code for pending in group],
-                [len(pending.ids) for pending in group],
-                ids,
-                types,
-                datas,
-                metadatas,
-            )
-        return rows
+        return await self._lane.fetch(
+            self._sql.append_group,
+            [pending.stream_id for pending in group],
+            [pending.code for pending in group],
+            [len(pending.ids) for pending in group],
+            ids,
+            types,
+            datas,
+            metadatas,
+        )
 
     async def _send_notify(self) -> None:
         try:
@@ -486,7 +478,7 @@ class PostgresEventStore(EventStore):
         ids = [event.event_id for event, _, _ in encoded]
         try:
             if connection is None:
-                rows = await self._pool.fetch(self._sql.by_event_ids, ids)
+                rows = await self._lane.fetch(self._sql.by_event_ids, ids)
             else:
                 rows = await connection.fetch(self._sql.by_event_ids, ids)
         except _DRIVER_ERRORS as error:
@@ -664,20 +656,14 @@ class PostgresEventStore(EventStore):
     async def _fetch(self, query: str, *args: Any) -> list[Any]:
         self._check_open()
         try:
-            async with self._pool.acquire() as connection:
-                if self._quiet_reset is not None:
-                    self._quiet_reset.mark(connection)
-                return await connection.fetch(query, *args)
+            return await self._lane.fetch(query, *args)
         except _DRIVER_ERRORS as error:
             raise translate_error(error, schema=self._schema) from error
 
     async def _fetchrow(self, query: str, *args: Any) -> Any:
         self._check_open()
         try:
-            async with self._pool.acquire() as connection:
-                if self._quiet_reset is not None:
-                    self._quiet_reset.mark(connection)
-                return await connection.fetchrow(query, *args)
+            return await self._lane.fetchrow(query, *args)
         except _DRIVER_ERRORS as error:
             raise translate_error(error, schema=self._schema) from error
 
@@ -791,6 +777,7 @@ class PostgresEventStore(EventStore):
         self._closed = True
         if self._group is not None:
             await self._group.close()
+        await self._lane.close()
         await self._notifier.close()
         await self._listener.close()
         if self._owns_pool:

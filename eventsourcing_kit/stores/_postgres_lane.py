@@ -1,0 +1,152 @@
+"""Pool connections the store keeps between its own statements.
+
+Every statement of the store is one short query with no session state left
+behind, so the connection it ran on can serve the next one at once. Taking
+it from asyncpg's pool and giving it back each time costs more than a
+one-row append itself on the client (measured in benchmarks/results/
+postgres.md: about 50 us of CPU and 80 us of wall time per statement, mostly
+the release, which asyncpg runs as a shielded task of its own). So the lane
+keeps up to `keep` connections after use and hands them out again directly.
+
+Kept connections are still the pool's: they are given back once the lane
+has sat unused for `idle` seconds, when a statement on one fails (the
+pool's release cleans up after a cancelled or broken connection), and on
+`close`. The lane keeps a connection only while the pool has another one
+free (or room for one): code sharing the pool never waits for a connection
+that the lane sits on, except for one the pool lent out since, which the
+lane gives back at its next statement or when it idles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import asyncpg
+
+from eventsourcing_kit.stores._postgres_connect import QuietReset
+
+__all__ = ["DEFAULT_IDLE", "DEFAULT_KEEP", "Lane"]
+
+# Enough for the group committer's statements in flight plus a reader's
+# page ahead; more would only hold pool connections that sit idle.
+DEFAULT_KEEP = 4
+# Long enough to carry a busy writer's appends from one to the next, short
+# enough that a pool the store shares with other code gets them back soon.
+DEFAULT_IDLE = 0.05
+
+_RELEASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+
+class Lane:
+    """Runs the store's one-statement queries, keeping connections between them."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        quiet_reset: QuietReset | None,
+        keep: int = DEFAULT_KEEP,
+        idle: float = DEFAULT_IDLE,
+    ) -> None:
+        self._pool = pool
+        self._quiet_reset = quiet_reset
+        self._keep = max(0, min(keep, pool.get_max_size() - 1))
+        self._idle_after = idle
+        self._idle: list[Any] = []
+        self._last_used = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._releasing: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]:
+        """``connection.fetch(query, *args)`` on a kept or pooled connection."""
+        connection = await self._take()
+        try:
+            rows: list[Any] = await connection.fetch(query, *args)
+        except BaseException:
+            await self._release(connection)
+            raise
+        await self._put_back(connection)
+        return rows
+
+    async def fetchrow(self, query: str, *args: Any) -> Any:
+        """``connection.fetchrow(query, *args)`` on a kept or pooled connection."""
+        connection = await self._take()
+        try:
+            row = await connection.fetchrow(query, *args)
+        except BaseException:
+            await self._release(connection)
+            raise
+        await self._put_back(connection)
+        return row
+
+    async def _take(self) -> Any:
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.is_closed():
+                return connection
+            # Closed while kept (the server went away, the pool was
+            # terminated): the pool replaces it.
+            await self._release(connection)
+        return await self._pool.acquire()
+
+    async def _put_back(self, connection: Any) -> None:
+        if (
+            self._closed
+            or len(self._idle) >= self._keep
+            or connection.is_closed()
+            or not self._pool_has_room()
+        ):
+            await self._release(connection)
+            return
+        self._idle.append(connection)
+        loop = asyncio.get_running_loop()
+        self._last_used = loop.time()
+        if self._timer is None:
+            self._timer = loop.call_later(self._idle_after, self._on_timer)
+
+    def _pool_has_room(self) -> bool:
+        # Never keep what may be the pool's last free connection: another
+        # task may be waiting for it (a subscription's checkpoint
+        # transaction while the listener holds the other one).
+        pool = self._pool
+        return pool.get_idle_size() > 0 or pool.get_size() < pool.get_max_size()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if not self._idle:
+            return
+        loop = asyncio.get_running_loop()
+        quiet_for = loop.time() - self._last_used
+        if quiet_for < self._idle_after:
+            self._timer = loop.call_later(self._idle_after - quiet_for, self._on_timer)
+            return
+        idle, self._idle = self._idle, []
+        task = loop.create_task(self._release_all(idle))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
+
+    async def _release_all(self, connections: list[Any]) -> None:
+        for connection in connections:
+            await self._release(connection)
+
+    async def _release(self, connection: Any) -> None:
+        if self._quiet_reset is not None:
+            self._quiet_reset.mark(connection)
+        # A broken connection is the pool's to replace; its error is not
+        # the caller's (the statement's own error, if any, is).
+        with contextlib.suppress(*_RELEASE_ERRORS):
+            await self._pool.release(connection)
+
+    async def close(self) -> None:
+        """Give every kept connection back to the pool, and keep none from now on."""
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        idle, self._idle = self._idle, []
+        await self._release_all(idle)
+        if self._releasing:
+            await asyncio.gather(*self._releasing, return_exceptions=True)
