@@ -85,9 +85,9 @@ class Lane:
     async def _take(self) -> Any:
         while self._idle:
             connection = self._idle.pop()
-            if not connection.is_closed():
+            if not _closed(connection):
                 return connection
-            # Closed while kept (the server went away, the pool was
+            # Closed while kept (the server ended it, the pool was
             # terminated): the pool replaces it.
             await self._release(connection)
         return await self._pool.acquire()
@@ -96,7 +96,7 @@ class Lane:
         if (
             self._closed
             or len(self._idle) >= self._keep
-            or connection.is_closed()
+            or _closed(connection)
             or not self._pool_has_room()
         ):
             await self._release(connection)
@@ -133,11 +133,13 @@ class Lane:
             await self._release(connection)
 
     async def _release(self, connection: Any) -> None:
-        if self._quiet_reset is not None:
-            self._quiet_reset.mark(connection)
         # A broken connection is the pool's to replace; its error is not
-        # the caller's (the statement's own error, if any, is).
+        # the caller's (the statement's own error, if any, is). One that
+        # closed is already back: asyncpg detached it from its proxy, whose
+        # every method now raises InterfaceError.
         with contextlib.suppress(*_RELEASE_ERRORS):
+            if self._quiet_reset is not None:
+                self._quiet_reset.mark(connection)
             await self._pool.release(connection)
 
     async def close(self) -> None:
@@ -150,3 +152,11 @@ class Lane:
         await self._release_all(idle)
         if self._releasing:
             await asyncio.gather(*self._releasing, return_exceptions=True)
+
+
+def _closed(connection: Any) -> bool:
+    try:
+        return bool(connection.is_closed())
+    except asyncpg.InterfaceError:
+        # Closed, and given back to the pool by asyncpg itself.
+        return True
