@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import asyncpg
 from _pg_common import Event, Stopwatch, Timing, dsn, warmup_plan
 
 from eventsourcing_kit import NewEvent, connect
@@ -33,45 +32,16 @@ async def open_store(schema: str, *, pool_size: int, **options: Any) -> Postgres
     return store
 
 
-async def _keep_session(connection: asyncpg.Connection) -> None:
-    """A pool `reset` that sends nothing (asyncpg still rolls back an open
-    transaction and drops listener callbacks on release, client side)."""
-
-
 @asynccontextmanager
 async def store_in(
-    schema: str, *, pool_size: int, own_pool_without_reset: bool = False, **options: Any
+    schema: str, *, pool_size: int, **options: Any
 ) -> AsyncIterator[PostgresEventStore]:
-    """A store in the fresh `schema`, closed (with its pool) afterwards.
-
-    `own_pool_without_reset`: run the store on a pool of our own, made with
-    a no-op `reset`, through `PostgresEventStore.from_pool`. asyncpg's default
-    reset sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
-    RESET ALL`` on every release: a second round trip for every one-statement
-    `pool.fetchrow` the store makes. This measures what dropping it gains.
-    """
-    if not own_pool_without_reset:
-        store = await open_store(schema, pool_size=pool_size, **options)
-        try:
-            yield store
-        finally:
-            await store.close()
-        return
-    pool = await asyncpg.create_pool(
-        dsn(),
-        min_size=pool_size,
-        max_size=pool_size,
-        reset=_keep_session,
-        server_settings={"application_name": schema},
-    )
+    """A store in the fresh `schema`, closed (with its pool) afterwards."""
+    store = await open_store(schema, pool_size=pool_size, **options)
     try:
-        store = await PostgresEventStore.from_pool(pool, schema=schema, **options)
-        try:
-            yield store
-        finally:
-            await store.close()
+        yield store
     finally:
-        await pool.close()
+        await store.close()
 
 
 def _new(e: Event) -> NewEvent:

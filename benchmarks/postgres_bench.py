@@ -89,18 +89,13 @@ def write_runs(sizes: common.Sizes) -> dict[str, dict[str, tuple[int, Run]]]:
     # One connection per writer, plus one for the kit's background NOTIFY
     # (notify="coalesced" borrows a pool connection after commits).
     pool = common.WRITERS
-    # The kit on a pool of our own without asyncpg's per-release reset query
-    # (see _pg_kit.store_in): what the first suggested change would gain.
-    lean: dict[str, Any] = {"pool": 2, "own_pool_without_reset": True}
-    lean_pool: dict[str, Any] = {"pool": pool + 1, "own_pool_without_reset": True}
     return {
         "single": {
             "raw": (n_single, raw("raw", lambda s: floor.single(s, single))),
             "kit": (n_single, ours(lambda st: kit.single(st, single), pool=2)),
-            "kit_no_reset": (n_single, ours(lambda st: kit.single(st, single), **lean)),
-            "kit_no_reset_notify_off": (
+            "kit_notify_off": (
                 n_single,
-                ours(lambda st: kit.single(st, single), **lean, notify="off"),
+                ours(lambda st: kit.single(st, single), pool=2, notify="off"),
             ),
             "peer": (n_single, theirs(lambda app: peer.single(app, single), pool=2)),
         },
@@ -116,19 +111,12 @@ def write_runs(sizes: common.Sizes) -> dict[str, dict[str, tuple[int, Run]]]:
                 n_conc,
                 raw("lock", lambda s: floor.concurrent(s, writers, table_lock=True)),
             ),
+            # The default: appends queued at the same moment share one transaction.
             "kit": (n_conc, ours(lambda st: kit.concurrent(st, writers), pool=pool + 1)),
-            "kit_no_reset": (
+            # Every append its own transaction, as before group commit was the default.
+            "kit_no_group_commit": (
                 n_conc,
-                ours(lambda st: kit.concurrent(st, writers), **lean_pool),
-            ),
-            "kit_no_reset_notify_off": (
-                n_conc,
-                ours(lambda st: kit.concurrent(st, writers), **lean_pool, notify="off"),
-            ),
-            # Opt-in: appends queued at the same moment share one transaction.
-            "kit_group_commit": (
-                n_conc,
-                ours(lambda st: kit.concurrent(st, writers), pool=pool + 1, group_commit=True),
+                ours(lambda st: kit.concurrent(st, writers), pool=pool + 1, group_commit=False),
             ),
             "peer": (n_conc, theirs(lambda app: peer.concurrent(app, writers), pool=pool)),
         },
@@ -244,8 +232,7 @@ def ratios(medians: dict[str, Any]) -> dict[str, Any]:
         fastest = max(("raw_executemany", "raw_copy"), key=lambda k: batch[k]["median"])
         batch["raw_floor"] = {**batch[fastest], "from": fastest}
     put("single_kit_vs_raw", "single", "kit", "raw")
-    put("single_kit_no_reset_vs_raw", "single", "kit_no_reset", "raw")
-    put("single_kit_no_reset_notify_off_vs_raw", "single", "kit_no_reset_notify_off", "raw")
+    put("single_kit_notify_off_vs_raw", "single", "kit_notify_off", "raw")
     put("single_peer_vs_raw", "single", "peer", "raw")
     put("batch100_kit_vs_raw_executemany", "batch100", "kit", "raw_executemany")
     put("batch100_kit_vs_raw_floor", "batch100", "kit", "raw_floor")
@@ -253,14 +240,7 @@ def ratios(medians: dict[str, Any]) -> dict[str, Any]:
     put("batch100_peer_vs_raw_executemany", "batch100", "peer", "raw_executemany")
     put("batch100_peer_vs_raw_floor", "batch100", "peer", "raw_floor")
     put("concurrent16_kit_vs_raw", "concurrent16", "kit", "raw")
-    put("concurrent16_kit_no_reset_vs_raw", "concurrent16", "kit_no_reset", "raw")
-    put(
-        "concurrent16_kit_no_reset_notify_off_vs_raw",
-        "concurrent16",
-        "kit_no_reset_notify_off",
-        "raw",
-    )
-    put("concurrent16_kit_group_commit_vs_raw", "concurrent16", "kit_group_commit", "raw")
+    put("concurrent16_kit_no_group_commit_vs_raw", "concurrent16", "kit_no_group_commit", "raw")
     put("concurrent16_peer_vs_raw", "concurrent16", "peer", "raw")
     put("concurrent16_raw_table_lock_vs_raw", "concurrent16", "raw_table_lock", "raw")
     put("read_kit_vs_raw", "read", "kit", "raw")

@@ -137,7 +137,7 @@ class PostgresEventStore(EventStore):
         notify_delay: float = DEFAULT_NOTIFY_DELAY,
         quiet_reset: QuietReset | None = None,
         notify_connect: Callable[[], Awaitable[asyncpg.Connection]] | None = None,
-        group_commit: bool = False,
+        group_commit: bool = True,
     ) -> None:
         """Prefer `open` or `from_pool`, which also migrate the schema."""
         super().__init__()
@@ -174,7 +174,7 @@ class PostgresEventStore(EventStore):
         notify: NotifyOption = "coalesced",
         visibility_wait: float = DEFAULT_VISIBILITY_WAIT,
         notify_delay: float = DEFAULT_NOTIFY_DELAY,
-        group_commit: bool = False,
+        group_commit: bool = True,
     ) -> PostgresEventStore:
         """Connect to `dsn` with a pool of its own, migrating `schema` first.
 
@@ -245,7 +245,7 @@ class PostgresEventStore(EventStore):
         notify: NotifyOption = "coalesced",
         visibility_wait: float = DEFAULT_VISIBILITY_WAIT,
         notify_delay: float = DEFAULT_NOTIFY_DELAY,
-        group_commit: bool = False,
+        group_commit: bool = True,
     ) -> PostgresEventStore:
         """A store on your `pool`; `close` leaves the pool open.
 
@@ -306,11 +306,13 @@ class PostgresEventStore(EventStore):
             code = expected
         else:
             code = _EXPECTED_CODES.get(expected, _STREAM_EXISTS_CODE)
-        in_transaction = connection is not None or self._notify is NotifyMode.IN_TRANSACTION
-        channel = self._channel if in_transaction and self._notify is not NotifyMode.OFF else None
         query: str
         args: tuple[Any, ...]
-        group = self._group if connection is None and channel is None else None
+        group = (
+            self._group
+            if connection is None and self._notify is not NotifyMode.IN_TRANSACTION
+            else None
+        )
         if len(encoded) == 1 and group is None:
             # One event (the common case): scalar parameters, append_event().
             event, data, metadata = encoded[0]
@@ -322,7 +324,6 @@ class PostgresEventStore(EventStore):
                 event.event_type,
                 jsonb_text(data, event.data),
                 jsonb_text(metadata, event.metadata),
-                channel,
             )
         else:
             ids: list[Any] = []
@@ -335,14 +336,15 @@ class PostgresEventStore(EventStore):
                 datas.append(jsonb_text(data, event.data))
                 metadatas.append(jsonb_text(metadata, event.metadata))
             query = self._sql.append
-            args = (stream_id, code, ids, types, datas, metadatas, channel)
+            args = (stream_id, code, ids, types, datas, metadatas)
         try:
             if group is not None:
                 row = await group.submit(stream_id, code, ids, types, datas, metadatas)
             elif connection is None:
-                row = await self._lane.fetchrow(query, *args)
+                row = await self._send(query, args)
             else:
-                row = await connection.fetchrow(query, *args)
+                channel = None if self._notify is NotifyMode.OFF else self._channel
+                row = await connection.fetchrow(query, *args, channel)
         except asyncpg.UniqueViolationError as error:
             return await self._after_unique_violation(
                 stream_id, encoded, expected, error, connection
@@ -354,13 +356,32 @@ class PostgresEventStore(EventStore):
             return await self._after_conflict(stream_id, encoded, expected, row[1], connection)
         if connection is None:
             self._listener.wake()
-            if self._notify is NotifyMode.COALESCED:
-                self._notifier.poke()
-            elif self._notify is NotifyMode.AFTER_COMMIT:
+            if self._notify is NotifyMode.AFTER_COMMIT:
                 await self._send_notify()
         return AppendResult(
             stream_id=stream_id, version=row[1], global_position=row[3], position=(row[2], row[3])
         )
+
+    async def _send(self, query: str, args: tuple[Any, ...]) -> Any:
+        # One append statement on the store's own connections; `args` lack
+        # the last parameter, the channel to NOTIFY inside the transaction.
+        if self._notify is not NotifyMode.COALESCED:
+            channel = self._channel if self._notify is NotifyMode.IN_TRANSACTION else None
+            return await self._lane.fetchrow(query, *args, channel)
+        notifier = self._notifier
+        channel = notifier.take_due()
+        try:
+            row = await self._lane.fetchrow(query, *args, channel)
+        except BaseException:
+            if channel is not None:
+                notifier.poke()  # the NOTIFY it carried may not have gone out
+            raise
+        if channel is None:
+            if not row[0]:
+                notifier.poke()  # committed, not announced yet
+        elif row[0]:
+            notifier.poke()  # no commit, so no NOTIFY: still owed
+        return row
 
     async def _send_one(self, pending: Pending) -> Any:
         # A group of one, or a group's append sent again on its own.
@@ -375,7 +396,6 @@ class PostgresEventStore(EventStore):
                 pending.types[0],
                 pending.datas[0],
                 pending.metadatas[0],
-                None,
             )
         else:
             query = self._sql.append
@@ -386,9 +406,8 @@ class PostgresEventStore(EventStore):
                 pending.types,
                 pending.datas,
                 pending.metadatas,
-                None,
             )
-        return await self._lane.fetchrow(query, *args)
+        return await self._send(query, args)
 
     async def _send_group(self, group: Sequence[Pending]) -> list[Any]:
         ids: list[Any] = []
@@ -400,7 +419,7 @@ class PostgresEventStore(EventStore):
             types += pending.types
             datas += pending.datas
             metadatas += pending.metadatas
-        return await self._lane.fetch(
+        rows = await self._lane.fetch(
             self._sql.append_group,
             [pending.stream_id for pending in group],
             [pending.code for pending in group],
@@ -410,6 +429,9 @@ class PostgresEventStore(EventStore):
             datas,
             metadatas,
         )
+        if self._notify is NotifyMode.COALESCED and not all(row[0] for row in rows):
+            self._notifier.poke()
+        return rows
 
     async def _send_notify(self) -> None:
         try:
@@ -787,7 +809,7 @@ class PostgresEventStore(EventStore):
 def _check_flag(group_commit: object) -> bool:
     if not isinstance(group_commit, bool):
         raise ConfigurationError(
-            f"group_commit={group_commit!r}: give True or False (default False)"
+            f"group_commit={group_commit!r}: give True or False (default True)"
         )
     return group_commit
 

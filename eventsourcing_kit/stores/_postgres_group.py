@@ -1,12 +1,14 @@
 """Opportunistic group commit: queued appends share one transaction.
 
-With ``group_commit=True`` an append through the store's pool does not take
-a connection of its own: it joins a queue, and at most `MAX_IN_FLIGHT`
-flushes run at once, each taking every append queued so far and sending
-them in one ``append_group()`` call (``store/postgres/0008``): one round
-trip and one commit for the lot, instead of one of each per append, which is
-what limits many concurrent writers on few cores. Nothing waits to fill a
-group: a lone append is sent at once, alone, through the ordinary statement.
+With ``group_commit=True`` (the default) an append that finds another one
+of this store's appends in flight does not take a connection of its own:
+it joins a queue, and at most `MAX_IN_FLIGHT` statements run at once, each
+flush taking every append queued so far and sending them in one
+``append_group()`` call (``store/postgres/0008``): one round trip and one
+commit for the lot, instead of one of each per append, which is what limits
+many concurrent writers on few cores. Nothing waits to fill a group: an
+append that finds none in flight is sent at once, alone, through the
+ordinary statement, from the caller's own task.
 
 Each append keeps its own outcome: the function checks each stream before
 inserting, so a conflict or a retry is one row of the result and the others
@@ -70,14 +72,28 @@ class GroupCommitter:
     ) -> Any:
         """Queue one append and wait for its row (or the driver's error)."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append(Pending(stream_id, code, ids, types, datas, metadatas, future))
-        if self._in_flight < MAX_IN_FLIGHT:
+        pending = Pending(stream_id, code, ids, types, datas, metadatas, future)
+        if not self._in_flight:
+            # Nothing to join (a lone writer, or the first of a burst): sent
+            # from the caller's own task, with no task or future of ours in
+            # between; what queues up meanwhile goes as a group after it.
+            self._in_flight += 1
+            try:
+                return await self._send_one(pending)
+            finally:
+                self._in_flight -= 1
+                self._start_flush()
+        self._queue.append(pending)
+        self._start_flush()
+        # Shielded: a cancelled caller does not cancel the others' group.
+        return await asyncio.shield(future)
+
+    def _start_flush(self) -> None:
+        if self._queue and self._in_flight < MAX_IN_FLIGHT:
             self._in_flight += 1
             task = asyncio.ensure_future(self._flush())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        # Shielded: a cancelled caller does not cancel the others' group.
-        return await asyncio.shield(future)
 
     async def _flush(self) -> None:
         group: list[Pending] = []

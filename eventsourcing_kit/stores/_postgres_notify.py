@@ -83,13 +83,36 @@ class Notifier:
         self._connect = connect
         self._connection: asyncpg.Connection | None = None
         self._dirty = False
+        self._dirty_since = 0.0
         self._task: asyncio.Task[None] | None = None
 
     def poke(self) -> None:
         """Note that an append committed; a NOTIFY follows within `delay` and a round trip."""
-        self._dirty = True
+        loop = asyncio.get_running_loop()
+        if not self._dirty:
+            self._dirty = True
+            self._dirty_since = loop.time()
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            self._task = loop.create_task(self._run())
+
+    def take_due(self) -> str | None:
+        """The channel, when the append about to be sent should carry the NOTIFY.
+
+        That is when a NOTIFY has been owed for half of `delay` or more: the
+        append's own transaction then sends it (``append_event()``'s
+        `p_notify_channel`), for the commits before it and its own, which
+        costs far less than the background task's separate statement and
+        transaction. At most one append per half `delay` carries one, so
+        notifying commits stay too rare to queue on PostgreSQL's notify
+        lock. None: send the append without. When the append does not
+        commit, the caller `poke`s again.
+        """
+        if self._dirty and (
+            asyncio.get_running_loop().time() - self._dirty_since >= self._delay / 2
+        ):
+            self._dirty = False
+            return self._channel
+        return None
 
     async def send(self, connection: Any = None) -> None:
         """Send one NOTIFY now (on `connection`, or a pool connection)."""
@@ -117,9 +140,14 @@ class Notifier:
                     raise
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._dirty:
-            if self._delay > 0:
-                await asyncio.sleep(self._delay)
+            # Due `delay` after the first commit it covers; until then an
+            # append may carry it (take_due) and clear `_dirty`.
+            wait = self._dirty_since + self._delay - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
             self._dirty = False
             try:
                 await self._send_coalesced()

@@ -39,8 +39,8 @@ class TestPostgresStore(StoreContract):
         return f"{pg_dsn}?schema={pg_store.schema}"
 
 
-class TestPostgresStoreGroupCommit(TestPostgresStore):
-    """The same contract with group_commit=True (queued appends share a transaction)."""
+class TestPostgresStoreWithoutGroupCommit(TestPostgresStore):
+    """The same contract with group_commit=False (every append its own transaction)."""
 
     @pytest.fixture
     async def store(  # type: ignore[override]
@@ -48,6 +48,6 @@ class TestPostgresStoreGroupCommit(TestPostgresStore):
     ) -> AsyncIterator[EventStore]:
         # Through pg_store: its schema is emptied after the test.
         async with open_store(
-            pg_dsn, pg_store.schema, max_size=20, visibility_wait=30, group_commit=True
+            pg_dsn, pg_store.schema, max_size=20, visibility_wait=30, group_commit=False
         ) as store:
             yield store
