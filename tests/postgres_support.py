@@ -76,7 +76,7 @@ async def reset_schema(dsn: str, schema: str) -> None:
         async with connection.transaction():
             await connection.execute(
                 f"ALTER TABLE {s}.events DISABLE TRIGGER events_append_only; "
-                f"TRUNCATE {s}.events, {s}.snapshots, {s}.subscription_checkpoints "
+                f"TRUNCATE {s}.events, {s}.streams, {s}.snapshots, {s}.subscription_checkpoints "
                 "RESTART IDENTITY; "
                 f"ALTER TABLE {s}.events ENABLE TRIGGER events_append_only"
             )

@@ -345,10 +345,8 @@ class PostgresEventStore(EventStore):
             else:
                 channel = None if self._notify is NotifyMode.OFF else self._channel
                 row = await connection.fetchrow(query, *args, channel)
-        except asyncpg.UniqueViolationError as error:
-            return await self._after_unique_violation(
-                stream_id, encoded, expected, error, connection
-            )
+        except (asyncpg.UniqueViolationError, asyncpg.SerializationError) as error:
+            return await self._after_lost_race(stream_id, encoded, expected, error, connection)
         except _DRIVER_ERRORS as error:
             raise translate_error(error, schema=self._schema) from error
         assert row is not None
@@ -367,11 +365,11 @@ class PostgresEventStore(EventStore):
         # the last parameter, the channel to NOTIFY inside the transaction.
         if self._notify is not NotifyMode.COALESCED:
             channel = self._channel if self._notify is NotifyMode.IN_TRANSACTION else None
-            return await self._lane.fetchrow(query, *args, channel)
+            return await self._statement(query, args, channel)
         notifier = self._notifier
         channel = notifier.take_due()
         try:
-            row = await self._lane.fetchrow(query, *args, channel)
+            row = await self._statement(query, args, channel)
         except BaseException:
             if channel is not None:
                 notifier.poke()  # the NOTIFY it carried may not have gone out
@@ -382,6 +380,20 @@ class PostgresEventStore(EventStore):
         elif row[0]:
             notifier.poke()  # no commit, so no NOTIFY: still owed
         return row
+
+    async def _statement(self, query: str, args: tuple[Any, ...], channel: str | None) -> Any:
+        # The row of append_event()/append_events(): (conflict, version,
+        # transaction id, position). One event with an exact expected version
+        # takes the one-statement path instead (append_next/append_new).
+        if query is not self._sql.append_one or args[1] < 0:
+            return await self._lane.fetchrow(query, *args, channel)
+        code = args[1]
+        sql = self._sql
+        row = await self._lane.fetchrow(sql.append_next if code else sql.append_new, *args, channel)
+        if row is not None:
+            return (False, code + 1, row[0], row[1])
+        actual = await self._lane.fetchrow(sql.stream_version, args[0])
+        return (True, 0 if actual is None else actual[0], None, None)
 
     async def _send_one(self, pending: Pending) -> Any:
         # A group of one, or a group's append sent again on its own.
@@ -458,19 +470,20 @@ class PostgresEventStore(EventStore):
         logger.debug("append conflict", stream_id=stream_id, expected=expected, actual=actual)
         raise ConcurrencyError(stream_id, expected=expected, actual=actual)
 
-    async def _after_unique_violation(
+    async def _after_lost_race(
         self,
         stream_id: str,
         encoded: Sequence[EncodedEvent],
         expected: Expected,
-        error: asyncpg.UniqueViolationError,
+        error: asyncpg.UniqueViolationError | asyncpg.SerializationError,
         connection: asyncpg.Connection | None,
     ) -> AppendResult:
-        # The functions look the ids up before inserting (0007), so only a
-        # race gets here: ids inserted by a transaction that had not yet
-        # committed, or a caller's REPEATABLE READ snapshot older than what
-        # is stored. The failed statement aborted the caller's transaction,
-        # if any: look up on the pool, which sees what is committed.
+        # A unique violation: ids inserted by a transaction that had not yet
+        # committed, or an id reused by an append the one-statement path
+        # sent (it does not look ids up first). A serialization failure: a
+        # caller's REPEATABLE READ snapshot older than the stream's row. The
+        # failed statement aborted the caller's transaction, if any: look up
+        # on the pool, which sees what is committed.
         try:
             retried = resolve_retry(stream_id, encoded, expected, await self._stored(encoded))
         except DuplicateEventError as duplicate:

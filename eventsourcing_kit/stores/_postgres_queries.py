@@ -52,6 +52,7 @@ _COLUMNS = (
     "global_position, transaction_id, recorded_at"
 )
 _BELOW_XMIN = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+_NOTIFY_IF_ASKED = "CASE WHEN $7::text IS NULL THEN NULL ELSE pg_notify($7, '') END"
 
 
 @attrs.frozen
@@ -61,6 +62,8 @@ class Queries:
     schema: str
     append: str
     append_one: str
+    append_next: str
+    append_new: str
     append_group: str
     stream_version: str
     read_stream: str
@@ -104,6 +107,29 @@ class Queries:
             schema=schema,
             append=f"SELECT * FROM {s}.append_events($1, $2, $3, $4, $5, $6, $7)",
             append_one=f"SELECT * FROM {s}.append_event($1, $2, $3, $4, $5, $6, $7)",
+            # One event with an exact expected version: no function call. The
+            # stream's row is updated only if it holds version $2 (a writer
+            # that waited for its lock checks the committed row again), and
+            # the event is inserted only from the row that update returned,
+            # so a mismatch returns no row and draws no global_position. $7:
+            # the channel to NOTIFY in the same transaction, or NULL.
+            append_next=(
+                f"WITH claimed AS (UPDATE {s}.streams SET version = $2 + 1 "
+                "WHERE stream_id = $1 AND version = $2 RETURNING version) "
+                f"INSERT INTO {s}.events (event_id, stream_id, version, event_type, data, metadata) "
+                "SELECT $3, $1, claimed.version, $4, $5::jsonb, $6::jsonb FROM claimed "
+                f"RETURNING transaction_id, global_position, {_NOTIFY_IF_ASKED}"
+            ),
+            # The same for a new stream ($2 = 0): the row is created, or taken
+            # over when it says 0 (claimed by an append that wrote nothing).
+            append_new=(
+                f"WITH claimed AS (INSERT INTO {s}.streams AS current (stream_id, version) "
+                "VALUES ($1, $2 + 1) ON CONFLICT (stream_id) DO UPDATE "
+                "SET version = EXCLUDED.version WHERE current.version = 0 RETURNING version) "
+                f"INSERT INTO {s}.events (event_id, stream_id, version, event_type, data, metadata) "
+                "SELECT $3, $1, claimed.version, $4, $5::jsonb, $6::jsonb FROM claimed "
+                f"RETURNING transaction_id, global_position, {_NOTIFY_IF_ASKED}"
+            ),
             append_group=f"SELECT * FROM {s}.append_group($1, $2, $3, $4, $5, $6, $7)",
             stream_version=(
                 f"SELECT version FROM {s}.events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1"

@@ -1,43 +1,47 @@
--- 0007: append_events() and append_event(), the whole append in one round trip.
+-- 0007: the streams table, append_events() and append_event().
 --
--- append_events() takes a batch as arrays; append_event() is the same append
--- for one event (the common case: one command, one event) with scalar
--- parameters and OUT columns, which spares building and unnesting four
--- one-element arrays (at 16 writers about 50 us less server CPU per append,
--- benchmarks/append_forms.py). Both return (conflict, stream_version,
--- transaction_id, global_position). p_expected_version: >= 0 the exact
--- version (0: no stream yet), -1 any, -2 the stream must exist.
--- p_notify_channel: NOTIFY it inside the transaction, or NULL for none.
+-- streams holds each stream's current version, one row per stream. It is
+-- what serializes writers of one stream: an append locks its stream's row
+-- (UPDATE, or SELECT ... FOR UPDATE) and holds it until its transaction
+-- ends. Under READ COMMITTED a writer that waited for the row reads it
+-- again once the holder has committed, so the version check cannot race;
+-- writers of other streams never wait (no table lock). A row may say
+-- version 0: a stream that an append claimed but wrote nothing to.
 --
--- Concurrency, in order:
--- 1. A transaction-scoped advisory lock keyed by the stream id serializes
---    writers of the same stream (writers of other streams never wait: no
---    table lock). It is held until the calling transaction ends.
--- 2. Only then is the stream's version read. The functions are VOLATILE, so
---    under READ COMMITTED this SELECT takes a fresh snapshot and sees the
---    commit of the writer that held the lock before: the check cannot race.
---    Under REPEATABLE READ or SERIALIZABLE (a caller's own transaction) it
---    may read an old snapshot; the UNIQUE (stream_id, version) key still
---    stops the duplicate and the kit reports it as a ConcurrencyError.
--- 3. A mismatch returns conflict = true with the actual version BEFORE the
---    INSERT, so a losing writer draws no global_position: no hole appears
---    that a reader could mistake for an event in flight.
--- 4. Then the batch's first event id is looked up; if it is stored, the
---    append is a retry (or reuses an id) and is returned as a conflict too,
---    before the INSERT. The store resolves every conflict the same way
---    (stores/_validation.resolve_retry): the original result for a retry,
---    DuplicateEventError for a reused id. Reaching the INSERT instead would
---    stop on the unique index, and a unique violation aborts the transaction
---    it happens in: on a caller's connection (append_events(...,
---    connection=conn)) the caller's whole transaction. The unique index
---    stays the last line of defence (an id inserted by a transaction not yet
---    committed; a later id of the batch reused: no retry, an error either
---    way), and the store then says the caller's transaction is aborted.
---    Only the first id is looked up, with one equality on the unique key:
---    an index probe at any table size. `event_id = ANY(ids)` is not: plpgsql
---    caches a generic plan, and one made while the table is young is a
---    sequential scan that stays cached as it grows (3 ms per 100-event
---    append at 5,000 rows).
+-- The store's common append (one event with an exact expected version, on
+-- its own connection) does not call a function at all: one statement
+-- updates (or creates) the stream's row only if it holds the expected
+-- version and inserts the event from what that returned (see
+-- eventsourcing_kit/stores/_postgres_queries.py, append_next/append_new).
+-- A mismatch updates nothing and inserts nothing: no global_position is
+-- drawn for a losing writer, and nothing fails on the server.
+--
+-- append_events() takes a batch as arrays (and every expected-version
+-- code); append_event() is the same for one event with scalar parameters.
+-- Both return (conflict, stream_version, transaction_id, global_position).
+-- p_expected_version: >= 0 the exact version (0: no stream yet), -1 any,
+-- -2 the stream must exist. p_notify_channel: NOTIFY it inside the
+-- transaction, or NULL for none. In order:
+-- 1. Lock the stream's row, creating it at version 0 if it is missing
+--    (ON CONFLICT DO NOTHING waits for a concurrent creator, then the
+--    second SELECT ... FOR UPDATE reads what it committed).
+-- 2. Check the version. A mismatch returns conflict = true with the actual
+--    version, BEFORE any INSERT into events.
+-- 3. Look up the batch's first event id; if it is stored, the append is a
+--    retry (or reuses an id) and is returned as a conflict too. The store
+--    resolves every conflict the same way (stores/_validation.resolve_retry):
+--    the original result for a retry, DuplicateEventError for a reused id.
+--    Reaching the INSERT instead would stop on the unique index, and a
+--    unique violation aborts the transaction it happens in: on a caller's
+--    connection (append_events(..., connection=conn)) the caller's whole
+--    transaction. Only the first id is looked up, with one equality on the
+--    unique key: an index probe at any table size (`event_id = ANY(ids)`
+--    is not: plpgsql caches a generic plan, and one made while the table is
+--    young is a sequential scan that stays cached as it grows).
+-- 4. Insert the events and set the stream's row to the new version.
+-- Under REPEATABLE READ or SERIALIZABLE (a caller's own transaction) a row
+-- changed since the snapshot makes PostgreSQL raise a serialization
+-- failure instead: the store reports it as a ConcurrencyError.
 --
 -- The bodies name the kit's tables with the schema written in when this
 -- file runs (current_schema(): the migration runner sets search_path to
@@ -48,6 +52,15 @@
 -- sets and restores it around every call (about 25-30 us of server CPU per
 -- append, benchmarks/append_forms.py).
 -- Idempotent: safe to run again.
+
+CREATE TABLE IF NOT EXISTS streams (
+    stream_id text PRIMARY KEY,
+    version integer NOT NULL,
+    CONSTRAINT streams_version_not_negative CHECK (version >= 0)
+);
+
+COMMENT ON TABLE streams IS
+    'eventsourcing-kit: the current version of each stream; its row lock serializes a stream''s writers.';
 
 DO $migration$
 BEGIN
@@ -76,14 +89,14 @@ AS $body$
 DECLARE
     v_current integer;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended(p_stream_id, 0));
-
-    SELECT e.version INTO v_current
-    FROM %1$I.events e
-    WHERE e.stream_id = p_stream_id
-    ORDER BY e.version DESC
-    LIMIT 1;
-    v_current := coalesce(v_current, 0);
+    SELECT s.version INTO v_current
+    FROM %1$I.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO %1$I.streams AS s (stream_id, version) VALUES (p_stream_id, 0)
+        ON CONFLICT (stream_id) DO NOTHING;
+        SELECT s.version INTO v_current
+        FROM %1$I.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+    END IF;
 
     IF (p_expected_version >= 0 AND v_current <> p_expected_version)
        OR (p_expected_version = -2 AND v_current = 0) THEN
@@ -111,6 +124,9 @@ BEGIN
     SELECT false, v_current + cardinality(p_event_ids), pg_current_xact_id(),
            max(inserted.global_position)
     FROM inserted;
+
+    UPDATE %1$I.streams AS s SET version = v_current + cardinality(p_event_ids)
+    WHERE s.stream_id = p_stream_id;
 
     IF p_notify_channel IS NOT NULL THEN
         PERFORM pg_notify(p_notify_channel, '');
@@ -146,14 +162,14 @@ AS $body$
 DECLARE
     v_current integer;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended(p_stream_id, 0));
-
-    SELECT e.version INTO v_current
-    FROM %1$I.events e
-    WHERE e.stream_id = p_stream_id
-    ORDER BY e.version DESC
-    LIMIT 1;
-    v_current := coalesce(v_current, 0);
+    SELECT s.version INTO v_current
+    FROM %1$I.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO %1$I.streams AS s (stream_id, version) VALUES (p_stream_id, 0)
+        ON CONFLICT (stream_id) DO NOTHING;
+        SELECT s.version INTO v_current
+        FROM %1$I.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+    END IF;
 
     IF (p_expected_version >= 0 AND v_current <> p_expected_version)
        OR (p_expected_version = -2 AND v_current = 0) THEN
@@ -176,6 +192,8 @@ BEGIN
     RETURNING e.global_position, e.transaction_id INTO global_position, transaction_id;
     conflict := false;
     stream_version := v_current + 1;
+
+    UPDATE %1$I.streams AS s SET version = v_current + 1 WHERE s.stream_id = p_stream_id;
 
     IF p_notify_channel IS NOT NULL THEN
         PERFORM pg_notify(p_notify_channel, '');

@@ -15,10 +15,11 @@
 -- Each stream's append is checked exactly as in append_events() (0007): the
 -- version, then whether its first id is stored, both BEFORE its INSERT, so
 -- a stream that does not match gets conflict = true and the others go on;
--- nothing fails on the server for a conflict or a retry. The advisory locks
--- of all the group's streams are taken first, in the order of their keys, so
--- two groups never deadlock on each other. A stream may appear twice (two
--- tasks appending to it): the second is checked against the first's insert.
+-- nothing fails on the server for a conflict or a retry. The rows of all
+-- the group's streams in `streams` (0007) are locked first, in stream id
+-- order, so two groups never deadlock on each other. A stream may appear
+-- twice (two tasks appending to it): the second is checked against the
+-- first's insert.
 -- Every row of the group has the transaction's one id: the global order
 -- (transaction_id, global_position) keeps each append's rows together.
 -- The schema is written into the body at migration time (as in 0007).
@@ -57,21 +58,23 @@ DECLARE
     v_position bigint;
     v_xid xid8;
 BEGIN
-    PERFORM pg_advisory_xact_lock(k.key)
-    FROM (SELECT DISTINCT hashtextextended(s, 0) AS key FROM unnest(p_stream_ids) AS s
-          ORDER BY 1) AS k;
+    -- Every stream's row locked (created at version 0 if missing) before
+    -- anything else, in stream id order: two groups never deadlock.
+    FOR v_stream IN SELECT DISTINCT u.s FROM unnest(p_stream_ids) AS u(s) ORDER BY 1 LOOP
+        PERFORM 1 FROM %1$I.streams s WHERE s.stream_id = v_stream FOR UPDATE;
+        IF NOT FOUND THEN
+            INSERT INTO %1$I.streams AS s (stream_id, version) VALUES (v_stream, 0)
+            ON CONFLICT (stream_id) DO NOTHING;
+            PERFORM 1 FROM %1$I.streams s WHERE s.stream_id = v_stream FOR UPDATE;
+        END IF;
+    END LOOP;
 
     FOR i IN 1 .. cardinality(p_stream_ids) LOOP
         v_stream := p_stream_ids[i];
         v_expected := p_expected[i];
         v_last := v_first + p_counts[i] - 1;
 
-        SELECT e.version INTO v_current
-        FROM %1$I.events e
-        WHERE e.stream_id = v_stream
-        ORDER BY e.version DESC
-        LIMIT 1;
-        v_current := coalesce(v_current, 0);
+        SELECT s.version INTO v_current FROM %1$I.streams s WHERE s.stream_id = v_stream;
 
         IF (v_expected >= 0 AND v_current <> v_expected)
            OR (v_expected = -2 AND v_current = 0) THEN
@@ -88,6 +91,7 @@ BEGIN
                 VALUES (p_event_ids[v_first], v_stream, v_current + 1, p_event_types[v_first],
                         p_data[v_first]::jsonb, p_metadata[v_first]::jsonb)
                 RETURNING e.global_position, e.transaction_id INTO v_position, v_xid;
+                UPDATE %1$I.streams AS s SET version = v_current + 1 WHERE s.stream_id = v_stream;
                 RETURN QUERY SELECT false, v_current + 1, v_xid, v_position;
             END IF;
         ELSIF EXISTS (SELECT 1 FROM %1$I.events e WHERE e.event_id = p_event_ids[v_first]) THEN
@@ -107,6 +111,8 @@ BEGIN
             SELECT false, v_current + p_counts[i], pg_current_xact_id(),
                    max(inserted.global_position)
             FROM inserted;
+            UPDATE %1$I.streams AS s SET version = v_current + p_counts[i]
+            WHERE s.stream_id = v_stream;
         END IF;
         v_first := v_last + 1;
     END LOOP;
