@@ -1,4 +1,4 @@
-"""Which server-side form of the append is cheapest: the data behind migration 0007.
+"""Which server-side form of the append is cheapest: the data behind migrations 0007-0008.
 
     .venv/bin/python benchmarks/append_forms.py [--quick]
 
@@ -21,6 +21,10 @@ server CPU per event (the backends' /proc times). Forms:
   check, relying on UNIQUE (stream_id, version) under a true race;
 - ``plpgsql_scalar_one``: one event with scalar parameters (no arrays), OUT
   parameters and ``INSERT ... RETURNING INTO``, no SET clause;
+- ``streams_statement``: what the store sends for one event with an exact
+  expected version since migration 0007 gained the ``streams`` table: one
+  statement that updates (or creates) the stream's row only if it holds the
+  expected version and inserts the event from what that returned;
 - ``plain_insert``: the kit's table without any check (a floor).
 
 Prints a table; writes nothing.
@@ -42,6 +46,7 @@ import attrs
 import orjson
 
 from eventsourcing_kit.stores._postgres_migrations import migrate
+from eventsourcing_kit.stores._postgres_queries import Queries
 
 _VARIANTS_SQL = pathlib.Path(__file__).with_name("_pg_append_forms.sql")
 _ARGS = "$1, $2, $3, $4, $5, $6"
@@ -69,6 +74,7 @@ FORMS: dict[str, str] = {
     "sql_function": f"SELECT * FROM append_c({_ARGS})",
     "one_statement": _ONE_STATEMENT,
     "plpgsql_scalar_one": f"SELECT * FROM append_f({_ARGS})",
+    "streams_statement": "",  # chosen per call in _run: the kit's append_next / append_new
     "plain_insert": (
         "INSERT INTO events (event_id, stream_id, version, event_type, data, metadata) "
         "SELECT ($3::uuid[])[1], $1, $2 + 1, ($4::text[])[1], ($5::text[])[1]::jsonb, "
@@ -77,7 +83,7 @@ FORMS: dict[str, str] = {
 }
 
 
-_SCALAR_FORMS = {"plpgsql_scalar_one"}
+_SCALAR_FORMS = {"plpgsql_scalar_one", "streams_statement"}
 
 
 def _scalar_args(e: common.Event) -> tuple[Any, ...]:
@@ -116,17 +122,30 @@ async def _run(
 ) -> common.Timing:
     name = f"{schema}_{tag}"[:63]
     conns = await _connections(schema, name, len(plans))
-    query = FORMS[form]
+    queries = Queries.for_schema(schema)
+
+    def query_for(args: tuple[Any, ...]) -> str:
+        if form != "streams_statement":
+            return FORMS[form]
+        return queries.append_next if args[1] else queries.append_new
+
+    # The kit's statements take the channel to NOTIFY as $7: none here.
+    extra: tuple[Any, ...] = (None,) if form == "streams_statement" else ()
+
     try:
         args = _scalar_args if form in _SCALAR_FORMS else _args
         for conn in conns:  # prepare, untimed
-            await conn.fetchrow(query, *args(_warm(conn)))
+            warm = args(_warm(conn))
+            await conn.fetchrow(query_for(warm), *warm, *extra)
         work = [[args(e) for e in plan] for plan in plans]
 
         async def write(conn: asyncpg.Connection, calls: list[tuple[Any, ...]]) -> None:
             for args in calls:
-                row = await conn.fetchrow(query, *args)
-                assert form == "plain_insert" or not row[0], (form, row)
+                row = await conn.fetchrow(query_for(args), *args, *extra)
+                if form == "streams_statement":
+                    assert row is not None, (form, args)  # no row: a conflict
+                else:
+                    assert form == "plain_insert" or not row[0], (form, row)
 
         watch = common.Stopwatch(name)
         await asyncio.gather(*(write(c, w) for c, w in zip(conns, work, strict=True)))
