@@ -383,15 +383,20 @@ class PostgresEventStore(EventStore):
 
     async def _statement(self, query: str, args: tuple[Any, ...], channel: str | None) -> Any:
         # The row of append_event()/append_events(): (conflict, version,
-        # transaction id, position). One event with an exact expected version
-        # takes the one-statement path instead (append_next/append_new).
-        if query is not self._sql.append_one or args[1] < 0:
-            return await self._lane.fetchrow(query, *args, channel)
+        # transaction id, position). An exact expected version takes the
+        # one-statement path instead (Queries.append_next and its kin); the
+        # functions serve the other codes.
         code = args[1]
+        if code < 0:
+            return await self._lane.fetchrow(query, *args, channel)
         sql = self._sql
-        row = await self._lane.fetchrow(sql.append_next if code else sql.append_new, *args, channel)
-        if row is not None:
-            return (False, code + 1, row[0], row[1])
+        if query is sql.append_one:
+            statement, count = (sql.append_next if code else sql.append_new), 1
+        else:
+            statement, count = (sql.append_next_many if code else sql.append_new_many), len(args[2])
+        row = await self._lane.fetchrow(statement, *args, channel)
+        if row is not None and row[1] is not None:
+            return (False, code + count, row[0], row[1])
         actual = await self._lane.fetchrow(sql.stream_version, args[0])
         return (True, 0 if actual is None else actual[0], None, None)
 

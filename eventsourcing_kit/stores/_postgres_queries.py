@@ -64,6 +64,8 @@ class Queries:
     append_one: str
     append_next: str
     append_new: str
+    append_next_many: str
+    append_new_many: str
     append_group: str
     stream_version: str
     read_stream: str
@@ -103,6 +105,18 @@ class Queries:
                 "ORDER BY transaction_id DESC, global_position DESC LIMIT 1) AS last ON true"
             )
 
+        _INSERT_MANY = (  # noqa: N806 - a statement fragment, like the module's constants
+            f"inserted AS (INSERT INTO {s}.events "
+            "(event_id, stream_id, version, event_type, data, metadata) "
+            "SELECT u.event_id, $1, claimed.base + u.n::integer, u.event_type, "
+            "u.data::jsonb, u.metadata::jsonb FROM claimed, "
+            "unnest($3::uuid[], $4::text[], $5::text[], $6::text[]) "
+            "WITH ORDINALITY AS u(event_id, event_type, data, metadata, n) ORDER BY u.n "
+            "RETURNING global_position) "
+            "SELECT CASE WHEN count(*) > 0 THEN pg_current_xact_id() END, max(global_position), "
+            "CASE WHEN $7::text IS NULL OR count(*) = 0 THEN NULL ELSE pg_notify($7, '') END "
+            "FROM inserted"
+        )
         return cls(
             schema=schema,
             append=f"SELECT * FROM {s}.append_events($1, $2, $3, $4, $5, $6, $7)",
@@ -122,6 +136,18 @@ class Queries:
             ),
             # The same for a new stream ($2 = 0): the row is created, or taken
             # over when it says 0 (claimed by an append that wrote nothing).
+            # The same two for a batch (arrays $3-$6, in order): one result
+            # row, position NULL when the stream's row did not match.
+            append_next_many=(
+                f"WITH claimed AS (UPDATE {s}.streams SET version = $2 + cardinality($3::uuid[]) "
+                f"WHERE stream_id = $1 AND version = $2 RETURNING $2 AS base), {_INSERT_MANY}"
+            ),
+            append_new_many=(
+                f"WITH claimed AS (INSERT INTO {s}.streams AS current (stream_id, version) "
+                "VALUES ($1, $2 + cardinality($3::uuid[])) ON CONFLICT (stream_id) DO UPDATE "
+                "SET version = EXCLUDED.version WHERE current.version = 0 RETURNING $2 AS base), "
+                f"{_INSERT_MANY}"
+            ),
             append_new=(
                 f"WITH claimed AS (INSERT INTO {s}.streams AS current (stream_id, version) "
                 "VALUES ($1, $2 + 1) ON CONFLICT (stream_id) DO UPDATE "
