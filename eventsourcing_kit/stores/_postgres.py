@@ -313,8 +313,10 @@ class PostgresEventStore(EventStore):
             if connection is None and self._notify is not NotifyMode.IN_TRANSACTION
             else None
         )
-        if len(encoded) == 1 and group is None:
-            # One event (the common case): scalar parameters, append_event().
+        alone = group is None or group.idle
+        if len(encoded) == 1 and alone:
+            # One event (the common case): scalar parameters (append_next or
+            # append_new, else append_event()).
             event, data, metadata = encoded[0]
             query = self._sql.append_one
             args = (
@@ -338,13 +340,22 @@ class PostgresEventStore(EventStore):
             query = self._sql.append
             args = (stream_id, code, ids, types, datas, metadatas)
         try:
-            if group is not None:
-                row = await group.submit(stream_id, code, ids, types, datas, metadatas)
-            elif connection is None:
-                row = await self._send(query, args)
-            else:
+            if connection is not None:
                 channel = None if self._notify is NotifyMode.OFF else self._channel
                 row = await connection.fetchrow(query, *args, channel)
+            elif not alone:
+                assert group is not None
+                row = await group.submit(stream_id, code, ids, types, datas, metadatas)
+            elif group is not None:
+                # Nothing of ours in flight: sent from this task, and what
+                # queues up meanwhile goes as a group behind it.
+                group.hold()
+                try:
+                    row = await self._send(query, args)
+                finally:
+                    group.release()
+            else:
+                row = await self._send(query, args)
         except (asyncpg.UniqueViolationError, asyncpg.SerializationError) as error:
             return await self._after_lost_race(stream_id, encoded, expected, error, connection)
         except _DRIVER_ERRORS as error:

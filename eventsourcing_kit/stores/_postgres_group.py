@@ -7,8 +7,8 @@ flush taking every append queued so far and sending them in one
 ``append_group()`` call (``store/postgres/0008``): one round trip and one
 commit for the lot, instead of one of each per append, which is what limits
 many concurrent writers on few cores. Nothing waits to fill a group: an
-append that finds none in flight is sent at once, alone, through the
-ordinary statement, from the caller's own task.
+append that finds none in flight (`idle`) is sent at once by its caller,
+alone, through the ordinary statement, between `hold` and `release`.
 
 Each append keeps its own outcome: the function checks each stream before
 inserting, so a conflict or a retry is one row of the result and the others
@@ -61,6 +61,20 @@ class GroupCommitter:
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
+    @property
+    def idle(self) -> bool:
+        """No append of ours in flight: the next one has nothing to join."""
+        return not self._in_flight
+
+    def hold(self) -> None:
+        """Count an append the caller sends itself, alone (`idle` was true)."""
+        self._in_flight += 1
+
+    def release(self) -> None:
+        """That append is done: send what queued up behind it."""
+        self._in_flight -= 1
+        self._start_flush()
+
     async def submit(
         self,
         stream_id: str,
@@ -72,18 +86,7 @@ class GroupCommitter:
     ) -> Any:
         """Queue one append and wait for its row (or the driver's error)."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        pending = Pending(stream_id, code, ids, types, datas, metadatas, future)
-        if not self._in_flight:
-            # Nothing to join (a lone writer, or the first of a burst): sent
-            # from the caller's own task, with no task or future of ours in
-            # between; what queues up meanwhile goes as a group after it.
-            self._in_flight += 1
-            try:
-                return await self._send_one(pending)
-            finally:
-                self._in_flight -= 1
-                self._start_flush()
-        self._queue.append(pending)
+        self._queue.append(Pending(stream_id, code, ids, types, datas, metadatas, future))
         self._start_flush()
         # Shielded: a cancelled caller does not cancel the others' group.
         return await asyncio.shield(future)

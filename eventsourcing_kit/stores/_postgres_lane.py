@@ -62,24 +62,34 @@ class Lane:
 
     async def fetch(self, query: str, *args: Any) -> list[Any]:
         """``connection.fetch(query, *args)`` on a kept or pooled connection."""
-        connection = await self._take()
+        idle = self._idle
+        if idle and not _closed(idle[-1]):
+            connection = idle.pop()
+        else:
+            connection = await self._take()
         try:
             rows: list[Any] = await connection.fetch(query, *args)
         except BaseException:
             await self._release(connection)
             raise
-        await self._put_back(connection)
+        if not self._keep_after_use(connection):
+            await self._release(connection)
         return rows
 
     async def fetchrow(self, query: str, *args: Any) -> Any:
         """``connection.fetchrow(query, *args)`` on a kept or pooled connection."""
-        connection = await self._take()
+        idle = self._idle
+        if idle and not _closed(idle[-1]):
+            connection = idle.pop()
+        else:
+            connection = await self._take()
         try:
             row = await connection.fetchrow(query, *args)
         except BaseException:
             await self._release(connection)
             raise
-        await self._put_back(connection)
+        if not self._keep_after_use(connection):
+            await self._release(connection)
         return row
 
     async def _take(self) -> Any:
@@ -92,20 +102,21 @@ class Lane:
             await self._release(connection)
         return await self._pool.acquire()
 
-    async def _put_back(self, connection: Any) -> None:
+    def _keep_after_use(self, connection: Any) -> bool:
+        # False: the caller gives it back to the pool.
         if (
             self._closed
             or len(self._idle) >= self._keep
             or _closed(connection)
             or not self._pool_has_room()
         ):
-            await self._release(connection)
-            return
+            return False
         self._idle.append(connection)
         loop = asyncio.get_running_loop()
         self._last_used = loop.time()
         if self._timer is None:
             self._timer = loop.call_later(self._idle_after, self._on_timer)
+        return True
 
     def _pool_has_room(self) -> bool:
         # Never keep what may be the pool's last free connection: another

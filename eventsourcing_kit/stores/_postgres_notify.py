@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import enum
 import hashlib
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -84,10 +85,15 @@ class Notifier:
         self._connection: asyncpg.Connection | None = None
         self._dirty = False
         self._dirty_since = 0.0
+        self._last_append = -math.inf
         self._task: asyncio.Task[None] | None = None
 
     def poke(self) -> None:
-        """Note that an append committed; a NOTIFY follows within `delay` and a round trip."""
+        """Note that an append committed; a NOTIFY follows within `delay` and a round trip.
+
+        Within 1.5 × `delay` while this store keeps appending: then the next
+        append carries it (`take_due`).
+        """
         loop = asyncio.get_running_loop()
         if not self._dirty:
             self._dirty = True
@@ -98,18 +104,17 @@ class Notifier:
     def take_due(self) -> str | None:
         """The channel, when the append about to be sent should carry the NOTIFY.
 
-        That is when a NOTIFY has been owed for half of `delay` or more: the
-        append's own transaction then sends it (``append_event()``'s
-        `p_notify_channel`), for the commits before it and its own, which
-        costs far less than the background task's separate statement and
-        transaction. At most one append per half `delay` carries one, so
-        notifying commits stay too rare to queue on PostgreSQL's notify
-        lock. None: send the append without. When the append does not
-        commit, the caller `poke`s again.
+        That is when a NOTIFY has been owed for `delay` or more: the append's
+        own transaction then sends it (the append statements' channel
+        parameter), for the commits before it and its own, which costs far
+        less than the background task's separate statement and transaction.
+        At most one append per `delay` carries one, so notifying commits stay
+        too rare to queue on PostgreSQL's notify lock. None: send the append
+        without. When the append does not commit, the caller `poke`s again.
         """
-        if self._dirty and (
-            asyncio.get_running_loop().time() - self._dirty_since >= self._delay / 2
-        ):
+        now = asyncio.get_running_loop().time()
+        self._last_append = now
+        if self._dirty and now - self._dirty_since >= self._delay:
             self._dirty = False
             return self._channel
         return None
@@ -143,10 +148,15 @@ class Notifier:
         loop = asyncio.get_running_loop()
         while self._dirty:
             # Due `delay` after the first commit it covers; until then an
-            # append may carry it (take_due) and clear `_dirty`.
-            wait = self._dirty_since + self._delay - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            # append may carry it (take_due) and clear `_dirty`. While the
+            # store keeps appending, half a delay more: its next append
+            # carries it at less cost than a statement of our own.
+            now = loop.time()
+            due = self._dirty_since + self._delay
+            if now - self._last_append < self._delay / 2:
+                due += self._delay / 2
+            if now < due:
+                await asyncio.sleep(due - now)
                 continue
             self._dirty = False
             try:

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 from uuid import UUID
 
+import orjson
+
 from eventsourcing_kit.errors import (
     ConcurrencyError,
     DuplicateEventError,
@@ -122,13 +124,19 @@ def encode_events(events: object) -> list[EncodedEvent]:
 
     Raises before anything is written: the batch is checked whole.
     """
-    if isinstance(events, NewEvent):
-        raise InvalidEventError("pass a list of NewEvent, not a single NewEvent")
-    if not isinstance(events, Iterable) or isinstance(events, str | bytes | Mapping):
-        raise InvalidEventError(f"events must be a list of NewEvent, got {events!r}")
-    if isinstance(events, set | frozenset):
-        raise InvalidEventError("events must be in order (a list or tuple), got an unordered set")
-    batch: list[object] = list(events)
+    batch: list[object]
+    if type(events) is list:
+        batch = events  # the common case, spared the checks below; only read
+    else:
+        if isinstance(events, NewEvent):
+            raise InvalidEventError("pass a list of NewEvent, not a single NewEvent")
+        if not isinstance(events, Iterable) or isinstance(events, str | bytes | Mapping):
+            raise InvalidEventError(f"events must be a list of NewEvent, got {events!r}")
+        if isinstance(events, set | frozenset):
+            raise InvalidEventError(
+                "events must be in order (a list or tuple), got an unordered set"
+            )
+        batch = list(events)
     if not batch:
         raise InvalidEventError("an append needs at least one event")
     seen: set[UUID] = set()
@@ -144,15 +152,24 @@ def encode_events(events: object) -> list[EncodedEvent]:
         if event.event_id in seen:
             raise InvalidEventError(f"event id {event.event_id} appears twice in one append")
         seen.add(event.event_id)
-        data = dumps(
-            _as_dict(event.data, index, "data"), what=f"data of event {event.event_type!r}"
-        )
-        metadata = dumps(
-            _as_dict(event.metadata, index, "metadata"),
-            what=f"metadata of event {event.event_type!r}",
-        )
+        data = _dump(event, index, "data")
+        metadata = _dump(event, index, "metadata")
         encoded.append((event, data, metadata))
     return encoded
+
+
+def _dump(event: NewEvent, index: int, field: str) -> bytes:
+    value = event.data if field == "data" else event.metadata
+    if type(value) is dict:
+        try:
+            # What `dumps` does, its error message built only when needed.
+            encoded = orjson.dumps(value)
+        except TypeError:
+            pass  # let dumps raise its SerializationError
+        else:
+            if b"null" not in encoded:
+                return encoded
+    return dumps(_as_dict(value, index, field), what=f"{field} of event {event.event_type!r}")
 
 
 def _as_dict(value: object, index: int, field: str) -> dict[str, Any]:
