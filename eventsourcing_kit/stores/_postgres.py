@@ -84,7 +84,13 @@ __all__ = ["PostgresEventStore"]
 
 logger = structlog.get_logger(__name__)
 
-_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+_DRIVER_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
 _EXPECTED_CODES = {ExpectedVersion.ANY: -1, ExpectedVersion.NO_STREAM: 0}
 _STREAM_EXISTS_CODE = -2
 _CALLER_ABORTED = (

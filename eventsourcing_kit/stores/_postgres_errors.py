@@ -39,6 +39,10 @@ def is_unavailable(error: BaseException) -> bool:
         return True
     if isinstance(error, asyncpg.exceptions.InterfaceError) and "closed" in str(error):
         return True
+    if isinstance(error, asyncpg.InternalClientError):
+        # The protocol's state broke: seen when a statement is sent on a
+        # connection the server ended before the client read its goodbye.
+        return True
     sqlstate = getattr(error, "sqlstate", None)
     return isinstance(sqlstate, str) and (
         sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_CODES

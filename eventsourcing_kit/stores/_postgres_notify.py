@@ -91,7 +91,7 @@ class Notifier:
     def poke(self) -> None:
         """Note that an append committed; a NOTIFY follows within `delay` and a round trip.
 
-        Within 1.5 × `delay` while this store keeps appending: then the next
+        Within 1.5 times `delay` while this store keeps appending: then the next
         append carries it (`take_due`).
         """
         loop = asyncio.get_running_loop()

@@ -105,7 +105,12 @@ class Queries:
                 "ORDER BY transaction_id DESC, global_position DESC LIMIT 1) AS last ON true"
             )
 
-        _INSERT_MANY = (  # noqa: N806 - a statement fragment, like the module's constants
+        insert_one = (
+            f"INSERT INTO {s}.events (event_id, stream_id, version, event_type, data, metadata) "
+            "SELECT $3, $1, claimed.version, $4, $5::jsonb, $6::jsonb FROM claimed "
+            f"RETURNING transaction_id, global_position, {_NOTIFY_IF_ASKED}"
+        )
+        insert_many = (
             f"inserted AS (INSERT INTO {s}.events "
             "(event_id, stream_id, version, event_type, data, metadata) "
             "SELECT u.event_id, $1, claimed.base + u.n::integer, u.event_type, "
@@ -130,31 +135,27 @@ class Queries:
             append_next=(
                 f"WITH claimed AS (UPDATE {s}.streams SET version = $2 + 1 "
                 "WHERE stream_id = $1 AND version = $2 RETURNING version) "
-                f"INSERT INTO {s}.events (event_id, stream_id, version, event_type, data, metadata) "
-                "SELECT $3, $1, claimed.version, $4, $5::jsonb, $6::jsonb FROM claimed "
-                f"RETURNING transaction_id, global_position, {_NOTIFY_IF_ASKED}"
+                f"{insert_one}"
             ),
             # The same for a new stream ($2 = 0): the row is created, or taken
             # over when it says 0 (claimed by an append that wrote nothing).
+            append_new=(
+                f"WITH claimed AS (INSERT INTO {s}.streams AS current (stream_id, version) "
+                "VALUES ($1, $2 + 1) ON CONFLICT (stream_id) DO UPDATE "
+                "SET version = EXCLUDED.version WHERE current.version = 0 RETURNING version) "
+                f"{insert_one}"
+            ),
             # The same two for a batch (arrays $3-$6, in order): one result
             # row, position NULL when the stream's row did not match.
             append_next_many=(
                 f"WITH claimed AS (UPDATE {s}.streams SET version = $2 + cardinality($3::uuid[]) "
-                f"WHERE stream_id = $1 AND version = $2 RETURNING $2 AS base), {_INSERT_MANY}"
+                f"WHERE stream_id = $1 AND version = $2 RETURNING $2 AS base), {insert_many}"
             ),
             append_new_many=(
                 f"WITH claimed AS (INSERT INTO {s}.streams AS current (stream_id, version) "
                 "VALUES ($1, $2 + cardinality($3::uuid[])) ON CONFLICT (stream_id) DO UPDATE "
                 "SET version = EXCLUDED.version WHERE current.version = 0 RETURNING $2 AS base), "
-                f"{_INSERT_MANY}"
-            ),
-            append_new=(
-                f"WITH claimed AS (INSERT INTO {s}.streams AS current (stream_id, version) "
-                "VALUES ($1, $2 + 1) ON CONFLICT (stream_id) DO UPDATE "
-                "SET version = EXCLUDED.version WHERE current.version = 0 RETURNING version) "
-                f"INSERT INTO {s}.events (event_id, stream_id, version, event_type, data, metadata) "
-                "SELECT $3, $1, claimed.version, $4, $5::jsonb, $6::jsonb FROM claimed "
-                f"RETURNING transaction_id, global_position, {_NOTIFY_IF_ASKED}"
+                f"{insert_many}"
             ),
             append_group=f"SELECT * FROM {s}.append_group($1, $2, $3, $4, $5, $6, $7)",
             stream_version=(
