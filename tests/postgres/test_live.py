@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from postgres_support import open_store
 
 from eventsourcing_kit import NewEvent
 from eventsourcing_kit.stores._postgres import PostgresEventStore
+from eventsourcing_kit.stores._postgres_notify import channel_for
 
 
 @pytest.mark.parametrize("notify", ["coalesced", "after_commit", "in_transaction"])
@@ -85,3 +87,41 @@ async def test_appends_in_a_burst_share_one_notify(
         assert notifying is not None
         # One NOTIFY went over the dedicated connection for the five appends.
         assert notifying._protocol.queries_count == 1
+
+
+async def test_a_busy_writers_notify_rides_on_its_next_append(
+    pg_dsn: str, pg_store: PostgresEventStore
+) -> None:
+    # Appends go on for longer than notify_delay: the NOTIFY owed for the
+    # first ones goes out inside a later append's transaction, so the
+    # dedicated NOTIFY connection is never opened while they go on.
+    delay = 0.05
+    heard: list[float] = []
+
+    def hear(*_: object) -> None:
+        heard.append(time.monotonic())
+
+    listener = await pg_store.pool.acquire()
+    try:
+        await listener.add_listener(channel_for(pg_store.schema), hear)
+        async with open_store(pg_dsn, pg_store.schema, notify_delay=delay) as writer:
+            started = time.monotonic()
+            version = 0
+            while time.monotonic() - started < 3 * delay:
+                await writer.append_events(
+                    "Ping-1", [NewEvent("Pinged", {})], expected_version=version
+                )
+                version += 1
+            stopped = time.monotonic()
+            await asyncio.sleep(0.01)  # let the NOTIFYs of those commits arrive
+            assert writer._notifier._connection is None
+            assert any(at < stopped + 0.01 for at in heard)
+            # Far fewer NOTIFYs than appends: at most one per notify_delay.
+            assert len(heard) <= 4 < version
+            # The last commits are announced too, by the background task.
+            await writer._notifier.flush()
+            await asyncio.sleep(0.05)
+            assert heard[-1] > stopped
+    finally:
+        await listener.remove_listener(channel_for(pg_store.schema), hear)
+        await pg_store.pool.release(listener)
