@@ -62,35 +62,27 @@ class Lane:
 
     async def fetch(self, query: str, *args: Any) -> list[Any]:
         """``connection.fetch(query, *args)`` on a kept or pooled connection."""
-        idle = self._idle
-        if idle and not _closed(idle[-1]):
-            connection = idle.pop()
-        else:
-            connection = await self._take()
-        try:
-            rows: list[Any] = await connection.fetch(query, *args)
-        except BaseException:
-            await self._release(connection)
-            raise
-        if not self._keep_after_use(connection):
-            await self._release(connection)
+        rows: list[Any] = await self._run("fetch", query, args)
         return rows
 
     async def fetchrow(self, query: str, *args: Any) -> Any:
         """``connection.fetchrow(query, *args)`` on a kept or pooled connection."""
+        return await self._run("fetchrow", query, args)
+
+    async def _run(self, method: str, query: str, args: tuple[Any, ...]) -> Any:
         idle = self._idle
         if idle and not _closed(idle[-1]):
             connection = idle.pop()
         else:
             connection = await self._take()
         try:
-            row = await connection.fetchrow(query, *args)
+            result = await getattr(connection, method)(query, *args)
         except BaseException:
             await self._release(connection)
             raise
         if not self._keep_after_use(connection):
             await self._release(connection)
-        return row
+        return result
 
     async def _take(self) -> Any:
         while self._idle:

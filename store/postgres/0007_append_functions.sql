@@ -1,4 +1,4 @@
--- 0007: the streams table, append_events() and append_event().
+-- 0007: the streams table, lock_stream(), append_events() and append_event().
 --
 -- streams holds each stream's current version, one row per stream. It is
 -- what serializes writers of one stream: an append locks its stream's row
@@ -22,9 +22,10 @@
 -- p_expected_version: >= 0 the exact version (0: no stream yet), -1 any,
 -- -2 the stream must exist. p_notify_channel: NOTIFY it inside the
 -- transaction, or NULL for none. In order:
--- 1. Lock the stream's row, creating it at version 0 if it is missing
---    (ON CONFLICT DO NOTHING waits for a concurrent creator, then the
---    second SELECT ... FOR UPDATE reads what it committed).
+-- 1. Lock the stream's row and read its version: lock_stream(), which
+--    creates the row at version 0 if it is missing (ON CONFLICT DO NOTHING
+--    waits for a concurrent creator, then the second SELECT ... FOR UPDATE
+--    reads what it committed). append_group() (0008) uses it too.
 -- 2. Check the version. A mismatch returns conflict = true with the actual
 --    version, BEFORE any INSERT into events.
 -- 3. Look up the batch's first event id; if it is stored, the append is a
@@ -68,6 +69,34 @@ BEGIN
         RAISE EXCEPTION 'set search_path to the kit''s schema before applying 0007';
     END IF;
     EXECUTE format($function$
+CREATE OR REPLACE FUNCTION %1$I.lock_stream(p_stream_id text) RETURNS integer
+LANGUAGE plpgsql
+VOLATILE
+AS $body$
+DECLARE
+    v_version integer;
+BEGIN
+    SELECT s.version INTO v_version
+    FROM %1$I.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO %1$I.streams AS s (stream_id, version) VALUES (p_stream_id, 0)
+        ON CONFLICT (stream_id) DO NOTHING;
+        SELECT s.version INTO v_version
+        FROM %1$I.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+    END IF;
+    RETURN v_version;
+END
+$body$
+$function$, current_schema());
+END
+$migration$;
+
+DO $migration$
+BEGIN
+    IF current_schema() IS NULL THEN
+        RAISE EXCEPTION 'set search_path to the kit''s schema before applying 0007';
+    END IF;
+    EXECUTE format($function$
 CREATE OR REPLACE FUNCTION %1$I.append_events(
     p_stream_id text,
     p_expected_version integer,
@@ -89,14 +118,7 @@ AS $body$
 DECLARE
     v_current integer;
 BEGIN
-    SELECT s.version INTO v_current
-    FROM %1$I.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
-    IF NOT FOUND THEN
-        INSERT INTO %1$I.streams AS s (stream_id, version) VALUES (p_stream_id, 0)
-        ON CONFLICT (stream_id) DO NOTHING;
-        SELECT s.version INTO v_current
-        FROM %1$I.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
-    END IF;
+    v_current := %1$I.lock_stream(p_stream_id);
 
     IF (p_expected_version >= 0 AND v_current <> p_expected_version)
        OR (p_expected_version = -2 AND v_current = 0) THEN
@@ -162,14 +184,7 @@ AS $body$
 DECLARE
     v_current integer;
 BEGIN
-    SELECT s.version INTO v_current
-    FROM %1$I.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
-    IF NOT FOUND THEN
-        INSERT INTO %1$I.streams AS s (stream_id, version) VALUES (p_stream_id, 0)
-        ON CONFLICT (stream_id) DO NOTHING;
-        SELECT s.version INTO v_current
-        FROM %1$I.streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
-    END IF;
+    v_current := %1$I.lock_stream(p_stream_id);
 
     IF (p_expected_version >= 0 AND v_current <> p_expected_version)
        OR (p_expected_version = -2 AND v_current = 0) THEN

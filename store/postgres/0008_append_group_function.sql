@@ -60,14 +60,8 @@ DECLARE
 BEGIN
     -- Every stream's row locked (created at version 0 if missing) before
     -- anything else, in stream id order: two groups never deadlock.
-    FOR v_stream IN SELECT DISTINCT u.s FROM unnest(p_stream_ids) AS u(s) ORDER BY 1 LOOP
-        PERFORM 1 FROM %1$I.streams s WHERE s.stream_id = v_stream FOR UPDATE;
-        IF NOT FOUND THEN
-            INSERT INTO %1$I.streams AS s (stream_id, version) VALUES (v_stream, 0)
-            ON CONFLICT (stream_id) DO NOTHING;
-            PERFORM 1 FROM %1$I.streams s WHERE s.stream_id = v_stream FOR UPDATE;
-        END IF;
-    END LOOP;
+    PERFORM %1$I.lock_stream(u.s)
+    FROM (SELECT DISTINCT s FROM unnest(p_stream_ids) AS s ORDER BY 1) AS u(s);
 
     FOR i IN 1 .. cardinality(p_stream_ids) LOOP
         v_stream := p_stream_ids[i];
