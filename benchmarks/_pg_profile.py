@@ -69,7 +69,7 @@ async def profile_append() -> str:
         return await _profile(
             work,
             f"append_events: {half} single-event appends, exact expected version, "
-            "default options (notify='coalesced', asyncpg's default pool reset)",
+            "default options (notify='coalesced', group_commit=True), the store's own pool of 2",
         )
 
 
