@@ -1,9 +1,13 @@
 """The PostgreSQL event store on asyncpg: the production backend.
 
-One append is one round trip to the ``append_events()`` function of
-``store/postgres/0007_append_functions.sql`` (stream lock, version check,
-event-id check, insert), or for one event to its scalar twin
-``append_event()``. Readers follow the gap-free global order explained in
+One append is one round trip. With an exact expected version on the store's
+own connections (the common case) it is one statement that claims the
+stream's row in ``streams`` at that version and inserts the events from it
+(`Queries.append_next` and its kin); otherwise the ``append_events()`` /
+``append_event()`` functions of ``store/postgres/0007_append_functions.sql``
+(lock the stream's row, check the version and the first event id, insert).
+Appends queued while another is in flight share one ``append_group()``
+transaction (`_postgres_group`). Readers follow the gap-free global order explained in
 `_postgres_queries`. Payloads travel as JSON text both ways and are decoded
 with orjson, so the store works on any pool, whatever JSON codecs its owner
 installed on it.
@@ -194,9 +198,10 @@ class PostgresEventStore(EventStore):
         (plus a round trip) after it commits, so that bursts share one NOTIFY.
         `visibility_wait` (seconds) bounds how long a reader at the end of the log waits for older
         transactions still running, so that it returns events that already
-        committed (see `_settle`). `group_commit=True` sends appends from
-        this process's tasks that queue up at the same time in one
-        transaction (see `_postgres_group`; off by default). Raises
+        committed (see `_settle`). `group_commit` (on by default) sends the
+        appends that queue up while one of this store's appends is in flight
+        in one transaction (see `_postgres_group`); False gives every append
+        a transaction of its own. Raises
         `StoreUnavailableError` when the server cannot be reached.
         """
         dsn, url_schema = split_schema(check_dsn(dsn))

@@ -79,7 +79,7 @@ class QuietReset:
     asyncpg's default reset sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL;
     UNLISTEN *; RESET ALL`` on every release: a second round trip for every
     one-statement use of the pool. The kit's own statements leave no session
-    state behind (its advisory locks are transaction-scoped, it opens no
+    state behind (it takes no session-level advisory locks, it opens no
     cursor, sets nothing, and its listener UNLISTENs before it releases), and
     asyncpg itself still rolls back a transaction left open and drops listener
     callbacks on release. So connections the kit `mark`s after acquiring them

@@ -4,11 +4,11 @@
 while someone waits for events; it reconnects on the next wait after the
 connection is lost and then reports a wake-up, since notifications sent
 while it was away are gone. `Notifier` sends the NOTIFY for appends made
-through the store's pool after they commit, coalesced: at most one NOTIFY
-in flight per store, sent a short delay after the first append it covers,
-however many appends commit meanwhile (see docs/postgres.md and
-benchmarks/results/notify_cost.json for why not inside the append
-transaction).
+through the store's pool after they commit, coalesced: one NOTIFY for all
+the appends that commit within a short delay, carried inside a later
+append's own transaction when the store keeps appending, else sent by a
+background task (see docs/postgres.md, and benchmarks/results/
+notify_cost.json for why not inside every append's transaction).
 """
 
 from __future__ import annotations
@@ -148,12 +148,14 @@ class Notifier:
         loop = asyncio.get_running_loop()
         while self._dirty:
             # Due `delay` after the first commit it covers; until then an
-            # append may carry it (take_due) and clear `_dirty`. While the
-            # store keeps appending, half a delay more: its next append
-            # carries it at less cost than a statement of our own.
+            # append may carry it (take_due) and clear `_dirty`. When an
+            # append has started since that commit (the store keeps
+            # appending), half a delay more: its next append carries it at
+            # less cost than a statement of our own. A lone append started
+            # before its own commit, so it does not count.
             now = loop.time()
             due = self._dirty_since + self._delay
-            if now - self._last_append < self._delay / 2:
+            if self._last_append > self._dirty_since:
                 due += self._delay / 2
             if now < due:
                 await asyncio.sleep(due - now)

@@ -32,7 +32,8 @@ writer, commit latency included. Instead:
 
 The cost: a reader waits for the oldest running transaction that holds an id,
 in any database of the server (a long write transaction elsewhere delays
-delivery, never correctness). Writers do not wait for each other at all.
+delivery, never correctness). Writers of different streams do not wait
+for each other; writers of one stream queue on its row in ``streams``.
 """
 
 from __future__ import annotations

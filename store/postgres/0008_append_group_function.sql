@@ -1,7 +1,8 @@
 -- 0008: append_group(), several streams' appends in one transaction.
 --
--- Opt-in (PostgresEventStore option group_commit=True). When appends from
--- tasks of one process queue up for a connection, the store sends them
+-- Used by default (PostgresEventStore option group_commit=True). When
+-- appends from tasks of one process queue up behind one in flight, the
+-- store sends them
 -- together: one round trip, one transaction, one commit for all of them,
 -- instead of one of each per append. Nothing waits to fill a group: only
 -- appends already queued are sent together.

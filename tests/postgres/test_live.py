@@ -125,3 +125,26 @@ async def test_a_busy_writers_notify_rides_on_its_next_append(
     finally:
         await listener.remove_listener(channel_for(pg_store.schema), hear)
         await pg_store.pool.release(listener)
+
+
+async def test_a_lone_appends_notify_goes_out_after_notify_delay_not_later(
+    pg_dsn: str, pg_store: PostgresEventStore
+) -> None:
+    # 1.5 times notify_delay is only for a store that keeps appending.
+    delay = 0.2
+    heard = asyncio.Event()
+    listener = await pg_store.pool.acquire()
+
+    def hear(*_: object) -> None:
+        heard.set()
+
+    try:
+        await listener.add_listener(channel_for(pg_store.schema), hear)
+        async with open_store(pg_dsn, pg_store.schema, notify_delay=delay) as writer:
+            await writer.append_events("Ping-1", [NewEvent("Pinged", {})])
+            appended = time.monotonic()
+            await asyncio.wait_for(heard.wait(), 10)
+            assert time.monotonic() - appended < 1.4 * delay
+    finally:
+        await listener.remove_listener(channel_for(pg_store.schema), hear)
+        await pg_store.pool.release(listener)
