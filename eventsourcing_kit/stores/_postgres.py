@@ -7,10 +7,10 @@ stream's row in ``streams`` at that version and inserts the events from it
 ``append_event()`` functions of ``store/postgres/0007_append_functions.sql``
 (lock the stream's row, check the version and the first event id, insert).
 Appends queued while another is in flight share one ``append_group()``
-transaction (`_postgres_group`). Readers follow the gap-free global order explained in
-`_postgres_queries`. Payloads travel as JSON text both ways and are decoded
-with orjson, so the store works on any pool, whatever JSON codecs its owner
-installed on it.
+transaction (`_postgres_group`). Readers follow the gap-free global order
+explained in `_postgres_queries`. Payloads travel as JSON text both ways and
+are decoded with orjson, so the store works on any pool, whatever JSON
+codecs its owner installed on it.
 """
 
 from __future__ import annotations

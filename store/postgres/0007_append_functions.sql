@@ -8,11 +8,11 @@
 -- writers of other streams never wait (no table lock). A row may say
 -- version 0: a stream that an append claimed but wrote nothing to.
 --
--- The store's common append (one event with an exact expected version, on
--- its own connection) does not call a function at all: one statement
--- updates (or creates) the stream's row only if it holds the expected
--- version and inserts the event from what that returned (see
--- eventsourcing_kit/stores/_postgres_queries.py, append_next/append_new).
+-- The store's common append (an exact expected version, one event or a
+-- batch, on its own connection) does not call a function at all: one
+-- statement updates (or creates) the stream's row only if it holds the
+-- expected version and inserts the events from what that returned (see
+-- eventsourcing_kit/stores/_postgres_queries.py, append_next and its kin).
 -- A mismatch updates nothing and inserts nothing: no global_position is
 -- drawn for a losing writer, and nothing fails on the server.
 --
@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS streams (
 );
 
 COMMENT ON TABLE streams IS
-    'eventsourcing-kit: the current version of each stream; its row lock serializes a stream''s writers.';
+    'eventsourcing-kit: each stream''s version; its row lock serializes the stream''s writers.';
 
 DO $migration$
 BEGIN
