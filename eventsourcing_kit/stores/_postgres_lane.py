@@ -36,7 +36,13 @@ DEFAULT_KEEP = 4
 # enough that a pool the store shares with other code gets them back soon.
 DEFAULT_IDLE = 0.05
 
-_RELEASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+_RELEASE_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
 
 
 class Lane:
