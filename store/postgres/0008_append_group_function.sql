@@ -2,10 +2,9 @@
 --
 -- Used by default (PostgresEventStore option group_commit=True). When
 -- appends from tasks of one process queue up behind one in flight, the
--- store sends them
--- together: one round trip, one transaction, one commit for all of them,
--- instead of one of each per append. Nothing waits to fill a group: only
--- appends already queued are sent together.
+-- store sends them together: one round trip, one transaction, one commit
+-- for all of them, instead of one of each per append. Nothing waits to fill
+-- a group: only appends already queued are sent together.
 --
 -- Arguments: for stream i (1-based) of the group, p_stream_ids[i],
 -- p_expected[i] (the same codes as append_events: -1 any, -2 stream exists,
