@@ -27,13 +27,16 @@ server CPU per event (the backends' /proc times). Forms:
   expected version and inserts the event from what that returned;
 - ``plain_insert``: the kit's table without any check (a floor).
 
-Prints a table; writes nothing.
+Prints a table; with ``--output FILE`` also writes the medians as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
+import json
+import os
 import pathlib
 import statistics
 import uuid
@@ -166,7 +169,7 @@ def _warm(conn: asyncpg.Connection) -> common.Event:
     )
 
 
-async def main(quick: bool) -> None:
+async def main(quick: bool) -> dict[str, dict[str, dict[str, float]]]:
     reps = 2 if quick else 5
     single_n, per_writer = (400, 40) if quick else (2000, 200)
     results: dict[tuple[str, str], list[common.Timing]] = {}
@@ -199,15 +202,37 @@ async def main(quick: bool) -> None:
                     results.setdefault((scenario, form), []).append(timing)
         print(f"repetition {rep + 1}/{reps} done", flush=True)
     print(f"{'scenario':14s} {'form':20s} {'ev/s':>9s} {'server µs/ev':>12s} {'client µs/ev':>12s}")
+    medians: dict[str, dict[str, dict[str, float]]] = {}
     for (scenario, form), timings in results.items():
         events = single_n if scenario == "single" else 16 * per_writer
         rate = statistics.median(events / t.seconds for t in timings)
         server = statistics.median((t.server_cpu or 0) for t in timings) / events * 1e6
         client = statistics.median(t.client_cpu for t in timings) / events * 1e6
         print(f"{scenario:14s} {form:20s} {rate:9.0f} {server:12.0f} {client:12.0f}")
+        medians.setdefault(scenario, {})[form] = {
+            "events_per_s": round(rate, 1),
+            "server_cpu_us_per_event": round(server, 1),
+            "client_cpu_us_per_event": round(client, 1),
+        }
+    return medians
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    asyncio.run(main(parser.parse_args().quick))
+    parser.add_argument(
+        "--output", type=pathlib.Path, help="also write the medians as JSON (e.g. results/...)"
+    )
+    arguments = parser.parse_args()
+    found = asyncio.run(main(arguments.quick))
+    if arguments.output is not None:
+        summary = {
+            "benchmark": "append_forms",
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "quick": arguments.quick,
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "unit": "medians over interleaved repetitions (5; 2 with --quick); CPU per event",
+            "medians": found,
+        }
+        arguments.output.write_text(json.dumps(summary, indent=2) + "\n")
+        print(f"wrote {arguments.output}")

@@ -2,10 +2,10 @@
 
 Every statement of the store is one short query with no session state left
 behind, so the connection it ran on can serve the next one at once. Taking
-it from asyncpg's pool and giving it back each time cost about 50 us of
-client CPU and 80 us of wall time per statement here (docs/postgres.md;
-asyncpg runs the release as a shielded task of its own), against about
-350 us for a whole one-event append on a kept connection. So the lane
+it from asyncpg's pool and giving it back each time cost about 33 us of
+client CPU and 25 us of wall time per one-event append against a kept
+connection (benchmarks/results/client_path.json; asyncpg runs the release
+as a shielded task of its own). So the lane
 keeps up to `keep` connections after use and hands them out again directly.
 
 Kept connections are still the pool's: they are given back once the lane
