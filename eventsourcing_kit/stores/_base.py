@@ -17,6 +17,7 @@ from eventsourcing_kit.stores._records import (
     RecordedEvent,
     Snapshot,
 )
+from eventsourcing_kit.stores._validation import validate_category
 
 if TYPE_CHECKING:
     from eventsourcing_kit.subscriptions import Subscription
@@ -124,7 +125,6 @@ class EventStore(abc.ABC):
         pages of `batch_size`, never loaded whole.
         """
 
-    @abc.abstractmethod
     def read_all(
         self,
         *,
@@ -137,8 +137,8 @@ class EventStore(abc.ABC):
         Pass an event's `position` to resume after it: no event that commits
         later is ever skipped. `event_types` keeps only events of those types.
         """
+        return self._read_global(None, from_position, event_types, batch_size)
 
-    @abc.abstractmethod
     def read_category(
         self,
         category: str,
@@ -148,6 +148,22 @@ class EventStore(abc.ABC):
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> AsyncIterator[RecordedEvent]:
         """Like `read_all`, restricted to the streams whose category is `category`."""
+        validate_category(category)
+        return self._read_global(category, from_position, event_types, batch_size)
+
+    @abc.abstractmethod
+    def _read_global(
+        self,
+        category: str | None,
+        from_position: Position | None,
+        event_types: Iterable[str] | None,
+        batch_size: int,
+    ) -> AsyncIterator[RecordedEvent]:
+        """`read_all` (`category` None) or `read_category`, `category` checked.
+
+        Validates the other arguments (and that the store is open) before it
+        returns, so bad input fails at the call, not at the first event.
+        """
 
     @abc.abstractmethod
     async def stream_version(self, stream_id: str) -> int:

@@ -31,7 +31,6 @@ from eventsourcing_kit.stores._validation import (
     encode_snapshot,
     resolve_retry,
     validate_batch_size,
-    validate_category,
     validate_event_types,
     validate_expected_version,
     validate_from_version,
@@ -147,26 +146,6 @@ class MemoryEventStore(EventStore):
             self._check_open()
             yield self._record(stream[offset])
             offset += 1
-
-    def read_all(
-        self,
-        *,
-        from_position: Position | None = None,
-        event_types: Iterable[str] | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-    ) -> AsyncIterator[RecordedEvent]:
-        return self._read_global(None, from_position, event_types, batch_size)
-
-    def read_category(
-        self,
-        category: str,
-        *,
-        from_position: Position | None = None,
-        event_types: Iterable[str] | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-    ) -> AsyncIterator[RecordedEvent]:
-        validate_category(category)
-        return self._read_global(category, from_position, event_types, batch_size)
 
     def _read_global(
         self,

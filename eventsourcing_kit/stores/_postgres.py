@@ -76,7 +76,6 @@ from eventsourcing_kit.stores._validation import (
     encode_events,
     resolve_retry,
     validate_batch_size,
-    validate_category,
     validate_event_types,
     validate_expected_version,
     validate_from_version,
@@ -573,27 +572,6 @@ class PostgresEventStore(EventStore):
             if len(rows) < batch_size:
                 return
             version = rows[-1][1] + 1
-
-    def read_all(
-        self,
-        *,
-        from_position: Position | None = None,
-        event_types: Iterable[str] | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-    ) -> AsyncIterator[RecordedEvent]:
-        return self._read_global(None, from_position, event_types, batch_size)
-
-    def read_category(
-        self,
-        category: str,
-        *,
-        from_position: Position | None = None,
-        event_types: Iterable[str] | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-    ) -> AsyncIterator[RecordedEvent]:
-        self._check_open()
-        validate_category(category)
-        return self._read_global(category, from_position, event_types, batch_size)
 
     def _read_global(
         self,

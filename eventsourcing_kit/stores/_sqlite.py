@@ -47,7 +47,6 @@ from eventsourcing_kit.stores._sqlite_setup import MIN_SQLITE_VERSION, migrate, 
 from eventsourcing_kit.stores._validation import (
     encode_events,
     validate_batch_size,
-    validate_category,
     validate_event_types,
     validate_expected_version,
     validate_from_version,
@@ -294,26 +293,6 @@ class SQLiteEventStore(EventStore):
         validate_batch_size(batch_size)
         sql = ops.select_events(stream=True)
         return self._pages(sql, (stream_id,), from_version, (), batch_size, by_version=True)
-
-    def read_all(
-        self,
-        *,
-        from_position: Position | None = None,
-        event_types: Iterable[str] | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-    ) -> AsyncIterator[RecordedEvent]:
-        return self._read_global(None, from_position, event_types, batch_size)
-
-    def read_category(
-        self,
-        category: str,
-        *,
-        from_position: Position | None = None,
-        event_types: Iterable[str] | None = None,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-    ) -> AsyncIterator[RecordedEvent]:
-        validate_category(category)
-        return self._read_global(category, from_position, event_types, batch_size)
 
     def _read_global(
         self,
