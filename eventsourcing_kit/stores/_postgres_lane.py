@@ -102,12 +102,9 @@ class Lane:
 
     def _keep_after_use(self, connection: Any) -> bool:
         # False: the caller gives it back to the pool.
-        if (
-            self._closed
-            or len(self._idle) >= self._keep
-            or _closed(connection)
-            or not self._pool_has_room()
-        ):
+        # A connection that closed after its statement is caught when it is
+        # taken again (`_run`, `_take`), so it is not checked here too.
+        if self._closed or len(self._idle) >= self._keep or not self._pool_has_room():
             return False
         self._idle.append(connection)
         loop = asyncio.get_running_loop()
