@@ -151,8 +151,6 @@ class PostgresEventStore(EventStore):
         """Prefer `open` or `from_pool`, which also migrate the schema."""
         super().__init__()
         self._pool = pool
-        # Set on the store's own pool only: a user's pool keeps its reset.
-        self._quiet_reset = quiet_reset
         self._schema = validate_schema_name(schema)
         self._owns_pool = owns_pool
         self._notify = NotifyMode(notify)
@@ -162,6 +160,8 @@ class PostgresEventStore(EventStore):
             pool, self._channel, delay=_check_delay(notify_delay), connect=notify_connect
         )
         self._listener = Listener(pool, self._channel)
+        # quiet_reset is set on the store's own pool only: a user's pool
+        # keeps its reset.
         self._lane = Lane(pool, quiet_reset=quiet_reset)
         self._visibility_wait = visibility_wait
         self._group = (
