@@ -34,6 +34,33 @@ async def test_appends_queued_together_share_one_transaction(
     assert len({result.position[0] for result in results}) < WRITERS
 
 
+async def test_group_commit_is_the_default(pg_store: PostgresEventStore) -> None:
+    # pg_store is opened with the default options.
+    results = await asyncio.gather(
+        *(pg_store.append_events(f"Account-{w}", [NewEvent("Opened", {})]) for w in range(WRITERS))
+    )
+    assert len({result.position[0] for result in results}) < WRITERS
+
+
+async def test_without_group_commit_every_append_is_its_own_transaction(
+    pg_dsn: str, pg_store: PostgresEventStore
+) -> None:
+    async with open_store(pg_dsn, pg_store.schema, max_size=20, group_commit=False) as alone:
+        results = await asyncio.gather(
+            *(alone.append_events(f"Account-{w}", [NewEvent("Opened", {})]) for w in range(WRITERS))
+        )
+    assert len({result.position[0] for result in results}) == WRITERS
+
+
+async def test_lone_appends_leave_nothing_in_flight(grouped: PostgresEventStore) -> None:
+    # Each is sent by its caller between hold() and release(); a count left
+    # behind would make every later append wait for a group.
+    await grouped.append_events("Account-1", [NewEvent("Opened", {})])
+    with pytest.raises(ConcurrencyError):
+        await grouped.append_events("Account-1", [NewEvent("Opened", {})], expected_version=0)
+    assert grouped._group is not None and grouped._group.idle
+
+
 async def test_a_conflict_in_a_group_fails_only_its_own_append(
     grouped: PostgresEventStore,
 ) -> None:
