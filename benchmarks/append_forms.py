@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
-import json
 import os
 import pathlib
 import statistics
@@ -224,15 +222,14 @@ if __name__ == "__main__":
         "--output", type=pathlib.Path, help="also write the medians as JSON (e.g. results/...)"
     )
     arguments = parser.parse_args()
+    load_before = os.getloadavg()[0]
     found = asyncio.run(main(arguments.quick))
     if arguments.output is not None:
-        summary = {
-            "benchmark": "append_forms",
-            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "quick": arguments.quick,
-            "load_average_after": [round(x, 2) for x in os.getloadavg()],
-            "unit": "medians over interleaved repetitions (5; 2 with --quick); CPU per event",
-            "medians": found,
-        }
-        arguments.output.write_text(json.dumps(summary, indent=2) + "\n")
-        print(f"wrote {arguments.output}")
+        common.write_medians(
+            arguments.output,
+            benchmark="append_forms",
+            quick=arguments.quick,
+            unit="medians over interleaved repetitions (5; 2 with --quick); CPU per event",
+            medians=found,
+            load_before=load_before,
+        )

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
-import json
 import logging
 import os
 import pathlib
@@ -169,16 +167,14 @@ if __name__ == "__main__":
     parser.add_argument("--output", type=pathlib.Path, help="also write the medians as JSON")
     arguments = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    load_before = os.getloadavg()
+    load_before = os.getloadavg()[0]
     found = asyncio.run(main(arguments.quick))
     if arguments.output is not None:
-        summary = {
-            "benchmark": "client_path",
-            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "quick": arguments.quick,
-            "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
-            "unit": "medians over interleaved repetitions of sequential one-event appends",
-            "medians": found,
-        }
-        arguments.output.write_text(json.dumps(summary, indent=2) + "\n")
-        print(f"wrote {arguments.output}")
+        common.write_medians(
+            arguments.output,
+            benchmark="client_path",
+            quick=arguments.quick,
+            unit="medians over interleaved repetitions of sequential one-event appends",
+            medians=found,
+            load_before=load_before,
+        )
