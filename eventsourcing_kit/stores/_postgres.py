@@ -620,6 +620,11 @@ class PostgresEventStore(EventStore):
                 ahead = asyncio.ensure_future(
                     self._fetch(query, after[0], after[1], batch_size, *extra)
                 )
+                # Let the task send its query now: a caller that consumes
+                # without awaiting anything else would otherwise give the
+                # loop no turn until this page is done, and the page ahead
+                # would only be asked for when it is needed.
+                await asyncio.sleep(0)
             try:
                 # Decoded whole first, inline (_record's body): a comprehension
                 # costs less per row than resuming this generator between rows.

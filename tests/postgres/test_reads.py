@@ -85,6 +85,27 @@ async def test_pages_read_ahead_keep_the_order(pg_store: PostgresEventStore) -> 
     assert read == [(f"Page-{s}", v) for s in range(3) for v in range(1, 6)]
 
 
+async def test_the_page_ahead_is_asked_for_before_the_caller_finishes_the_page(
+    pg_store: PostgresEventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await pg_store.append_events("Page-1", [NewEvent("Paged", {"n": n}) for n in range(6)])
+    lane = pg_store._lane
+    fetch = lane.fetch
+    queries: list[str] = []
+
+    async def counted_fetch(query: str, *args: Any) -> list[Any]:
+        queries.append(query)
+        return await fetch(query, *args)
+
+    monkeypatch.setattr(lane, "fetch", counted_fetch)
+    async with contextlib.aclosing(pg_store.read_all(batch_size=3)) as events:
+        first = await anext(events)
+        # Nothing but the first event was awaited: the second page's query
+        # went out while the first page was being handed over.
+        assert first.data == {"n": 0}
+        assert queries == [pg_store._sql.read_all] * 2
+
+
 def test_a_stored_event_built_without_init_equals_the_constructed_one() -> None:
     values: dict[str, Any] = {
         "stream_id": "Built-1",
