@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import pathlib
+import uuid
 
 import asyncpg
 import orjson
 from _pg_common import Event, Stopwatch, Timing, dsn, warmup_plan
+
+from eventsourcing_kit.stores._postgres_queries import Queries
 
 _DDL = (pathlib.Path(__file__).parent / "_pg_floor.sql").read_text()
 
@@ -65,6 +68,42 @@ async def single(schema: str, plan: list[Event]) -> Timing:
         return watch.stop()
     finally:
         await conn.close()
+
+
+async def single_kit_statement(schema: str, plan: list[Event]) -> Timing:
+    """The kit's own append statement for an exact expected version
+    (`Queries.append_next`, `append_new` for a new stream), one per
+    transaction on a plain connection, in a schema the kit migrated: the
+    kit's check and table without any of its client code, the most a store
+    sending that statement can reach."""
+    queries = Queries.for_schema(schema)
+    conn = await _connect(schema)
+    try:
+        for e in warmup_plan(2):  # prepare both statements, untimed
+            await conn.fetchrow(queries.append_new, *_statement_args(e, 0, e.event_id))
+            await conn.fetchrow(queries.append_next, *_statement_args(e, 1, uuid.uuid4()))
+        watch = Stopwatch(schema)
+        for e in plan:
+            expected = e.version - 1
+            statement = queries.append_next if expected else queries.append_new
+            row = await conn.fetchrow(statement, *_statement_args(e, expected, e.event_id))
+            assert row is not None and row[1] is not None, "the plan's versions must hold"
+        return watch.stop()
+    finally:
+        await conn.close()
+
+
+def _statement_args(e: Event, expected: int, event_id: uuid.UUID) -> tuple[object, ...]:
+    # Stream, expected version, the event (under `event_id`), no NOTIFY channel.
+    return (
+        e.stream_id,
+        expected,
+        event_id,
+        e.event_type,
+        orjson.dumps(e.data).decode(),
+        orjson.dumps(e.metadata).decode(),
+        None,
+    )
 
 
 async def batch_executemany(schema: str, plan: list[list[Event]]) -> Timing:

@@ -38,6 +38,8 @@ import asyncpg
 import attrs
 import structlog
 
+from eventsourcing_kit import migrate
+
 RESULTS = pathlib.Path(__file__).parent / "results" / "postgres.json"
 
 Run = Callable[[], Awaitable[common.Timing]]
@@ -60,6 +62,14 @@ def write_runs(sizes: common.Sizes) -> dict[str, dict[str, tuple[int, Run]]]:
         async def run() -> common.Timing:
             async with common.fresh_schema(label) as schema:
                 await floor.install(schema)
+                return await work(schema)
+
+        return run
+
+    def in_kit_schema(work: Callable[[str], Awaitable[common.Timing]]) -> Run:
+        async def run() -> common.Timing:
+            async with common.fresh_schema("kitraw", create=False) as schema:
+                await migrate(common.dsn(), schema=schema)
                 return await work(schema)
 
         return run
@@ -96,6 +106,14 @@ def write_runs(sizes: common.Sizes) -> dict[str, dict[str, tuple[int, Run]]]:
             "kit_notify_off": (
                 n_single,
                 ours(lambda st: kit.single(st, single), pool=2, notify="off"),
+            ),
+            # References for the kit's schema and check, without its client:
+            # the floor's INSERT into the kit's own table, and the kit's
+            # append statement on a plain connection.
+            "raw_kit_table": (n_single, in_kit_schema(lambda s: floor.single(s, single))),
+            "raw_kit_statement": (
+                n_single,
+                in_kit_schema(lambda s: floor.single_kit_statement(s, single)),
             ),
             "peer": (n_single, theirs(lambda app: peer.single(app, single), pool=2)),
         },
@@ -233,6 +251,9 @@ def ratios(medians: dict[str, Any]) -> dict[str, Any]:
         batch["raw_floor"] = {**batch[fastest], "from": fastest}
     put("single_kit_vs_raw", "single", "kit", "raw")
     put("single_kit_notify_off_vs_raw", "single", "kit_notify_off", "raw")
+    put("single_raw_kit_table_vs_raw", "single", "raw_kit_table", "raw")
+    put("single_raw_kit_statement_vs_raw", "single", "raw_kit_statement", "raw")
+    put("single_kit_vs_raw_kit_statement", "single", "kit", "raw_kit_statement")
     put("single_peer_vs_raw", "single", "peer", "raw")
     put("batch100_kit_vs_raw_executemany", "batch100", "kit", "raw_executemany")
     put("batch100_kit_vs_raw_floor", "batch100", "kit", "raw_floor")
