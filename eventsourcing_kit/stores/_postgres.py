@@ -457,16 +457,38 @@ class PostgresEventStore(EventStore):
             types += pending.types
             datas += pending.datas
             metadatas += pending.metadatas
-        rows = await self._lane.fetch(
-            self._sql.append_group,
-            [pending.stream_id for pending in group],
-            [pending.code for pending in group],
-            [len(pending.ids) for pending in group],
-            ids,
-            types,
-            datas,
-            metadatas,
-        )
+        stream_ids = [pending.stream_id for pending in group]
+        codes = [pending.code for pending in group]
+        counts = [len(pending.ids) for pending in group]
+        if min(codes) >= 0 and len(set(stream_ids)) == len(stream_ids):
+            # The common group: one statement, no function (append_group_exact).
+            owners: list[int] = []
+            places: list[int] = []
+            for owner, count in enumerate(counts, 1):
+                owners += [owner] * count
+                places += range(1, count + 1)
+            rows = await self._lane.fetch(
+                self._sql.append_group_exact,
+                stream_ids,
+                codes,
+                counts,
+                owners,
+                places,
+                ids,
+                types,
+                datas,
+                metadatas,
+            )
+            rows = [
+                (False, row[1], row[2], row[3])
+                if not row[0]
+                else (True, await self.stream_version(stream_id), None, None)
+                for row, stream_id in zip(rows, stream_ids, strict=True)
+            ]
+        else:
+            rows = await self._lane.fetch(
+                self._sql.append_group, stream_ids, codes, counts, ids, types, datas, metadatas
+            )
         if self._notify is NotifyMode.COALESCED and not all(row[0] for row in rows):
             self._notifier.poke()
         return rows

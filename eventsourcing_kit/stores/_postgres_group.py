@@ -88,8 +88,10 @@ class GroupCommitter:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append(Pending(stream_id, code, ids, types, datas, metadatas, future))
         self._start_flush()
-        # Shielded: a cancelled caller does not cancel the others' group.
-        return await asyncio.shield(future)
+        # Not shielded: cancelling a caller cancels only its own future, which
+        # the flush then leaves alone; its append may still commit with the
+        # group, as any append whose caller gave up after sending it.
+        return await future
 
     def _start_flush(self) -> None:
         if self._queue and self._in_flight < MAX_IN_FLIGHT:

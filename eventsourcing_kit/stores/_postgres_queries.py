@@ -68,6 +68,7 @@ class Queries:
     append_next_many: str
     append_new_many: str
     append_group: str
+    append_group_exact: str
     stream_version: str
     read_stream: str
     read_all: str
@@ -159,6 +160,44 @@ class Queries:
                 f"{insert_many}"
             ),
             append_group=f"SELECT * FROM {s}.append_group($1, $2, $3, $4, $5, $6, $7)",
+            # A group whose appends all name an exact expected version, each
+            # a stream of its own ($1 stream ids, $2 expected versions, $3
+            # event counts; events flattened: $4 the append each belongs to
+            # (1-based), $5 its place in that append, $6-$9 as append_events).
+            # The same claim as append_next/append_new, for every stream at
+            # once: existing rows updated, new ones created, each only if it
+            # holds the expected version, rows locked in stream id order;
+            # events inserted only for the streams claimed. One row per
+            # append, in order: (conflict, version, transaction id,
+            # position); a conflict's version is NULL (not read here).
+            append_group_exact=(
+                "WITH g AS (SELECT * FROM unnest($1::text[], $2::integer[], $3::integer[]) "
+                "WITH ORDINALITY AS g(stream_id, code, n, i)), "
+                f"updated AS (UPDATE {s}.streams AS current SET version = g.code + g.n "
+                "FROM (SELECT * FROM g WHERE g.code > 0 ORDER BY g.stream_id) AS g "
+                "WHERE current.stream_id = g.stream_id AND current.version = g.code "
+                "RETURNING g.i, g.code AS base), "
+                f"created AS (INSERT INTO {s}.streams AS current (stream_id, version) "
+                "SELECT g.stream_id, g.n FROM g WHERE g.code = 0 ORDER BY g.stream_id "
+                "ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version "
+                "WHERE current.version = 0 RETURNING current.stream_id), "
+                "claimed AS (SELECT i, base FROM updated UNION ALL "
+                "SELECT g.i, 0 FROM created JOIN g USING (stream_id)), "
+                f"inserted AS (INSERT INTO {s}.events "
+                "(event_id, stream_id, version, event_type, data, metadata) "
+                "SELECT e.event_id, g.stream_id, claimed.base + e.k, e.event_type, "
+                "e.data::jsonb, e.metadata::jsonb "
+                "FROM unnest($4::integer[], $5::integer[], $6::uuid[], $7::text[], $8::text[], "
+                "$9::text[]) AS e(owner, k, event_id, event_type, data, metadata) "
+                "JOIN claimed ON claimed.i = e.owner JOIN g ON g.i = e.owner "
+                "ORDER BY e.owner, e.k RETURNING stream_id, global_position) "
+                "SELECT claimed.i IS NULL, "
+                "CASE WHEN claimed.i IS NOT NULL THEN g.code + g.n END, "
+                "CASE WHEN claimed.i IS NOT NULL THEN pg_current_xact_id() END, last.position "
+                "FROM g LEFT JOIN claimed ON claimed.i = g.i LEFT JOIN "
+                "(SELECT stream_id, max(global_position) AS position FROM inserted "
+                "GROUP BY stream_id) AS last ON last.stream_id = g.stream_id ORDER BY g.i"
+            ),
             stream_version=(
                 f"SELECT version FROM {s}.events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1"
             ),

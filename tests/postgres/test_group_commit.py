@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 from uuid import UUID
 
 import pytest
 from postgres_support import open_store
 
-from eventsourcing_kit import AppendResult, NewEvent
+from eventsourcing_kit import AppendResult, ExpectedVersion, NewEvent
 from eventsourcing_kit.errors import ConcurrencyError, SerializationError
 from eventsourcing_kit.stores._postgres import PostgresEventStore
 
@@ -74,6 +75,108 @@ async def test_a_conflict_in_a_group_fails_only_its_own_append(
     )
     assert isinstance(outcomes[0], ConcurrencyError)
     assert all(isinstance(outcome, AppendResult) for outcome in outcomes[1:])
+
+
+def spy_on_statements(store: PostgresEventStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The queries the store's lane fetches from now on (run as before)."""
+    lane = store._lane
+    fetch = lane.fetch
+    sent: list[str] = []
+
+    async def recorded(query: str, *args: Any) -> list[Any]:
+        sent.append(query)
+        return await fetch(query, *args)
+
+    monkeypatch.setattr(lane, "fetch", recorded)
+    return sent
+
+
+async def test_a_group_of_exact_versions_goes_as_one_statement(
+    grouped: PostgresEventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Streams at version 2, new streams, and one whose row an append that
+    # wrote nothing left at version 0; one event or three each.
+    for w in range(0, WRITERS, 2):
+        await grouped.append_events(f"Account-{w}", [NewEvent("Opened", {}), NewEvent("Paid", {})])
+    with pytest.raises(ConcurrencyError):
+        await grouped.append_events(
+            "Account-1", [NewEvent("Paid", {})], expected_version=ExpectedVersion.STREAM_EXISTS
+        )
+    sent = spy_on_statements(grouped, monkeypatch)
+
+    def events(w: int) -> list[NewEvent]:
+        return [NewEvent("Paid", {"writer": w, "n": n}) for n in range(1 + 2 * (w % 3 == 0))]
+
+    batches = [events(w) for w in range(WRITERS)]
+    results = await asyncio.gather(
+        *(
+            grouped.append_events(f"Account-{w}", batches[w], expected_version=2 * (w % 2 == 0))
+            for w in range(WRITERS)
+        )
+    )
+    assert grouped._sql.append_group_exact in sent
+    assert grouped._sql.append_group not in sent
+    for w, result in enumerate(results):
+        first = 2 * (w % 2 == 0) + 1
+        assert result.version == first + len(batches[w]) - 1
+        stored = [e async for e in grouped.read_stream(f"Account-{w}", from_version=first)]
+        assert [e.data for e in stored] == [e.data for e in batches[w]]
+        assert stored[-1].position == result.position
+
+
+async def test_a_group_naming_any_version_or_a_stream_twice_goes_through_the_function(
+    grouped: PostgresEventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = spy_on_statements(grouped, monkeypatch)
+    results = await asyncio.gather(
+        *(
+            grouped.append_events(f"Account-{w % 4}", [NewEvent("Opened", {})])
+            for w in range(WRITERS)
+        )
+    )
+    assert grouped._sql.append_group in sent
+    assert grouped._sql.append_group_exact not in sent
+    assert sorted(result.version for result in results) == sorted(
+        v for _ in range(4) for v in range(1, WRITERS // 4 + 1)
+    )
+
+
+async def test_a_conflict_in_an_exact_group_reports_the_streams_version(
+    grouped: PostgresEventStore,
+) -> None:
+    # The first append is sent alone; the last one queues behind it.
+    stale = WRITERS - 1
+    await grouped.append_events(f"Account-{stale}", [NewEvent("Opened", {}) for _ in range(3)])
+    outcomes = await asyncio.gather(
+        *(
+            grouped.append_events(
+                f"Account-{w}", [NewEvent("Paid", {})], expected_version=1 if w == stale else 0
+            )
+            for w in range(WRITERS)
+        ),
+        return_exceptions=True,
+    )
+    conflict = outcomes[stale]
+    assert isinstance(conflict, ConcurrencyError)
+    assert (conflict.expected, conflict.actual) == (1, 3)
+    assert all(isinstance(outcome, AppendResult) for outcome in outcomes[:stale])
+
+
+async def test_a_caller_cancelled_while_queued_leaves_the_rest_of_its_group_alone(
+    grouped: PostgresEventStore,
+) -> None:
+    tasks = [
+        asyncio.create_task(
+            grouped.append_events(f"Account-{w}", [NewEvent("Opened", {})], expected_version=0)
+        )
+        for w in range(WRITERS)
+    ]
+    await asyncio.sleep(0)  # every append has started; the first is in flight
+    tasks[-1].cancel()
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(outcomes[-1], asyncio.CancelledError)
+    assert all(isinstance(outcome, AppendResult) for outcome in outcomes[:-1])
+    assert grouped._group is not None and grouped._group.idle
 
 
 async def test_a_retry_in_a_group_returns_the_original_result(
