@@ -4,7 +4,12 @@
 -- appends from tasks of one process queue up behind one in flight, the
 -- store sends them together: one round trip, one transaction, one commit
 -- for all of them, instead of one of each per append. Nothing waits to fill
--- a group: only appends already queued are sent together.
+-- a group: only appends already queued are sent together. A group whose
+-- appends all name an exact expected version, each on a stream of its own
+-- (the common group), does not call this function: one statement claims
+-- its streams' rows and inserts their events (Queries.append_group_exact in
+-- eventsourcing_kit/stores/_postgres_queries.py). This function serves the
+-- other groups: ANY or STREAM_EXISTS, or one stream twice.
 --
 -- Arguments: for stream i (1-based) of the group, p_stream_ids[i],
 -- p_expected[i] (the same codes as append_events: -1 any, -2 stream exists,
