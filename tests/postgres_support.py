@@ -13,6 +13,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 import asyncpg
 import pytest
@@ -103,3 +104,18 @@ async def open_store(dsn: str, schema: str, **options: object) -> AsyncIterator[
         yield store
     finally:
         await store.close()
+
+
+def record_fetches(store: PostgresEventStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The queries `store` fetches through its lane from now on, in the order
+    they start; each still runs as before."""
+    lane = store._lane
+    fetch = lane.fetch
+    started: list[str] = []
+
+    async def recorded(query: str, *args: Any) -> list[Any]:
+        started.append(query)
+        return await fetch(query, *args)
+
+    monkeypatch.setattr(lane, "fetch", recorded)
+    return started

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 from uuid import UUID
 
 import pytest
-from postgres_support import open_store
+from postgres_support import open_store, record_fetches
 
 from eventsourcing_kit import AppendResult, ExpectedVersion, NewEvent
 from eventsourcing_kit.errors import ConcurrencyError, SerializationError
@@ -77,20 +76,6 @@ async def test_a_conflict_in_a_group_fails_only_its_own_append(
     assert all(isinstance(outcome, AppendResult) for outcome in outcomes[1:])
 
 
-def spy_on_statements(store: PostgresEventStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The queries the store's lane fetches from now on (run as before)."""
-    lane = store._lane
-    fetch = lane.fetch
-    sent: list[str] = []
-
-    async def recorded(query: str, *args: Any) -> list[Any]:
-        sent.append(query)
-        return await fetch(query, *args)
-
-    monkeypatch.setattr(lane, "fetch", recorded)
-    return sent
-
-
 async def test_a_group_of_exact_versions_goes_as_one_statement(
     grouped: PostgresEventStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -102,7 +87,7 @@ async def test_a_group_of_exact_versions_goes_as_one_statement(
         await grouped.append_events(
             "Account-1", [NewEvent("Paid", {})], expected_version=ExpectedVersion.STREAM_EXISTS
         )
-    sent = spy_on_statements(grouped, monkeypatch)
+    sent = record_fetches(grouped, monkeypatch)
 
     def events(w: int) -> list[NewEvent]:
         return [NewEvent("Paid", {"writer": w, "n": n}) for n in range(1 + 2 * (w % 3 == 0))]
@@ -127,7 +112,7 @@ async def test_a_group_of_exact_versions_goes_as_one_statement(
 async def test_a_group_naming_any_version_or_a_stream_twice_goes_through_the_function(
     grouped: PostgresEventStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sent = spy_on_statements(grouped, monkeypatch)
+    sent = record_fetches(grouped, monkeypatch)
     results = await asyncio.gather(
         *(
             grouped.append_events(f"Account-{w % 4}", [NewEvent("Opened", {})])

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 import pytest
-from postgres_support import open_store
+from postgres_support import open_store, record_fetches
 
 from eventsourcing_kit import NewEvent, RecordedEvent
 from eventsourcing_kit.stores._postgres import PostgresEventStore
@@ -89,15 +89,7 @@ async def test_the_page_ahead_is_asked_for_before_the_caller_finishes_the_page(
     pg_store: PostgresEventStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await pg_store.append_events("Page-1", [NewEvent("Paged", {"n": n}) for n in range(6)])
-    lane = pg_store._lane
-    fetch = lane.fetch
-    queries: list[str] = []
-
-    async def counted_fetch(query: str, *args: Any) -> list[Any]:
-        queries.append(query)
-        return await fetch(query, *args)
-
-    monkeypatch.setattr(lane, "fetch", counted_fetch)
+    queries = record_fetches(pg_store, monkeypatch)
     async with contextlib.aclosing(pg_store.read_all(batch_size=3)) as events:
         first = await anext(events)
         # Nothing but the first event was awaited: the second page's query
