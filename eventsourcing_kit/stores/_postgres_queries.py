@@ -166,10 +166,13 @@ class Queries:
             # (1-based), $5 its place in that append, $6-$9 as append_events).
             # The same claim as append_next/append_new, for every stream at
             # once: existing rows updated, new ones created, each only if it
-            # holds the expected version, rows locked in stream id order;
-            # events inserted only for the streams claimed. One row per
-            # append, in order: (conflict, version, transaction id,
-            # position); a conflict's version is NULL (not read here).
+            # holds the expected version, both walking the streams in id
+            # order so that two groups take their rows in the same order (a
+            # deadlock all the same fails the statement, and the group
+            # committer then sends each append alone); events inserted only
+            # for the streams claimed. One row per append, in order:
+            # (conflict, version, transaction id, position); a conflict's
+            # version is NULL (not read here).
             append_group_exact=(
                 "WITH g AS (SELECT * FROM unnest($1::text[], $2::integer[], $3::integer[]) "
                 "WITH ORDINALITY AS g(stream_id, code, n, i)), "
