@@ -405,8 +405,8 @@ class PostgresEventStore(EventStore):
     async def _statement(self, query: str, args: tuple[Any, ...], channel: str | None) -> Any:
         # The row of append_event()/append_events(): (conflict, version,
         # transaction id, position). An exact expected version takes the
-        # one-statement path instead (Queries.append_next and its kin); the
-        # functions serve the other codes.
+        # one-statement path instead (Queries.append_next and its kin), whose
+        # conflicts carry no version; the functions serve the other codes.
         code = args[1]
         if code < 0:
             return await self._lane.fetchrow(query, *args, channel)
@@ -418,8 +418,7 @@ class PostgresEventStore(EventStore):
         row = await self._lane.fetchrow(statement, *args, channel)
         if row is not None and row[1] is not None:
             return (False, code + count, row[0], row[1])
-        actual = await self._lane.fetchrow(sql.stream_version, args[0])
-        return (True, 0 if actual is None else actual[0], None, None)
+        return (True, None, None, None)  # the version is read if it is a conflict
 
     async def _send_one(self, pending: Pending) -> Any:
         # A group of one, or a group's append sent again on its own.
@@ -479,12 +478,6 @@ class PostgresEventStore(EventStore):
                 datas,
                 metadatas,
             )
-            rows = [
-                (False, row[1], row[2], row[3])
-                if not row[0]
-                else (True, await self.stream_version(stream_id), None, None)
-                for row, stream_id in zip(rows, stream_ids, strict=True)
-            ]
         else:
             rows = await self._lane.fetch(
                 self._sql.append_group, stream_ids, codes, counts, ids, types, datas, metadatas
@@ -505,7 +498,7 @@ class PostgresEventStore(EventStore):
         stream_id: str,
         encoded: Sequence[EncodedEvent],
         expected: Expected,
-        actual: int,
+        actual: int | None,
         connection: asyncpg.Connection | None,
     ) -> AppendResult:
         # A version mismatch, or ids already stored (0007 looks them up before
@@ -515,6 +508,10 @@ class PostgresEventStore(EventStore):
         )
         if retried is not None:
             return retried
+        if actual is None:
+            # The claim statements (append_next and its kin, append_group_exact)
+            # only say that the stream's row did not hold the expected version.
+            actual = await self.stream_version(stream_id)
         logger.debug("append conflict", stream_id=stream_id, expected=expected, actual=actual)
         raise ConcurrencyError(stream_id, expected=expected, actual=actual)
 

@@ -172,7 +172,7 @@ class Queries:
             # committer then sends each append alone); events inserted only
             # for the streams claimed. One row per append, in order:
             # (conflict, version, transaction id, position); a conflict's
-            # version is NULL (not read here).
+            # version is NULL (the append that conflicted reads it).
             append_group_exact=(
                 "WITH g AS (SELECT * FROM unnest($1::text[], $2::integer[], $3::integer[]) "
                 "WITH ORDINALITY AS g(stream_id, code, n, i)), "
