@@ -25,6 +25,12 @@ server CPU per event (the backends' /proc times). Forms:
   expected version since migration 0007 gained the ``streams`` table: one
   statement that updates (or creates) the stream's row only if it holds the
   expected version and inserts the event from what that returned;
+- ``probe_statement``: no ``streams`` row: one INSERT of the event at
+  version $2 + 1 only if the stream holds version $2 (an index probe on
+  UNIQUE (stream_id, version); none for $2 = 0), ON CONFLICT DO NOTHING. A
+  writer that loses a true race draws a ``global_position`` before the
+  conflict stops it, which issue 3 rules out: measured to show what the
+  ``streams`` row costs;
 - ``plain_insert``: the kit's table without any check (a floor).
 
 Prints a table; with ``--output FILE`` also writes the medians as JSON.
@@ -76,6 +82,12 @@ FORMS: dict[str, str] = {
     "one_statement": _ONE_STATEMENT,
     "plpgsql_scalar_one": f"SELECT * FROM append_f({_ARGS})",
     "streams_statement": "",  # chosen per call in _run: the kit's append_next / append_new
+    "probe_statement": (
+        "INSERT INTO events (event_id, stream_id, version, event_type, data, metadata) "
+        "SELECT $3, $1, $2 + 1, $4, $5::jsonb, $6::jsonb "
+        "WHERE $2 = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND version = $2) "
+        "ON CONFLICT DO NOTHING RETURNING transaction_id, global_position"
+    ),
     "plain_insert": (
         "INSERT INTO events (event_id, stream_id, version, event_type, data, metadata) "
         "SELECT ($3::uuid[])[1], $1, $2 + 1, ($4::text[])[1], ($5::text[])[1]::jsonb, "
@@ -84,7 +96,7 @@ FORMS: dict[str, str] = {
 }
 
 
-_SCALAR_FORMS = {"plpgsql_scalar_one", "streams_statement"}
+_SCALAR_FORMS = {"plpgsql_scalar_one", "streams_statement", "probe_statement"}
 
 
 def _scalar_args(e: common.Event) -> tuple[Any, ...]:
@@ -143,7 +155,7 @@ async def _run(
         async def write(conn: asyncpg.Connection, calls: list[tuple[Any, ...]]) -> None:
             for args in calls:
                 row = await conn.fetchrow(query_for(args), *args, *extra)
-                if form == "streams_statement":
+                if form in ("streams_statement", "probe_statement"):
                     assert row is not None, (form, args)  # no row: a conflict
                 else:
                     assert form == "plain_insert" or not row[0], (form, row)

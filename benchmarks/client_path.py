@@ -18,7 +18,11 @@ all sending the statement the store sends (``Queries.append_next`` /
   (validation, encoding, group commit's lone path, the NOTIFY riding, the
   lane);
 - ``store_no_io``: the same call with the lane's statement replaced by one
-  that returns at once: the kit's own Python, measured in a hot loop.
+  that returns at once: the kit's own Python, measured in a hot loop;
+- ``store_notify_5ms``, ``store_notify_off``, ``store_no_group``: the
+  ``store`` path with ``notify_delay=0.005``, with ``notify="off"``, and with
+  ``group_commit=False``: what the coalesced NOTIFY and group commit's lone
+  path cost a sequential writer.
 
 Repetitions are interleaved, the paths' order rotated (5; 2 with
 ``--quick``); the medians of wall time and of this process's CPU time per
@@ -51,6 +55,13 @@ from eventsourcing_kit.stores._postgres_queries import Queries
 _DATA = {"amount": 100, "currency": "EUR", "note": "x" * 40}
 _METADATA = {"correlation_id": "5f0c1a52-6a0e-4a39-9d1b-3f5f1d0c2a77"}
 _STREAMS = 200
+
+# The `store` path with one option changed each.
+_VARIANTS: dict[str, dict[str, Any]] = {
+    "store_notify_5ms": {"notify_delay": 0.005},
+    "store_notify_off": {"notify": "off"},
+    "store_no_group": {"group_commit": False},
+}
 
 Append = Callable[[str, int], Awaitable[Any]]
 
@@ -85,6 +96,12 @@ async def _measure(append: Append, appends: int) -> tuple[float, float]:
 async def _one_round(appends: int, shift: int) -> dict[str, tuple[float, float]]:
     async with common.fresh_schema("path", create=False) as schema:
         store = await PostgresEventStore.open(common.dsn(), schema=schema, min_size=2, max_size=2)
+        variants = {
+            name: await PostgresEventStore.open(
+                common.dsn(), schema=schema, min_size=2, max_size=2, migrate=False, **options
+            )
+            for name, options in _VARIANTS.items()
+        }
         queries = Queries.for_schema(schema)
         connection = await asyncpg.connect(common.dsn())
         pool = await asyncpg.create_pool(common.dsn(), min_size=2, max_size=2, reset=_keep_session)
@@ -132,6 +149,7 @@ async def _one_round(appends: int, shift: int) -> dict[str, tuple[float, float]]
             "lane": on_lane,
             "store": through(store),
             "store_no_io": through(no_io),
+            **{name: through(variant) for name, variant in variants.items()},
         }
         names = list(paths)
         names = names[shift % len(names) :] + names[: shift % len(names)]
@@ -142,6 +160,8 @@ async def _one_round(appends: int, shift: int) -> dict[str, tuple[float, float]]
             await pool.close()
             await connection.close()
             await no_io.close()
+            for variant in variants.values():
+                await variant.close()
             await store.close()
 
 
@@ -153,7 +173,7 @@ async def main(quick: bool) -> dict[str, dict[str, float]]:
             "wall_us_per_append": round(statistics.median(r[name][0] for r in rounds), 1),
             "client_cpu_us_per_append": round(statistics.median(r[name][1] for r in rounds), 1),
         }
-        for name in ("connection", "pool", "lane", "store", "store_no_io")
+        for name in ("connection", "pool", "lane", "store", "store_no_io", *_VARIANTS)
     }
     print(f"{'path':14s} {'wall µs':>9s} {'client CPU µs':>14s}")
     for name, m in medians.items():
