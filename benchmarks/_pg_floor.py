@@ -14,7 +14,7 @@ import asyncpg
 import orjson
 from _pg_common import Event, Stopwatch, Timing, dsn, warmup_plan
 
-from eventsourcing_kit.stores._postgres_queries import Queries
+from eventsourcing_kit.stores.postgres._queries import Queries
 
 _DDL = (pathlib.Path(__file__).parent / "_pg_floor.sql").read_text()
 

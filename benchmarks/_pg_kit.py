@@ -17,7 +17,7 @@ from typing import Any
 from _pg_common import Event, Stopwatch, Timing, dsn, warmup_plan
 
 from eventsourcing_kit import NewEvent, connect
-from eventsourcing_kit.stores._postgres import PostgresEventStore
+from eventsourcing_kit.stores.postgres import PostgresEventStore
 
 
 async def open_store(schema: str, *, pool_size: int, **options: Any) -> PostgresEventStore:

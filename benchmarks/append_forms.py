@@ -52,8 +52,7 @@ import asyncpg
 import attrs
 import orjson
 
-from eventsourcing_kit.stores._postgres_migrations import migrate
-from eventsourcing_kit.stores._postgres_queries import Queries
+from eventsourcing_kit.stores.postgres import Queries, migrate
 
 _VARIANTS_SQL = pathlib.Path(__file__).with_name("_pg_append_forms.sql")
 _ARGS = "$1, $2, $3, $4, $5, $6"

@@ -48,9 +48,9 @@ import orjson
 import structlog
 
 from eventsourcing_kit import NewEvent
-from eventsourcing_kit.stores._postgres import PostgresEventStore
-from eventsourcing_kit.stores._postgres_lane import Lane
-from eventsourcing_kit.stores._postgres_queries import Queries
+from eventsourcing_kit.stores.postgres import PostgresEventStore
+from eventsourcing_kit.stores.postgres._lane import Lane
+from eventsourcing_kit.stores.postgres._queries import Queries
 
 _DATA = {"amount": 100, "currency": "EUR", "note": "x" * 40}
 _METADATA = {"correlation_id": "5f0c1a52-6a0e-4a39-9d1b-3f5f1d0c2a77"}

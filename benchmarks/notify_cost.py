@@ -26,9 +26,7 @@ from pathlib import Path
 import asyncpg
 
 from eventsourcing_kit import NewEvent
-from eventsourcing_kit.stores._postgres import PostgresEventStore
-from eventsourcing_kit.stores._postgres_migrations import migrate
-from eventsourcing_kit.stores._postgres_queries import quote_identifier
+from eventsourcing_kit.stores.postgres import PostgresEventStore, migrate, quote_identifier
 
 MODES = ("off", "in_transaction", "after_commit", "coalesced")
 WRITERS = 16

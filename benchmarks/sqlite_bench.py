@@ -25,7 +25,7 @@ from pathlib import Path
 import structlog
 
 from eventsourcing_kit import NewEvent
-from eventsourcing_kit.stores._sqlite import SQLiteEventStore
+from eventsourcing_kit.stores.sqlite import SQLiteEventStore
 
 RUNS = 5
 SINGLE_APPENDS = 2000

@@ -38,8 +38,7 @@ from eventsourcing_kit.subscriptions import (
 )
 
 if TYPE_CHECKING:
-    from eventsourcing_kit.stores._postgres import PostgresEventStore
-    from eventsourcing_kit.stores._postgres_migrations import migrate
+    from eventsourcing_kit.stores.postgres import PostgresEventStore, migrate
 
 __all__ = [
     "Aggregate",
@@ -81,11 +80,11 @@ def __getattr__(name: str) -> object:
     # The PostgreSQL backend needs the optional asyncpg: import it on first use
     # so that `import eventsourcing_kit` works without the postgres extra.
     if name == "PostgresEventStore":
-        from eventsourcing_kit.stores._postgres import PostgresEventStore
+        from eventsourcing_kit.stores.postgres import PostgresEventStore
 
         return PostgresEventStore
     if name == "migrate":
-        from eventsourcing_kit.stores._postgres_migrations import migrate
+        from eventsourcing_kit.stores.postgres import migrate
 
         return migrate
     raise AttributeError(f"module 'eventsourcing_kit' has no attribute {name!r}")

@@ -18,9 +18,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from eventsourcing_kit.stores._postgres import PostgresEventStore
-from eventsourcing_kit.stores._postgres_migrations import migrate
-from eventsourcing_kit.stores._postgres_queries import quote_identifier
+from eventsourcing_kit.stores.postgres import PostgresEventStore, migrate, quote_identifier
 
 __all__ = [
     "TEST_DSN",

@@ -31,8 +31,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run(arguments: argparse.Namespace) -> int:
     """Migrate and print what was applied."""
-    from eventsourcing_kit.stores._postgres_connect import split_schema
-    from eventsourcing_kit.stores._postgres_migrations import DEFAULT_SCHEMA, migrate
+    from eventsourcing_kit.stores.postgres import DEFAULT_SCHEMA, migrate, split_schema
 
     dsn, url_schema = split_schema(arguments.url)
     schema = arguments.schema or url_schema or DEFAULT_SCHEMA

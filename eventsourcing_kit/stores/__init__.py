@@ -2,7 +2,6 @@
 
 from eventsourcing_kit.stores._base import CheckpointTransaction, EventStore
 from eventsourcing_kit.stores._connect import connect
-from eventsourcing_kit.stores._memory import MemoryEventStore
 from eventsourcing_kit.stores._records import (
     AppendResult,
     ExpectedVersion,
@@ -11,7 +10,8 @@ from eventsourcing_kit.stores._records import (
     RecordedEvent,
     Snapshot,
 )
-from eventsourcing_kit.stores._sqlite import SQLiteEventStore
+from eventsourcing_kit.stores.memory import MemoryEventStore
+from eventsourcing_kit.stores.sqlite import SQLiteEventStore
 
 __all__ = [
     "AppendResult",

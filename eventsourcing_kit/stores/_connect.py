@@ -63,13 +63,13 @@ async def _open(url: str, options: dict[str, Any]) -> EventStore:
     if not rest and scheme != "memory":
         raise ConfigurationError(f"cannot read store URL {url!r}; use one of: {_SCHEMES}")
     if scheme == "memory":
-        from eventsourcing_kit.stores._memory import MemoryEventStore
+        from eventsourcing_kit.stores.memory import MemoryEventStore
 
         if options:
             raise ConfigurationError(f"memory:// takes no options, got {sorted(options)}")
         return MemoryEventStore()
     if scheme == "sqlite":
-        from eventsourcing_kit.stores._sqlite import SQLiteEventStore
+        from eventsourcing_kit.stores.sqlite import SQLiteEventStore
 
         path = unquote(urlsplit(url).path)
         if path.startswith("/"):
@@ -84,7 +84,7 @@ async def _open(url: str, options: dict[str, Any]) -> EventStore:
         return await SQLiteEventStore.open(path, **options)
     if scheme in ("postgresql", "postgres"):
         try:
-            from eventsourcing_kit.stores._postgres import PostgresEventStore
+            from eventsourcing_kit.stores.postgres import PostgresEventStore
         except ImportError as error:  # pragma: no cover - depends on the install
             raise ConfigurationError(
                 "postgresql:// needs asyncpg: pip install 'eventsourcing-kit[postgres]'"

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from postgres_support import TEST_DSN, open_store, require_postgres, reset_schema, session_schema
 
-from eventsourcing_kit.stores._postgres import PostgresEventStore
+from eventsourcing_kit.stores.postgres import PostgresEventStore
 
 pytestmark = pytest.mark.postgres
 

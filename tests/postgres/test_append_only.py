@@ -6,8 +6,7 @@ import asyncpg
 import pytest
 
 from eventsourcing_kit import NewEvent
-from eventsourcing_kit.stores._postgres import PostgresEventStore
-from eventsourcing_kit.stores._postgres_queries import quote_identifier
+from eventsourcing_kit.stores.postgres import PostgresEventStore, quote_identifier
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from eventsourcing_kit.errors import (
     StoreUnavailableError,
     TransientStoreError,
 )
-from eventsourcing_kit.stores._postgres import PostgresEventStore
+from eventsourcing_kit.stores.postgres import PostgresEventStore
 
 
 async def test_unreachable_server_raises_store_unavailable() -> None:

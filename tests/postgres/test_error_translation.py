@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from eventsourcing_kit.errors import StoreError, StoreUnavailableError
-from eventsourcing_kit.stores._postgres_errors import translate_error
+from eventsourcing_kit.stores.postgres._errors import translate_error
 
 
 def test_a_broken_protocol_state_is_store_unavailable() -> None:

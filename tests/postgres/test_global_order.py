@@ -19,8 +19,7 @@ import pytest
 from postgres_support import open_store
 
 from eventsourcing_kit import NewEvent
-from eventsourcing_kit.stores._postgres import PostgresEventStore
-from eventsourcing_kit.stores._postgres_queries import quote_identifier
+from eventsourcing_kit.stores.postgres import PostgresEventStore, quote_identifier
 
 WRITERS = 16
 APPENDS_PER_WRITER = 30

@@ -11,7 +11,7 @@ from postgres_support import open_store, record_fetches
 
 from eventsourcing_kit import AppendResult, ExpectedVersion, NewEvent
 from eventsourcing_kit.errors import ConcurrencyError, SerializationError
-from eventsourcing_kit.stores._postgres import PostgresEventStore
+from eventsourcing_kit.stores.postgres import PostgresEventStore
 
 WRITERS = 16
 

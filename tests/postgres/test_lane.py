@@ -26,9 +26,9 @@ from postgres_support import open_store
 
 from eventsourcing_kit import NewEvent
 from eventsourcing_kit.errors import StoreUnavailableError
-from eventsourcing_kit.stores._postgres import PostgresEventStore
-from eventsourcing_kit.stores._postgres_lane import Lane
-from eventsourcing_kit.stores._postgres_notify import Listener
+from eventsourcing_kit.stores.postgres import PostgresEventStore
+from eventsourcing_kit.stores.postgres._lane import Lane
+from eventsourcing_kit.stores.postgres._notify import Listener
 
 PID = "SELECT pg_backend_pid()"
 

@@ -9,8 +9,7 @@ import pytest
 from postgres_support import open_store
 
 from eventsourcing_kit import NewEvent
-from eventsourcing_kit.stores._postgres import PostgresEventStore
-from eventsourcing_kit.stores._postgres_notify import channel_for
+from eventsourcing_kit.stores.postgres import PostgresEventStore, channel_for
 
 
 @pytest.mark.parametrize("notify", ["coalesced", "after_commit", "in_transaction"])

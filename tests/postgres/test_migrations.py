@@ -11,7 +11,7 @@ from postgres_support import drop_schema, new_schema_name
 
 from eventsourcing_kit.cli import main
 from eventsourcing_kit.stores._ddl import sql_files
-from eventsourcing_kit.stores._postgres_migrations import migrate
+from eventsourcing_kit.stores.postgres import migrate
 
 ALL_FILES = [name for name, _ in sql_files("postgres")]
 

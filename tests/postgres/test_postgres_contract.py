@@ -8,7 +8,7 @@ import pytest
 from postgres_support import open_store
 
 from eventsourcing_kit.stores import EventStore
-from eventsourcing_kit.stores._postgres import PostgresEventStore
+from eventsourcing_kit.stores.postgres import PostgresEventStore
 from eventsourcing_kit.testing import StoreContract
 from eventsourcing_kit.testing._store_contract import Reopen
 

@@ -9,8 +9,7 @@ import pytest
 from postgres_support import open_store
 
 from eventsourcing_kit import AppendResult, ConcurrencyError, NewEvent
-from eventsourcing_kit.stores._postgres import PostgresEventStore
-from eventsourcing_kit.stores._postgres_queries import quote_identifier
+from eventsourcing_kit.stores.postgres import PostgresEventStore, quote_identifier
 
 WRITERS = 20
 # One event per append goes through append_event(), more through append_events().

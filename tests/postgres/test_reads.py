@@ -14,7 +14,7 @@ import pytest
 from postgres_support import open_store, record_fetches
 
 from eventsourcing_kit import NewEvent, RecordedEvent
-from eventsourcing_kit.stores._postgres import PostgresEventStore
+from eventsourcing_kit.stores.postgres import PostgresEventStore
 
 
 @pytest.fixture

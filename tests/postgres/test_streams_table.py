@@ -9,8 +9,7 @@ from postgres_support import open_store
 
 from eventsourcing_kit import ExpectedVersion, NewEvent
 from eventsourcing_kit.errors import ConcurrencyError
-from eventsourcing_kit.stores._postgres import PostgresEventStore
-from eventsourcing_kit.stores._postgres_queries import quote_identifier
+from eventsourcing_kit.stores.postgres import PostgresEventStore, quote_identifier
 
 
 async def versions(store: PostgresEventStore) -> tuple[dict[str, int], dict[str, int]]:

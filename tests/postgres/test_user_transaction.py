@@ -8,8 +8,7 @@ import pytest
 
 from eventsourcing_kit import NewEvent
 from eventsourcing_kit.errors import ConcurrencyError, DuplicateEventError, TransientStoreError
-from eventsourcing_kit.stores._postgres import PostgresEventStore
-from eventsourcing_kit.stores._postgres_queries import quote_identifier
+from eventsourcing_kit.stores.postgres import PostgresEventStore, quote_identifier
 
 
 class Rollback(Exception):

@@ -178,7 +178,7 @@ def test_concurrent_updates_on_sqlite_lose_nothing(sqlite_dir: Path) -> None:
 def test_concurrent_updates_on_postgres_lose_nothing(pg_dsn: str, pg_schema: str) -> None:
     from postgres_support import reset_schema
 
-    from eventsourcing_kit.stores._postgres import PostgresEventStore
+    from eventsourcing_kit.stores.postgres import PostgresEventStore
 
     async def open_store() -> EventStore:
         await reset_schema(pg_dsn, pg_schema)

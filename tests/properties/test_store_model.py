@@ -494,7 +494,7 @@ def test_sqlite_store_agrees_with_the_model(sqlite_dir: Path) -> None:
 def test_postgres_store_agrees_with_the_model(pg_dsn: str, pg_schema: str) -> None:
     from postgres_support import reset_schema
 
-    from eventsourcing_kit.stores._postgres import PostgresEventStore
+    from eventsourcing_kit.stores.postgres import PostgresEventStore
 
     async def open_store() -> EventStore:
         # Every example starts from empty tables.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eventsourcing_kit.stores._sqlite import SQLiteEventStore
+from eventsourcing_kit.stores.sqlite import SQLiteEventStore
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventsourcing_kit.stores._sqlite_setup import split_statements
+from eventsourcing_kit.stores.sqlite._setup import split_statements
 
 
 def test_a_trigger_body_stays_one_statement() -> None:

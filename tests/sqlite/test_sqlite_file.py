@@ -10,8 +10,8 @@ import pytest
 from eventsourcing_kit import NewEvent, connect
 from eventsourcing_kit.errors import ConfigurationError, StoreUnavailableError
 from eventsourcing_kit.stores._ddl import sql_files
-from eventsourcing_kit.stores._sqlite import SQLiteEventStore
-from eventsourcing_kit.stores._sqlite_setup import migrate
+from eventsourcing_kit.stores.sqlite import SQLiteEventStore
+from eventsourcing_kit.stores.sqlite._setup import migrate
 
 
 def applied_migrations(raw: sqlite3.Connection) -> list[tuple[str, str]]:

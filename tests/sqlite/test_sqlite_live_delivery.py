@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from eventsourcing_kit import NewEvent
-from eventsourcing_kit.stores._sqlite import SQLiteEventStore
+from eventsourcing_kit.stores.sqlite import SQLiteEventStore
 
 GIVE_UP = 10  # seconds: only reached if the wake-up is missing
 

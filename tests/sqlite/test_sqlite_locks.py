@@ -11,7 +11,7 @@ import pytest
 
 from eventsourcing_kit import NewEvent
 from eventsourcing_kit.errors import TransientStoreError
-from eventsourcing_kit.stores._sqlite import SQLiteEventStore
+from eventsourcing_kit.stores.sqlite import SQLiteEventStore
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from structlog.testing import capture_logs
 
 from eventsourcing_kit import NewEvent
-from eventsourcing_kit.stores._sqlite import SQLiteEventStore
+from eventsourcing_kit.stores.sqlite import SQLiteEventStore
 
 
 async def test_each_append_logs_one_debug_line_with_its_figures(store: SQLiteEventStore) -> None:

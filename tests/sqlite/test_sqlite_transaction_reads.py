@@ -10,7 +10,7 @@ import asyncio
 
 from eventsourcing_kit import NewEvent
 from eventsourcing_kit.stores import Snapshot
-from eventsourcing_kit.stores._sqlite import SQLiteEventStore
+from eventsourcing_kit.stores.sqlite import SQLiteEventStore
 
 
 async def test_stream_version_sees_the_transactions_append(store: SQLiteEventStore) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from eventsourcing_kit import NewEvent
 from eventsourcing_kit.errors import InvalidInputError
-from eventsourcing_kit.stores._sqlite import SQLiteEventStore
+from eventsourcing_kit.stores.sqlite import SQLiteEventStore
 
 GIVE_UP = 10  # seconds: only reached by a deadlock
 

@@ -51,7 +51,7 @@ class ReadModel:
         self.table = "seen_" + secrets.token_hex(4)
 
     def _qualified(self) -> str:
-        from eventsourcing_kit.stores._postgres_queries import quote_identifier
+        from eventsourcing_kit.stores.postgres import quote_identifier
 
         return f"{quote_identifier(self.backend.options['schema'])}.{self.table}"
 

@@ -19,7 +19,7 @@ import structlog
 
 from eventsourcing_kit.errors import ConfigurationError, MigrationError
 from eventsourcing_kit.stores._ddl import sql_files
-from eventsourcing_kit.stores._postgres_errors import translate_error
+from eventsourcing_kit.stores.postgres._errors import translate_error
 
 __all__ = ["DEFAULT_SCHEMA", "MIN_SERVER_VERSION", "migrate", "validate_schema_name"]
 
@@ -62,7 +62,7 @@ async def migrate(
     """
     validate_schema_name(schema)
     if isinstance(target, str):
-        from eventsourcing_kit.stores._postgres_connect import open_connection
+        from eventsourcing_kit.stores.postgres._connect import open_connection
 
         connection = await open_connection(target)
         try:

@@ -25,7 +25,7 @@ from typing import Any
 
 import asyncpg
 
-from eventsourcing_kit.stores._postgres_connect import QuietReset
+from eventsourcing_kit.stores.postgres._connect import QuietReset
 
 __all__ = ["DEFAULT_IDLE", "DEFAULT_KEEP", "Lane"]
 

@@ -26,7 +26,7 @@ import structlog
 
 from eventsourcing_kit.errors import StoreError
 from eventsourcing_kit.stores._base import AppendSignal
-from eventsourcing_kit.stores._postgres_errors import is_unavailable
+from eventsourcing_kit.stores.postgres._errors import is_unavailable
 
 __all__ = ["Listener", "Notifier", "NotifyMode", "channel_for"]
 

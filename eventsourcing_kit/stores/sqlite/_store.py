@@ -31,7 +31,6 @@ import structlog
 
 from eventsourcing_kit.errors import ConfigurationError, InvalidInputError, StoreClosedError
 from eventsourcing_kit.serialization._json import dumps
-from eventsourcing_kit.stores import _sqlite_ops as ops
 from eventsourcing_kit.stores._base import DEFAULT_BATCH_SIZE, CheckpointTransaction, EventStore
 from eventsourcing_kit.stores._ddl import sql_files
 from eventsourcing_kit.stores._records import (
@@ -42,8 +41,6 @@ from eventsourcing_kit.stores._records import (
     RecordedEvent,
     Snapshot,
 )
-from eventsourcing_kit.stores._sqlite_errors import translate_error
-from eventsourcing_kit.stores._sqlite_setup import MIN_SQLITE_VERSION, migrate, open_connection
 from eventsourcing_kit.stores._validation import (
     encode_events,
     validate_batch_size,
@@ -54,6 +51,9 @@ from eventsourcing_kit.stores._validation import (
     validate_stream_id,
     validate_subscription_id,
 )
+from eventsourcing_kit.stores.sqlite import _ops as ops
+from eventsourcing_kit.stores.sqlite._errors import translate_error
+from eventsourcing_kit.stores.sqlite._setup import MIN_SQLITE_VERSION, migrate, open_connection
 
 __all__ = ["SQLiteEventStore"]
 

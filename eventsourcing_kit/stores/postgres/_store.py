@@ -41,27 +41,6 @@ from eventsourcing_kit.stores._base import (
     CheckpointTransaction,
     EventStore,
 )
-from eventsourcing_kit.stores._postgres_connect import (
-    DEFAULT_CONNECT_TIMEOUT,
-    QuietReset,
-    check_dsn,
-    create_pool,
-    open_connection,
-    server_settings,
-    split_schema,
-)
-from eventsourcing_kit.stores._postgres_errors import translate_error
-from eventsourcing_kit.stores._postgres_group import GroupCommitter, Pending
-from eventsourcing_kit.stores._postgres_jsonb import jsonb_text
-from eventsourcing_kit.stores._postgres_lane import Lane
-from eventsourcing_kit.stores._postgres_migrations import (
-    DEFAULT_SCHEMA,
-    migrate,
-    validate_schema_name,
-)
-from eventsourcing_kit.stores._postgres_notify import Listener, Notifier, NotifyMode, channel_for
-from eventsourcing_kit.stores._postgres_positions import START, validate_position
-from eventsourcing_kit.stores._postgres_queries import Queries
 from eventsourcing_kit.stores._records import (
     AppendResult,
     ExpectedVersion,
@@ -82,6 +61,27 @@ from eventsourcing_kit.stores._validation import (
     validate_stream_id,
     validate_subscription_id,
 )
+from eventsourcing_kit.stores.postgres._connect import (
+    DEFAULT_CONNECT_TIMEOUT,
+    QuietReset,
+    check_dsn,
+    create_pool,
+    open_connection,
+    server_settings,
+    split_schema,
+)
+from eventsourcing_kit.stores.postgres._errors import translate_error
+from eventsourcing_kit.stores.postgres._group import GroupCommitter, Pending
+from eventsourcing_kit.stores.postgres._jsonb import jsonb_text
+from eventsourcing_kit.stores.postgres._lane import Lane
+from eventsourcing_kit.stores.postgres._migrations import (
+    DEFAULT_SCHEMA,
+    migrate,
+    validate_schema_name,
+)
+from eventsourcing_kit.stores.postgres._notify import Listener, Notifier, NotifyMode, channel_for
+from eventsourcing_kit.stores.postgres._positions import START, validate_position
+from eventsourcing_kit.stores.postgres._queries import Queries
 
 __all__ = ["PostgresEventStore"]
 
