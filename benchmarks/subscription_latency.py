@@ -45,7 +45,7 @@ from typing import Any
 
 import structlog
 
-from eventsourcing_kit import EventStore, NewEvent, RecordedEvent, connect
+from eventsourcing_kit import EventStore, NewEvent, RecordedEvent, connect, subscribe
 from eventsourcing_kit.subscriptions import SubscriptionState
 
 RESULTS = Path(__file__).parent / "results" / "subscription_latency.json"
@@ -79,7 +79,7 @@ async def in_process(store: EventStore, events: int) -> dict[str, Any]:
         handled.set()
 
     latencies: list[int] = []
-    subscription = store.subscribe(f"latency-{secrets.token_hex(3)}", handler, start="now")
+    subscription = subscribe(store, f"latency-{secrets.token_hex(3)}", handler, start="now")
     async with subscription:
         await wait_live(subscription)
         for number in range(events):
@@ -100,8 +100,8 @@ async def cross_process(
     async def handler(event: RecordedEvent) -> None:
         called[str(event.event_id)] = time.time_ns()
 
-    subscription = store.subscribe(
-        f"latency-{secrets.token_hex(3)}", handler, start="now", poll_interval=poll_interval
+    subscription = subscribe(
+        store, f"latency-{secrets.token_hex(3)}", handler, start="now", poll_interval=poll_interval
     )
     async with subscription:
         await wait_live(subscription)

@@ -18,14 +18,15 @@ from eventsourcing_kit.stores import (
     CheckpointTransaction,
     EventStore,
     ExpectedVersion,
-    MemoryEventStore,
     NewEvent,
     Position,
     RecordedEvent,
     Snapshot,
-    SQLiteEventStore,
+    StreamAppend,
     connect,
 )
+from eventsourcing_kit.stores.memory import MemoryEventStore
+from eventsourcing_kit.stores.sqlite import SQLiteEventStore
 from eventsourcing_kit.subscriptions import (
     HandlerContext,
     Projection,
@@ -35,6 +36,7 @@ from eventsourcing_kit.subscriptions import (
     SubscriptionStatus,
     consumer_group,
     handles,
+    subscribe,
 )
 
 if TYPE_CHECKING:
@@ -63,6 +65,7 @@ __all__ = [
     "SQLiteEventStore",
     "Snapshot",
     "StateCodec",
+    "StreamAppend",
     "Subscription",
     "SubscriptionRunner",
     "SubscriptionStatus",
@@ -73,6 +76,7 @@ __all__ = [
     "handles",
     "make_converter",
     "migrate",
+    "subscribe",
 ]
 
 

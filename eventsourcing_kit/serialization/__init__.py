@@ -7,6 +7,8 @@ from eventsourcing_kit.serialization._codec import (
     StoredEvent,
 )
 from eventsourcing_kit.serialization._converter import make_converter
+from eventsourcing_kit.serialization._json import dumps as encode_json
+from eventsourcing_kit.serialization._json import loads as decode_json
 from eventsourcing_kit.serialization._state import StateCodec
 
 __all__ = [
@@ -15,5 +17,7 @@ __all__ = [
     "EventCodec",
     "StateCodec",
     "StoredEvent",
+    "decode_json",
+    "encode_json",
     "make_converter",
 ]

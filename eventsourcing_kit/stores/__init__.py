@@ -1,6 +1,10 @@
-"""Event stores: the protocol, the records that cross it, and the backends."""
+"""Event stores: the contract core, the records that cross it, and `connect`.
 
-from eventsourcing_kit.stores._base import CheckpointTransaction, EventStore
+Each backend is a subpackage with a public face of its own:
+`eventsourcing_kit.stores.memory`, `.sqlite` and `.postgres`. Backend authors
+find the driver interface in `eventsourcing_kit.stores.driver`.
+"""
+
 from eventsourcing_kit.stores._connect import connect
 from eventsourcing_kit.stores._records import (
     AppendResult,
@@ -9,20 +13,36 @@ from eventsourcing_kit.stores._records import (
     Position,
     RecordedEvent,
     Snapshot,
+    StreamAppend,
 )
-from eventsourcing_kit.stores.memory import MemoryEventStore
-from eventsourcing_kit.stores.sqlite import SQLiteEventStore
+from eventsourcing_kit.stores._store import DEFAULT_BATCH_SIZE, CheckpointTransaction, EventStore
+from eventsourcing_kit.stores._validation import (
+    MAX_INT64,
+    MAX_NAME_LENGTH,
+    validate_batch_size,
+    validate_category,
+    validate_event_types,
+    validate_stream_id,
+    validate_subscription_id,
+)
 
 __all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "MAX_INT64",
+    "MAX_NAME_LENGTH",
     "AppendResult",
     "CheckpointTransaction",
     "EventStore",
     "ExpectedVersion",
-    "MemoryEventStore",
     "NewEvent",
     "Position",
     "RecordedEvent",
-    "SQLiteEventStore",
     "Snapshot",
+    "StreamAppend",
     "connect",
+    "validate_batch_size",
+    "validate_category",
+    "validate_event_types",
+    "validate_stream_id",
+    "validate_subscription_id",
 ]

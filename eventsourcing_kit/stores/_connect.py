@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from eventsourcing_kit.errors import ConfigurationError
-from eventsourcing_kit.stores._base import EventStore
+from eventsourcing_kit.stores._store import EventStore
 
 __all__ = ["connect"]
 

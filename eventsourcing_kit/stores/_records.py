@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeAlias
 from uuid import UUID, uuid4
@@ -17,6 +17,7 @@ __all__ = [
     "Position",
     "RecordedEvent",
     "Snapshot",
+    "StreamAppend",
 ]
 
 Position: TypeAlias = int | tuple[int, int]
@@ -62,6 +63,15 @@ class NewEvent:
     data: Mapping[str, Any]
     metadata: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
     event_id: UUID = attrs.field(factory=uuid4)
+
+
+@attrs.frozen(slots=True)
+class StreamAppend:
+    """One stream's part of a multi-stream append (`EventStore.append_many`)."""
+
+    stream_id: str
+    events: Sequence[NewEvent]
+    expected_version: int | ExpectedVersion = ExpectedVersion.ANY
 
 
 @attrs.frozen(slots=True, kw_only=True)

@@ -3,37 +3,29 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeAlias
+from collections.abc import Iterable, Mapping
+from typing import Any
 from uuid import UUID
 
 import orjson
 
 from eventsourcing_kit.errors import (
-    ConcurrencyError,
-    DuplicateEventError,
     InvalidEventError,
     InvalidExpectedVersionError,
     InvalidInputError,
     InvalidStreamIdError,
 )
-from eventsourcing_kit.serialization._json import dumps, loads
-from eventsourcing_kit.stores._records import (
-    AppendResult,
-    ExpectedVersion,
-    NewEvent,
-    RecordedEvent,
-    Snapshot,
-)
+from eventsourcing_kit.serialization import encode_json as dumps
+from eventsourcing_kit.stores._driver import PreparedEvent, StreamWrite
+from eventsourcing_kit.stores._records import ExpectedVersion, NewEvent, Snapshot, StreamAppend
 
 __all__ = [
+    "MAX_INT64",
     "MAX_NAME_LENGTH",
-    "EncodedEvent",
-    "Expected",
-    "check_expected_version",
-    "encode_events",
     "encode_snapshot",
-    "resolve_retry",
+    "prepare_appends",
+    "prepare_events",
+    "prepare_write",
     "validate_batch_size",
     "validate_category",
     "validate_event_types",
@@ -45,10 +37,8 @@ __all__ = [
 ]
 
 MAX_NAME_LENGTH = 255
-Expected: TypeAlias = int | ExpectedVersion
-
-EncodedEvent: TypeAlias = tuple[NewEvent, bytes, bytes]
-"""A validated new event with its data and metadata as JSON bytes."""
+MAX_INT64 = 2**63 - 1
+"""The largest version or position any backend stores (a signed 64-bit int)."""
 
 
 def validate_stream_id(stream_id: object) -> str:
@@ -94,32 +84,64 @@ def validate_event_types(event_types: object) -> tuple[str, ...] | None:
     return names
 
 
-def validate_expected_version(expected_version: object) -> Expected:
+def validate_expected_version(expected_version: object) -> int | ExpectedVersion:
     """Return `expected_version` if valid, else raise `InvalidExpectedVersionError`."""
     if isinstance(expected_version, ExpectedVersion):
         return expected_version
     if isinstance(expected_version, bool) or not isinstance(expected_version, int):
         raise InvalidExpectedVersionError(expected_version)
-    if expected_version < 0:
+    if not 0 <= expected_version <= MAX_INT64:
         raise InvalidExpectedVersionError(expected_version)
     return expected_version
 
 
-def check_expected_version(stream_id: str, expected: Expected, actual: int) -> None:
-    """Raise `ConcurrencyError` unless a stream at `actual` satisfies `expected`."""
-    if expected is ExpectedVersion.ANY:
-        return
-    if expected is ExpectedVersion.NO_STREAM:
-        ok = actual == 0
-    elif expected is ExpectedVersion.STREAM_EXISTS:
-        ok = actual > 0
-    else:
-        ok = actual == expected
-    if not ok:
-        raise ConcurrencyError(stream_id, expected=expected, actual=actual)
+def prepare_write(stream_id: object, events: object, expected_version: object) -> StreamWrite:
+    """Check one stream's append and encode its events: raises before any I/O."""
+    return StreamWrite(
+        stream_id=validate_stream_id(stream_id),
+        expected=validate_expected_version(expected_version),
+        events=prepare_events(events),
+    )
 
 
-def encode_events(events: object) -> list[EncodedEvent]:
+def prepare_appends(appends: object) -> tuple[StreamWrite, ...]:
+    """Check the appends of one multi-stream append (`EventStore.append_many`)."""
+    if isinstance(appends, StreamAppend) or not isinstance(appends, Iterable):
+        raise InvalidInputError(
+            f"append_many takes a list of StreamAppend, got {type(appends).__name__}"
+        )
+    if isinstance(appends, str | bytes | Mapping | set | frozenset):
+        raise InvalidInputError(
+            f"append_many takes a list of StreamAppend (in order), got {type(appends).__name__}"
+        )
+    writes: list[StreamWrite] = []
+    streams: set[str] = set()
+    event_ids: set[UUID] = set()
+    for index, append in enumerate(appends):
+        if not isinstance(append, StreamAppend):
+            raise InvalidInputError(
+                f"appends[{index}] is a {type(append).__name__}, expected a StreamAppend"
+            )
+        write = prepare_write(append.stream_id, append.events, append.expected_version)
+        if write.stream_id in streams:
+            raise InvalidInputError(
+                f"stream {write.stream_id!r} appears twice in one append_many; put its "
+                "events in one StreamAppend"
+            )
+        streams.add(write.stream_id)
+        for prepared in write.events:
+            if prepared.event.event_id in event_ids:
+                raise InvalidEventError(
+                    f"event id {prepared.event.event_id} appears twice in one append"
+                )
+            event_ids.add(prepared.event.event_id)
+        writes.append(write)
+    if not writes:
+        raise InvalidInputError("append_many needs at least one StreamAppend")
+    return tuple(writes)
+
+
+def prepare_events(events: object) -> tuple[PreparedEvent, ...]:
     """Validate a batch of new events and encode their payloads.
 
     Raises before anything is written: the batch is checked whole.
@@ -140,7 +162,7 @@ def encode_events(events: object) -> list[EncodedEvent]:
     if not batch:
         raise InvalidEventError("an append needs at least one event")
     seen: set[UUID] = set()
-    encoded: list[EncodedEvent] = []
+    encoded: list[PreparedEvent] = []
     for index, event in enumerate(batch):
         if not isinstance(event, NewEvent):
             raise InvalidEventError(
@@ -154,8 +176,8 @@ def encode_events(events: object) -> list[EncodedEvent]:
         seen.add(event.event_id)
         data = _dump(event, index, "data")
         metadata = _dump(event, index, "metadata")
-        encoded.append((event, data, metadata))
-    return encoded
+        encoded.append(PreparedEvent(event, data, metadata))
+    return tuple(encoded)
 
 
 def _dump(event: NewEvent, index: int, field: str) -> bytes:
@@ -167,7 +189,7 @@ def _dump(event: NewEvent, index: int, field: str) -> bytes:
         except TypeError:
             pass  # let dumps raise its SerializationError
         else:
-            if b"null" not in encoded:
+            if b"null" not in encoded and b"-0.0" not in encoded:
                 return encoded
     return dumps(_as_dict(value, index, field), what=f"{field} of event {event.event_type!r}")
 
@@ -191,81 +213,6 @@ def _has_control_characters(text: str) -> bool:
     )
 
 
-def resolve_retry(
-    stream_id: str,
-    events: Sequence[EncodedEvent],
-    expected: Expected,
-    stored: Sequence[RecordedEvent | None],
-) -> AppendResult | None:
-    """Decide what an append whose event ids may already be stored means.
-
-    `stored[i]` is the stored event with the id of `events[i]`, or None. When
-    none is stored, the append is new: return None. When all are stored, in
-    this stream, in this order and at the versions this append would have
-    given them, with the same content, it is a retry of an append whose reply
-    was lost: return that append's result. Anything else is an error.
-    """
-    if all(record is None for record in stored):
-        return None
-    first = stored[0]
-    for index, ((event, data, metadata), record) in enumerate(zip(events, stored, strict=True)):
-        if record is None:
-            raise DuplicateEventError(
-                _some_id(stored),
-                stream_id=stream_id,
-                detail="only part of this batch is stored",
-            )
-        if record.stream_id != stream_id:
-            raise DuplicateEventError(
-                event.event_id,
-                stream_id=stream_id,
-                detail=f"it is stored in stream {record.stream_id!r}",
-            )
-        assert first is not None
-        if record.version != first.version + index:
-            raise DuplicateEventError(
-                event.event_id, stream_id=stream_id, detail="the batch is stored in another order"
-            )
-        if (
-            record.event_type != event.event_type
-            or record.data != loads(data)
-            or record.metadata != loads(metadata)
-        ):
-            raise DuplicateEventError(
-                event.event_id,
-                stream_id=stream_id,
-                detail=f"the stored event at version {record.version} has other content",
-            )
-    assert first is not None
-    before = first.version - 1
-    if expected is ExpectedVersion.NO_STREAM:
-        retry_matches = before == 0
-    elif expected is ExpectedVersion.STREAM_EXISTS:
-        retry_matches = before > 0
-    elif expected is ExpectedVersion.ANY:
-        retry_matches = True
-    else:
-        retry_matches = before == expected
-    if not retry_matches:
-        raise DuplicateEventError(
-            first.event_id,
-            stream_id=stream_id,
-            detail=f"it was stored after version {before}, this append expected {expected}",
-        )
-    last = stored[-1]
-    assert last is not None
-    return AppendResult(
-        stream_id=stream_id,
-        version=last.version,
-        global_position=last.global_position,
-        position=last.position,
-    )
-
-
-def _some_id(stored: Sequence[RecordedEvent | None]) -> UUID:
-    return next(record.event_id for record in stored if record is not None)
-
-
 def _check_type_name(name: Any) -> None:
     if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
         raise InvalidEventError(
@@ -278,7 +225,11 @@ def _check_type_name(name: Any) -> None:
 
 def validate_from_version(from_version: object) -> int:
     """Stream versions start at 1."""
-    if isinstance(from_version, bool) or not isinstance(from_version, int) or from_version < 1:
+    if (
+        isinstance(from_version, bool)
+        or not isinstance(from_version, int)
+        or not 1 <= from_version <= MAX_INT64
+    ):
         raise InvalidInputError(
             f"invalid from_version {from_version!r}: versions start at 1 (pass 1 for the "
             "whole stream)"
@@ -295,7 +246,11 @@ def validate_batch_size(batch_size: object) -> int:
 
 def validate_int_position(position: object) -> int:
     """Positions of backends whose insert order is their commit order: ints >= 0."""
-    if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+    if (
+        isinstance(position, bool)
+        or not isinstance(position, int)
+        or not 0 <= position <= MAX_INT64
+    ):
         raise InvalidInputError(
             f"invalid position {position!r} for this store: pass None or the `position` of "
             "an event read from it"
@@ -324,7 +279,7 @@ def encode_snapshot(snapshot: object) -> bytes:
         raise InvalidInputError(f"expected a Snapshot, got {type(snapshot).__name__}")
     validate_stream_id(snapshot.stream_id)
     version = snapshot.version
-    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_INT64:
         raise InvalidInputError(
             f"invalid snapshot version {version!r}: pass the stream version it was taken at"
         )

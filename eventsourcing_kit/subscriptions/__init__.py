@@ -1,6 +1,6 @@
 """Subscriptions: checkpointed, resumable readers of the global order.
 
-`Subscription` (what `EventStore.subscribe` returns) feeds a handler and
+`Subscription` (what `subscribe(store, ...)` returns) feeds a handler and
 stores its checkpoint; `SubscriptionRunner` runs several; `consumer_group`
 splits the streams among members; `Projection` dispatches typed events to
 methods. See docs/subscriptions.md.
@@ -23,7 +23,7 @@ from eventsourcing_kit.subscriptions._parking import (
 from eventsourcing_kit.subscriptions._projection import EventDecoder, Projection, handles
 from eventsourcing_kit.subscriptions._runner import SubscriptionRunner
 from eventsourcing_kit.subscriptions._status import SubscriptionState, SubscriptionStatus
-from eventsourcing_kit.subscriptions._subscription import Subscription
+from eventsourcing_kit.subscriptions._subscription import Subscription, subscribe
 
 __all__ = [
     "EventDecoder",
@@ -44,4 +44,5 @@ __all__ = [
     "member_for",
     "parked_stream_id",
     "rescale_consumer_group",
+    "subscribe",
 ]

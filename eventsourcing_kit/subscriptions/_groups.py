@@ -16,8 +16,7 @@ import attrs
 import structlog
 
 from eventsourcing_kit.errors import ConfigurationError
-from eventsourcing_kit.stores import EventStore, Position
-from eventsourcing_kit.stores._validation import validate_subscription_id
+from eventsourcing_kit.stores import EventStore, Position, validate_subscription_id
 from eventsourcing_kit.subscriptions._options import Handler
 
 if TYPE_CHECKING:

@@ -23,8 +23,7 @@ import attrs
 import structlog
 
 from eventsourcing_kit.errors import ConfigurationError
-from eventsourcing_kit.stores import EventStore, NewEvent, RecordedEvent
-from eventsourcing_kit.stores._validation import MAX_NAME_LENGTH
+from eventsourcing_kit.stores import MAX_NAME_LENGTH, EventStore, NewEvent, RecordedEvent
 from eventsourcing_kit.subscriptions._reading import take
 
 __all__ = [

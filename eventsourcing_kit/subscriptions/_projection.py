@@ -57,7 +57,7 @@ class Projection:
                 self.balances[account] = self.balances.get(account, 0) + event.amount
 
         balances = Balances()
-        store.subscribe("balances", balances, event_types=balances.event_types)
+        subscribe(store, "balances", balances, event_types=balances.event_types)
 
     Events of other types are ignored (pass `event_types` to the
     subscription so that the store does not even read them). The events are

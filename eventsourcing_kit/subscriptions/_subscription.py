@@ -20,8 +20,10 @@ from eventsourcing_kit.errors import (
     SubscriptionError,
     TransientStoreError,
 )
-from eventsourcing_kit.stores import EventStore, Position, RecordedEvent
-from eventsourcing_kit.stores._validation import (
+from eventsourcing_kit.stores import (
+    EventStore,
+    Position,
+    RecordedEvent,
     validate_batch_size,
     validate_category,
     validate_event_types,
@@ -45,7 +47,7 @@ from eventsourcing_kit.subscriptions._status import (
     count_lag,
 )
 
-__all__ = ["DEFAULT_SUBSCRIPTION_BATCH_SIZE", "Subscription"]
+__all__ = ["DEFAULT_SUBSCRIPTION_BATCH_SIZE", "Subscription", "subscribe"]
 
 logger = structlog.get_logger(__name__)
 
@@ -561,6 +563,19 @@ class Subscription:
         if is_parking_record(record):
             return False
         return self._partition is None or self._partition.owns(record.stream_id)
+
+
+def subscribe(
+    store: EventStore, subscription_id: str, handler: Handler, **options: Any
+) -> Subscription:
+    """A subscription named `subscription_id` that feeds `handler` from `store`'s global order.
+
+    It resumes from its stored checkpoint; see `Subscription` for the
+    options. `handler` takes a `RecordedEvent` (a list of them with
+    ``batched=True``), plus a `HandlerContext` with ``transactional=True``.
+    Start it with ``await subscription.start()`` or ``async with``.
+    """
+    return Subscription(store, subscription_id, handler, **options)
 
 
 def _is_async_callable(handler: object) -> bool:

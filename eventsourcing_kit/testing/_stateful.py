@@ -15,7 +15,8 @@ from eventsourcing_kit.domain import Aggregate, EventRegistry
 from eventsourcing_kit.repository import Repository
 from eventsourcing_kit.serialization import EventCodec, StateCodec, make_converter
 from eventsourcing_kit.serialization._json import dumps, loads
-from eventsourcing_kit.stores import MemoryEventStore, RecordedEvent
+from eventsourcing_kit.stores import RecordedEvent
+from eventsourcing_kit.stores.memory import MemoryEventStore
 
 __all__ = ["AggregateStateMachine"]
 

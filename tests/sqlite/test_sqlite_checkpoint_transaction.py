@@ -133,7 +133,7 @@ async def test_a_transaction_cancelled_while_waiting_for_the_lock_leaves_the_wri
             transaction.save(1)
 
     began = threading.Event()
-    store._writer.connection.set_trace_callback(
+    store._driver._writer.connection.set_trace_callback(
         lambda sql: began.set() if sql == "BEGIN IMMEDIATE" else None
     )
     task = asyncio.create_task(handler())

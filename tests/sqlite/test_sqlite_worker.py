@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from eventsourcing_kit.stores.sqlite._store import _Worker
+from eventsourcing_kit.stores.sqlite._worker import Worker as _Worker
 
 
 async def test_a_connection_opened_after_start_was_cancelled_is_closed_by_stop(

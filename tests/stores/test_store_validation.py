@@ -20,16 +20,17 @@ from eventsourcing_kit.errors import (
     InvalidStreamIdError,
 )
 from eventsourcing_kit.stores import ExpectedVersion, NewEvent, Snapshot
+from eventsourcing_kit.stores._rules import recognise_retry
 from eventsourcing_kit.stores._validation import (
-    check_expected_version,
-    encode_events,
     encode_snapshot,
-    resolve_retry,
+    prepare_events,
+    prepare_write,
     validate_category,
     validate_event_types,
     validate_expected_version,
     validate_stream_id,
 )
+from eventsourcing_kit.stores.driver import expected_version_holds
 
 ANY = ExpectedVersion.ANY
 NO_STREAM = ExpectedVersion.NO_STREAM
@@ -84,34 +85,27 @@ def test_invalid_expected_version_error_is_a_type_error_naming_the_choices() -> 
         (ANY, 7, True),
     ],
 )
-def test_check_expected_version_accepts_exactly_the_matching_states(
+def test_the_expected_version_rule_accepts_exactly_the_matching_states(
     expected: int | ExpectedVersion, actual: int, accepted: bool
 ) -> None:
-    try:
-        check_expected_version("Account-1", expected, actual)
-    except ConcurrencyError:
-        assert not accepted
-    else:
-        assert accepted
+    assert expected_version_holds(expected, actual) is accepted
 
 
 def test_concurrency_error_names_the_stream_and_both_versions() -> None:
-    with pytest.raises(ConcurrencyError) as raised:
-        check_expected_version("Account-1", NO_STREAM, 4)
-    message = str(raised.value)
+    message = str(ConcurrencyError("Account-1", expected=NO_STREAM, actual=4))
     assert "'Account-1'" in message
     assert "ExpectedVersion.NO_STREAM" in message
     assert "version 4" in message
 
 
-def test_encode_events_names_the_index_of_the_bad_event() -> None:
+def test_preparing_events_names_the_index_of_the_bad_event() -> None:
     with pytest.raises(InvalidEventError, match=r"events\[1\]"):
-        encode_events([NewEvent("Happened", {}), "Happened"])
+        prepare_events([NewEvent("Happened", {}), "Happened"])
 
 
-def test_encode_events_accepts_a_generator_once() -> None:
-    encoded = encode_events(NewEvent("Happened", {"n": n}) for n in range(3))
-    assert [data for _, data, _ in encoded] == [b'{"n":0}', b'{"n":1}', b'{"n":2}']
+def test_preparing_events_accepts_a_generator_once() -> None:
+    encoded = prepare_events(NewEvent("Happened", {"n": n}) for n in range(3))
+    assert [prepared.data for prepared in encoded] == [b'{"n":0}', b'{"n":1}', b'{"n":2}']
 
 
 def test_event_types_filter_is_materialised_once() -> None:
@@ -129,9 +123,9 @@ def test_validate_category_rejects_what_cannot_be_a_category(category: object) -
         validate_category(category)
 
 
-def test_resolve_retry_of_a_new_batch_is_none() -> None:
-    encoded = encode_events([NewEvent("Happened", {})])
-    assert resolve_retry("Account-1", encoded, 0, [None]) is None
+def test_a_write_none_of_whose_ids_is_stored_is_no_retry() -> None:
+    write = prepare_write("Account-1", [NewEvent("Happened", {})], 0)
+    assert recognise_retry(write, {}) is None
 
 
 def test_duplicate_event_error_says_what_clashed() -> None:
@@ -154,14 +148,14 @@ def test_a_lone_surrogate_in_a_stream_id_is_refused() -> None:
 
 def test_an_unordered_set_of_events_is_refused() -> None:
     with pytest.raises(InvalidEventError, match="unordered set"):
-        encode_events(frozenset({"not even an event"}))
+        prepare_events(frozenset({"not even an event"}))
 
 
 def test_a_read_only_mapping_is_encoded_like_a_dict() -> None:
-    [(_, data, metadata)] = encode_events(
+    [prepared] = prepare_events(
         [NewEvent("A", MappingProxyType({"x": 1}), metadata=MappingProxyType({"m": 2}))]
     )
-    assert (data, metadata) == (b'{"x":1}', b'{"m":2}')
+    assert (prepared.data, prepared.metadata) == (b'{"x":1}', b'{"m":2}')
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from eventsourcing_kit import RecordedEvent, connect
+from eventsourcing_kit import RecordedEvent, connect, subscribe
 from eventsourcing_kit.subscriptions import HandlerContext, SubscriptionState
 
 
@@ -38,7 +38,7 @@ async def main(url: str, schema: str, table: str, hang_at: int) -> None:
                 print("in-transaction", flush=True)
                 await asyncio.sleep(3600)
 
-        subscription = store.subscribe("exactly-once", handler, transactional=True, batch_size=4)
+        subscription = subscribe(store, "exactly-once", handler, transactional=True, batch_size=4)
         async with subscription:
             while subscription.state is not SubscriptionState.LIVE:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)

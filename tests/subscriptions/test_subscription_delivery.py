@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pytest
 from subscription_support import GUARD_S, Backend, append, until
 
-from eventsourcing_kit import EventStore, NewEvent, RecordedEvent
+from eventsourcing_kit import EventStore, NewEvent, RecordedEvent, subscribe
 from eventsourcing_kit.errors import ConfigurationError
 from eventsourcing_kit.subscriptions import Subscription, SubscriptionState
 
@@ -33,7 +33,7 @@ class Collector:
 
 
 async def test_store_subscribe_returns_a_subscription(store: EventStore) -> None:
-    subscription = store.subscribe("projection", Collector())
+    subscription = subscribe(store, "projection", Collector())
     assert isinstance(subscription, Subscription)
     assert subscription.subscription_id == "projection"
 
@@ -43,7 +43,7 @@ async def test_history_is_delivered_in_global_order(store: EventStore) -> None:
     await append(store, "Account-2", 1)
     await append(store, "Account-1", 1)
     handler = Collector()
-    async with store.subscribe("projection", handler, batch_size=2):
+    async with subscribe(store, "projection", handler, batch_size=2):
         await until(lambda: len(handler.events) == 4)
     assert handler.ids() == ["Account-1@1", "Account-1@2", "Account-2@1", "Account-1@3"]
 
@@ -51,7 +51,7 @@ async def test_history_is_delivered_in_global_order(store: EventStore) -> None:
 async def test_start_now_skips_history_and_delivers_what_comes_after(store: EventStore) -> None:
     await append(store, "Account-1", 3)
     handler = Collector()
-    async with store.subscribe("projection", handler, start="now") as subscription:
+    async with subscribe(store, "projection", handler, start="now") as subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE)
         await append(store, "Account-2", 1)
         await until(lambda: len(handler.events) == 1)
@@ -61,12 +61,12 @@ async def test_start_now_skips_history_and_delivers_what_comes_after(store: Even
 async def test_start_now_is_fixed_at_the_first_run(backend: Backend) -> None:
     async with backend.open() as store:
         await append(store, "Account-1", 1)
-        subscription = store.subscribe("projection", Collector(), start="now")
+        subscription = subscribe(store, "projection", Collector(), start="now")
         async with subscription:
             await until(lambda: subscription.state is SubscriptionState.LIVE)
         await append(store, "Account-2", 1)  # while it is down
     handler = Collector()
-    async with backend.open() as store, store.subscribe("projection", handler, start="now"):
+    async with backend.open() as store, subscribe(store, "projection", handler, start="now"):
         await until(lambda: len(handler.events) == 1)
     assert handler.ids() == ["Account-2@1"]
 
@@ -76,7 +76,7 @@ async def test_category_filter_delivers_only_that_category(store: EventStore) ->
     await append(store, "Order-1", 1)
     await append(store, "Account-2", 1)
     handler = Collector()
-    async with store.subscribe("accounts", handler, category="Account") as subscription:
+    async with subscribe(store, "accounts", handler, category="Account") as subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE)
     assert handler.ids() == ["Account-1@1", "Account-2@1"]
 
@@ -86,7 +86,7 @@ async def test_event_type_filter_delivers_only_those_types(store: EventStore) ->
     await append(store, "Account-1", 1, "Deposited")
     await append(store, "Account-1", 1, "Closed")
     handler = Collector()
-    subscription = store.subscribe("types", handler, event_types=["Opened", "Closed"])
+    subscription = subscribe(store, "types", handler, event_types=["Opened", "Closed"])
     async with subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE)
     assert [event.event_type for event in handler.events] == ["Opened", "Closed"]
@@ -95,7 +95,7 @@ async def test_event_type_filter_delivers_only_those_types(store: EventStore) ->
 async def test_a_batch_handler_gets_bounded_batches(store: EventStore) -> None:
     await append(store, "Account-1", 7)
     handler = Collector()
-    async with store.subscribe("batches", handler.batch, batched=True, batch_size=3):
+    async with subscribe(store, "batches", handler.batch, batched=True, batch_size=3):
         await until(lambda: len(handler.events) == 7)
     assert [len(batch) for batch in handler.batches] == [3, 3, 1]
 
@@ -113,7 +113,7 @@ async def test_live_events_reach_a_caught_up_subscriber(
     backend: Backend, store: EventStore
 ) -> None:
     handler = Collector()
-    subscription = store.subscribe("live", handler, poll_interval=no_polling(backend))
+    subscription = subscribe(store, "live", handler, poll_interval=no_polling(backend))
     async with subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE)
         for number in range(3):
@@ -126,12 +126,12 @@ async def test_a_restarted_subscription_resumes_after_its_checkpoint(backend: Ba
     first = Collector()
     async with backend.open() as store:
         await append(store, "Account-1", 3)
-        async with store.subscribe("projection", first):
+        async with subscribe(store, "projection", first):
             await until(lambda: len(first.events) == 3)
     async with backend.open() as store:
         await append(store, "Account-1", 2)
         second = Collector()
-        async with store.subscribe("projection", second):
+        async with subscribe(store, "projection", second):
             await until(lambda: len(second.events) == 2)
     assert second.ids() == ["Account-1@4", "Account-1@5"]
 
@@ -149,14 +149,14 @@ async def test_a_crash_mid_batch_hands_the_batch_over_again(backend: Backend) ->
                 blocked.set()
                 await asyncio.sleep(3600)
 
-        subscription = store.subscribe("projection", stuck_on_the_fifth, batch_size=3)
+        subscription = subscribe(store, "projection", stuck_on_the_fifth, batch_size=3)
         task = asyncio.create_task(subscription.run())
         await asyncio.wait_for(blocked.wait(), GUARD_S)
         task.cancel()
         await asyncio.wait({task})
     async with backend.open() as store:
         again = Collector()
-        async with store.subscribe("projection", again, batch_size=3):
+        async with subscribe(store, "projection", again, batch_size=3):
             await until(lambda: len(again.events) == 3)
     assert handled == [f"Account-1@{n}" for n in range(1, 6)]
     assert again.ids() == ["Account-1@4", "Account-1@5", "Account-1@6"]
@@ -179,7 +179,9 @@ async def test_concurrent_writers_reach_a_live_subscriber_once_each_in_stream_or
             stream = f"Account-{number}-{index % 2}" if index % 3 else "Account-shared"
             await store.append_events(stream, [NewEvent("Happened", {"w": number})])
 
-    subscription = store.subscribe("live", handler, batch_size=7, poll_interval=no_polling(backend))
+    subscription = subscribe(
+        store, "live", handler, batch_size=7, poll_interval=no_polling(backend)
+    )
     async with subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE)
         await asyncio.gather(*(writer(number) for number in range(writers)))
@@ -198,4 +200,4 @@ def test_a_sync_handler_is_refused_at_construction(store: EventStore) -> None:
         handled.append(event)
 
     with pytest.raises(ConfigurationError, match="async def"):
-        store.subscribe("projection", sync_handler)  # type: ignore[arg-type]
+        subscribe(store, "projection", sync_handler)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ import pytest
 from structlog.testing import capture_logs
 from subscription_support import NO_WAIT, ReadModel, append, until
 
-from eventsourcing_kit import EventStore, RecordedEvent, connect
+from eventsourcing_kit import EventStore, RecordedEvent, connect, subscribe
 from eventsourcing_kit.errors import HandlerError
 from eventsourcing_kit.subscriptions import HandlerContext, RetryPolicy, SubscriptionState
 
@@ -38,7 +38,7 @@ class Flaky:
 async def test_a_handler_that_fails_then_recovers_is_retried(store: EventStore) -> None:
     await append(store, "Account-1", 3)
     handler = Flaky({2}, failures=2)
-    async with store.subscribe("projection", handler, retry=NO_WAIT) as subscription:
+    async with subscribe(store, "projection", handler, retry=NO_WAIT) as subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE)
     assert handler.calls == [1, 2, 2, 2, 3]
     assert handler.handled == [1, 2, 3]
@@ -47,7 +47,7 @@ async def test_a_handler_that_fails_then_recovers_is_retried(store: EventStore) 
 async def test_a_handler_that_keeps_failing_stops_the_subscription(store: EventStore) -> None:
     await append(store, "Account-1", 3)
     handler = Flaky({2})
-    subscription = store.subscribe("projection", handler, retry=NO_WAIT)
+    subscription = subscribe(store, "projection", handler, retry=NO_WAIT)
     with pytest.raises(HandlerError) as raised:
         await subscription.run()
     assert raised.value.event.version == 2
@@ -61,14 +61,14 @@ async def test_a_stopped_subscription_keeps_its_checkpoint_before_the_poison_eve
     await append(store, "Account-1", 3)
     events = [event async for event in store.read_all()]
     with pytest.raises(HandlerError):
-        await store.subscribe("projection", Flaky({2}), retry=NO_WAIT).run()
+        await subscribe(store, "projection", Flaky({2}), retry=NO_WAIT).run()
     assert await store.load_checkpoint("projection") == events[0].position
 
 
 async def test_stopping_on_a_poison_event_logs_a_clear_error(store: EventStore) -> None:
     await append(store, "Account-1", 1)
     with capture_logs() as logs, pytest.raises(HandlerError):
-        await store.subscribe("projection", Flaky({1}), retry=NO_WAIT).run()
+        await subscribe(store, "projection", Flaky({1}), retry=NO_WAIT).run()
     errors = [line for line in logs if line["log_level"] == "error"]
     assert [line["event"] for line in errors] == ["subscription handler kept failing; stopping"]
     assert errors[0]["subscription_id"] == "projection"
@@ -84,14 +84,14 @@ def test_retries_wait_longer_each_time_up_to_the_cap() -> None:
 async def test_the_async_with_exit_raises_the_failure(store: EventStore) -> None:
     await append(store, "Account-1", 1)
     with pytest.raises(HandlerError):
-        async with store.subscribe("projection", Flaky({1}), retry=NO_WAIT) as subscription:
+        async with subscribe(store, "projection", Flaky({1}), retry=NO_WAIT) as subscription:
             await until(lambda: subscription.state is SubscriptionState.FAILED)
 
 
 async def test_park_sets_the_poison_event_aside_and_goes_on(store: EventStore) -> None:
     await append(store, "Account-1", 4)
     handler = Flaky({2})
-    subscription = store.subscribe("projection", handler, retry=NO_WAIT, on_error="park")
+    subscription = subscribe(store, "projection", handler, retry=NO_WAIT, on_error="park")
     async with subscription:
         await until(lambda: handler.handled == [1, 3, 4])
         await until(lambda: subscription.state is SubscriptionState.LIVE)
@@ -103,7 +103,7 @@ async def test_park_sets_the_poison_event_aside_and_goes_on(store: EventStore) -
 
 async def test_parked_events_are_not_delivered_to_subscriptions(store: EventStore) -> None:
     await append(store, "Account-1", 2)
-    parking = store.subscribe("parking", Flaky({1}), retry=NO_WAIT, on_error="park")
+    parking = subscribe(store, "parking", Flaky({1}), retry=NO_WAIT, on_error="park")
     async with parking:
         await until(lambda: parking.state is SubscriptionState.LIVE)
     seen: list[str] = []
@@ -111,7 +111,7 @@ async def test_parked_events_are_not_delivered_to_subscriptions(store: EventStor
     async def everything(event: RecordedEvent) -> None:
         seen.append(event.stream_id)
 
-    async with store.subscribe("everything", everything) as subscription:
+    async with subscribe(store, "everything", everything) as subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE)
     assert seen == ["Account-1", "Account-1"]
 
@@ -121,7 +121,7 @@ async def test_replaying_parked_events_hands_them_over_and_clears_them(
 ) -> None:
     await append(store, "Account-1", 3)
     handler = Flaky({2}, failures=3)  # fails its first try and 2 retries, then works
-    subscription = store.subscribe("projection", handler, retry=NO_WAIT, on_error="park")
+    subscription = subscribe(store, "projection", handler, retry=NO_WAIT, on_error="park")
     async with subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE)
     result = await subscription.replay_parked()
@@ -133,7 +133,7 @@ async def test_replaying_parked_events_hands_them_over_and_clears_them(
 
 async def test_a_parked_event_that_fails_its_replay_stays_parked(store: EventStore) -> None:
     await append(store, "Account-1", 1)
-    subscription = store.subscribe("projection", Flaky({1}), retry=NO_WAIT, on_error="park")
+    subscription = subscribe(store, "projection", Flaky({1}), retry=NO_WAIT, on_error="park")
     async with subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE)
     result = await subscription.replay_parked()
@@ -153,8 +153,8 @@ async def test_a_failing_batch_is_retried_event_by_event_and_parks_only_the_pois
             raise Boom("version 3 is poison")
         handled.extend(event.version for event in events)
 
-    subscription = store.subscribe(
-        "batches", batch_handler, batched=True, batch_size=4, retry=NO_WAIT, on_error="park"
+    subscription = subscribe(
+        store, "batches", batch_handler, batched=True, batch_size=4, retry=NO_WAIT, on_error="park"
     )
     async with subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE)
@@ -174,7 +174,7 @@ async def test_a_transactional_retry_keeps_only_the_successful_attempts_writes(
         if event.version == 2 and attempts.count(2) < 3:
             raise Boom("after writing the read model")
 
-    subscription = store.subscribe("projection", handler, transactional=True, retry=NO_WAIT)
+    subscription = subscribe(store, "projection", handler, transactional=True, retry=NO_WAIT)
     async with subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE)
     events = [str(event.event_id) async for event in store.read_all()]
@@ -192,7 +192,7 @@ async def test_a_store_error_at_start_is_retried(tmp_path: Path) -> None:
         await append(store, "Account-1", 1)
         other = sqlite3.connect(path, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
-        subscription = store.subscribe("projection", handler, start="now", poll_interval=0.01)
+        subscription = subscribe(store, "projection", handler, start="now", poll_interval=0.01)
         with capture_logs() as logs:
             await subscription.start()
             await until(
@@ -220,7 +220,7 @@ async def test_user_streams_of_the_parked_category_are_delivered(store: EventSto
     async def everything(event: RecordedEvent) -> None:
         seen.append(event.stream_id)
 
-    async with store.subscribe("projection", everything, on_error="park") as subscription:
+    async with subscribe(store, "projection", everything, on_error="park") as subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE)
     assert seen == ["$parked-orders", "$parked-projection"]
 
@@ -229,5 +229,5 @@ async def test_a_user_event_in_a_parked_stream_is_not_listed_as_parked(
     store: EventStore,
 ) -> None:
     await append(store, "$parked-projection", 1, event_type="$EventParked")
-    subscription = store.subscribe("projection", Flaky(set()), on_error="park")
+    subscription = subscribe(store, "projection", Flaky(set()), on_error="park")
     assert await subscription.parked() == []

@@ -10,7 +10,7 @@ import pytest
 from structlog.testing import capture_logs
 from subscription_support import GUARD_S, Backend, append, until
 
-from eventsourcing_kit import EventStore, RecordedEvent
+from eventsourcing_kit import EventStore, RecordedEvent, subscribe
 from eventsourcing_kit.errors import HandlerError, SubscriptionError
 from eventsourcing_kit.subscriptions import (
     RetryPolicy,
@@ -39,7 +39,7 @@ async def test_stop_finishes_the_batch_and_stores_its_checkpoint(store: EventSto
     await append(store, "Account-1", 5)
     positions = [event.position async for event in store.read_all()]
     gate = Gate()
-    subscription = store.subscribe("projection", gate, batch_size=3)
+    subscription = subscribe(store, "projection", gate, batch_size=3)
     await subscription.start()
     await asyncio.wait_for(gate.entered.wait(), GUARD_S)
     stopping = asyncio.create_task(subscription.stop())
@@ -52,7 +52,7 @@ async def test_stop_finishes_the_batch_and_stores_its_checkpoint(store: EventSto
 
 
 async def test_stop_ends_a_live_wait(store: EventStore) -> None:
-    subscription = store.subscribe("projection", Gate(), poll_interval=3600)
+    subscription = subscribe(store, "projection", Gate(), poll_interval=3600)
     await subscription.start()
     await until(lambda: subscription.state is SubscriptionState.LIVE)
     await asyncio.wait_for(subscription.stop(), GUARD_S)
@@ -67,8 +67,8 @@ async def test_stop_ends_a_retry_backoff_without_passing_the_event(store: EventS
         failed.set()
         raise RuntimeError("down")
 
-    subscription = store.subscribe(
-        "projection", failing, retry=RetryPolicy(initial_delay=3600, max_delay=3600)
+    subscription = subscribe(
+        store, "projection", failing, retry=RetryPolicy(initial_delay=3600, max_delay=3600)
     )
     await subscription.start()
     await asyncio.wait_for(failed.wait(), GUARD_S)
@@ -88,14 +88,14 @@ async def test_a_handler_can_stop_its_own_subscription_after_the_batch(
         if event.version == 2:
             await subscription.stop()
 
-    subscription = store.subscribe("projection", stop_on_the_second, batch_size=3)
+    subscription = subscribe(store, "projection", stop_on_the_second, batch_size=3)
     await asyncio.wait_for(subscription.run(), GUARD_S)
     assert handled == [1, 2, 3]
     assert await store.load_checkpoint("projection") == positions[2]
 
 
 async def test_a_subscription_cannot_run_twice_at_once(store: EventStore) -> None:
-    subscription = store.subscribe("projection", Gate())
+    subscription = subscribe(store, "projection", Gate())
     async with subscription:
         with pytest.raises(SubscriptionError):
             await subscription.run()
@@ -105,7 +105,7 @@ async def test_status_reports_checkpoint_head_and_lag(store: EventStore) -> None
     await append(store, "Account-1", 3)
     positions = [event.position async for event in store.read_all()]
     await store.save_checkpoint("projection", positions[0])
-    status = await store.subscribe("projection", Gate()).status()
+    status = await subscribe(store, "projection", Gate()).status()
     assert (status.checkpoint, status.head_position, status.lag, status.lag_exact) == (
         positions[0],
         positions[2],
@@ -119,13 +119,13 @@ async def test_status_lag_counts_only_what_the_subscription_would_handle(
 ) -> None:
     await append(store, "Account-1", 2)
     await append(store, "Order-1", 3)
-    status = await store.subscribe("projection", Gate(), category="Order").status()
+    status = await subscribe(store, "projection", Gate(), category="Order").status()
     assert status.lag == 3
 
 
 async def test_status_stops_counting_at_the_lag_limit(store: EventStore) -> None:
     await append(store, "Account-1", 5)
-    status = await store.subscribe("projection", Gate()).status(lag_limit=2)
+    status = await subscribe(store, "projection", Gate()).status(lag_limit=2)
     assert (status.lag, status.lag_exact) == (2, False)
 
 
@@ -141,7 +141,7 @@ async def test_reset_rebuilds_from_the_first_event(store: EventStore) -> None:
         cleared.append(True)
         seen.clear()
 
-    subscription = store.subscribe("projection", handler, on_reset=clear)
+    subscription = subscribe(store, "projection", handler, on_reset=clear)
     async with subscription:
         await until(lambda: seen == [1, 2])
         await subscription.reset()
@@ -158,7 +158,7 @@ async def test_reset_of_a_stopped_start_now_subscription_rebuilds_from_the_begin
     async def handler(event: RecordedEvent) -> None:
         seen.append(event.version)
 
-    subscription = store.subscribe("projection", handler, start="now")
+    subscription = subscribe(store, "projection", handler, start="now")
     async with subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE)
     assert seen == []
@@ -173,7 +173,7 @@ async def test_the_runner_stops_every_subscription_gracefully(store: EventStore)
     for gate in gates:
         gate.release.set()
     runner = SubscriptionRunner(
-        [store.subscribe("one", gates[0]), store.subscribe("two", gates[1], category="Account")]
+        [subscribe(store, "one", gates[0]), subscribe(store, "two", gates[1], category="Account")]
     )
     async with runner:
         await until(lambda: all(s.state is SubscriptionState.LIVE for s in runner.subscriptions))
@@ -195,8 +195,8 @@ async def test_the_runner_stops_the_others_and_raises_when_one_fails(store: Even
     healthy.release.set()
     runner = SubscriptionRunner(
         [
-            store.subscribe("healthy", healthy, poll_interval=3600),
-            store.subscribe("failing", failing, retry=RetryPolicy(max_retries=0)),
+            subscribe(store, "healthy", healthy, poll_interval=3600),
+            subscribe(store, "failing", failing, retry=RetryPolicy(max_retries=0)),
         ]
     )
     with pytest.raises(HandlerError):
@@ -211,7 +211,7 @@ async def test_two_subscriptions_with_one_id_are_refused_by_the_runner(
     store: EventStore,
 ) -> None:
     with pytest.raises(SubscriptionError):
-        SubscriptionRunner([store.subscribe("same", Gate()), store.subscribe("same", Gate())])
+        SubscriptionRunner([subscribe(store, "same", Gate()), subscribe(store, "same", Gate())])
 
 
 async def test_start_live_and_stop_are_logged_with_the_subscription_id(
@@ -220,7 +220,7 @@ async def test_start_live_and_stop_are_logged_with_the_subscription_id(
     await append(store, "Account-1", 1)
     gate = Gate()
     gate.release.set()
-    subscription: Subscription = store.subscribe("projection", gate)
+    subscription: Subscription = subscribe(store, "projection", gate)
     with capture_logs() as logs:
         async with subscription:
             await until(lambda: subscription.state is SubscriptionState.LIVE)
@@ -250,8 +250,8 @@ async def test_a_reset_survives_a_restart_of_a_start_now_subscription(backend: B
 
     async with backend.open() as store:
         await append(store, "Account-1", 2)
-        await store.subscribe("projection", handler, start="now").reset()
-    async with backend.open() as store, store.subscribe("projection", handler, start="now"):
+        await subscribe(store, "projection", handler, start="now").reset()
+    async with backend.open() as store, subscribe(store, "projection", handler, start="now"):
         await until(lambda: seen == [1, 2])
 
 
@@ -269,7 +269,7 @@ async def test_stop_timeout_cancels_a_busy_handler_when_run_is_awaited_directly(
             cancelled.set()
             raise
 
-    subscription = store.subscribe("projection", busy)
+    subscription = subscribe(store, "projection", busy)
     running = asyncio.create_task(subscription.run())
     await asyncio.wait_for(gate.entered.wait(), GUARD_S)
     await asyncio.wait_for(subscription.stop(timeout=0.01), GUARD_S)
@@ -284,8 +284,8 @@ async def test_a_runner_whose_start_fails_stops_the_subscriptions_it_started(
 ) -> None:
     first, already_running = Gate(), Gate()
     first.release.set()
-    already = store.subscribe("two", already_running)
-    runner = SubscriptionRunner([store.subscribe("one", first), already])
+    already = subscribe(store, "two", already_running)
+    runner = SubscriptionRunner([subscribe(store, "one", first), already])
     async with already:
         with pytest.raises(SubscriptionError):
             await runner.start()
@@ -295,7 +295,7 @@ async def test_a_runner_whose_start_fails_stops_the_subscriptions_it_started(
 async def test_the_runner_stops_on_a_signal(store: EventStore) -> None:
     gate = Gate()
     gate.release.set()
-    runner = SubscriptionRunner([store.subscribe("one", gate)])
+    runner = SubscriptionRunner([subscribe(store, "one", gate)])
     runner.stop_on_signals([signal.SIGUSR1])
     try:
         await runner.start()

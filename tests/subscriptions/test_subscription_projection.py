@@ -6,7 +6,7 @@ import attrs
 import pytest
 from subscription_support import ReadModel, until
 
-from eventsourcing_kit import EventStore, NewEvent, RecordedEvent
+from eventsourcing_kit import EventStore, NewEvent, RecordedEvent, subscribe
 from eventsourcing_kit.domain import event_type
 from eventsourcing_kit.errors import ConfigurationError, HandlerError
 from eventsourcing_kit.subscriptions import (
@@ -62,7 +62,7 @@ async def test_events_reach_the_method_for_their_type_decoded(store: EventStore)
         ],
     )
     projection = Balances()
-    async with store.subscribe("balances", projection) as subscription:
+    async with subscribe(store, "balances", projection) as subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE)
     assert projection.balances == {"Account-1": 7}
 
@@ -71,7 +71,7 @@ async def test_old_schema_versions_and_old_names_arrive_upcast(store: EventStore
     await store.append_events("Account-1", [NewEvent("Deposited", {"amount": 10})])
     await store.append_events("Account-1", [NewEvent("MoneyTakenOut", {"sum": 4})])
     projection = Balances()
-    async with store.subscribe("balances", projection) as subscription:
+    async with subscribe(store, "balances", projection) as subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE)
     assert projection.balances == {"Account-1": 6}
 
@@ -80,7 +80,7 @@ async def test_events_of_other_types_are_ignored(store: EventStore) -> None:
     await store.append_events("Account-1", [NewEvent("Renamed", {"name": "x"})])
     await store.append_events("Account-1", [NewEvent("Deposited", {"amount": 1})])
     projection = Balances()
-    async with store.subscribe("balances", projection) as subscription:
+    async with subscribe(store, "balances", projection) as subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE)
     assert projection.balances == {"Account-1": 1}
 
@@ -91,8 +91,8 @@ def test_event_types_lists_the_handled_names_and_aliases() -> None:
 
 async def test_an_undecodable_event_is_a_handler_failure(store: EventStore) -> None:
     await store.append_events("Account-1", [NewEvent("Deposited", {"amount": "lots"})])
-    subscription = store.subscribe(
-        "balances", Balances(), retry=RetryPolicy(max_retries=0, initial_delay=0)
+    subscription = subscribe(
+        store, "balances", Balances(), retry=RetryPolicy(max_retries=0, initial_delay=0)
     )
     with pytest.raises(HandlerError):
         await subscription.run()
@@ -123,7 +123,7 @@ async def test_a_transactional_projection_gets_the_context_to_write_through(
 ) -> None:
     await store.append_events("Account-1", [NewEvent("Deposited", {"amount": 1})])
     projection = SeenDeposits(read_model)
-    subscription = store.subscribe("seen", projection, transactional=True)
+    subscription = subscribe(store, "seen", projection, transactional=True)
     async with subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE)
     assert await read_model.rows() == [str(e.event_id) async for e in store.read_all()]

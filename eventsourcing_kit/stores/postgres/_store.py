@@ -36,11 +36,6 @@ from eventsourcing_kit.errors import (
     TransientStoreError,
 )
 from eventsourcing_kit.serialization._json import dumps, loads
-from eventsourcing_kit.stores._base import (
-    DEFAULT_BATCH_SIZE,
-    CheckpointTransaction,
-    EventStore,
-)
 from eventsourcing_kit.stores._records import (
     AppendResult,
     ExpectedVersion,
@@ -48,18 +43,6 @@ from eventsourcing_kit.stores._records import (
     Position,
     RecordedEvent,
     Snapshot,
-)
-from eventsourcing_kit.stores._validation import (
-    EncodedEvent,
-    Expected,
-    encode_events,
-    resolve_retry,
-    validate_batch_size,
-    validate_event_types,
-    validate_expected_version,
-    validate_from_version,
-    validate_stream_id,
-    validate_subscription_id,
 )
 from eventsourcing_kit.stores.postgres._connect import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -74,6 +57,23 @@ from eventsourcing_kit.stores.postgres._errors import translate_error
 from eventsourcing_kit.stores.postgres._group import GroupCommitter, Pending
 from eventsourcing_kit.stores.postgres._jsonb import jsonb_text
 from eventsourcing_kit.stores.postgres._lane import Lane
+from eventsourcing_kit.stores.postgres._legacy import (
+    EncodedEvent,
+    Expected,
+    encode_events,
+    resolve_retry,
+    validate_batch_size,
+    validate_event_types,
+    validate_expected_version,
+    validate_from_version,
+    validate_stream_id,
+    validate_subscription_id,
+)
+from eventsourcing_kit.stores.postgres._legacy_base import (
+    DEFAULT_BATCH_SIZE,
+    CheckpointTransaction,
+    EventStore,
+)
 from eventsourcing_kit.stores.postgres._migrations import (
     DEFAULT_SCHEMA,
     migrate,

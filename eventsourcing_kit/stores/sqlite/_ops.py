@@ -15,14 +15,16 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing_kit.errors import ConcurrencyError
-from eventsourcing_kit.serialization._json import loads
-from eventsourcing_kit.stores._records import AppendResult, RecordedEvent, Snapshot
-from eventsourcing_kit.stores._validation import (
-    EncodedEvent,
-    Expected,
-    check_expected_version,
-    resolve_retry,
+from eventsourcing_kit.serialization import decode_json as loads
+from eventsourcing_kit.stores.driver import (
+    Appended,
+    AppendOutcome,
+    AppendResult,
+    RecordedEvent,
+    Rejected,
+    Snapshot,
+    StreamWrite,
+    expected_version_holds,
 )
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "begin",
     "delete_checkpoint",
     "end",
+    "events_by_id",
     "fetch_events",
     "head_position",
     "load_checkpoint",
@@ -105,104 +108,80 @@ def _write(connection: sqlite3.Connection, *, nested: bool) -> Iterator[None]:
 # --- appending ------------------------------------------------------------------
 
 
-def _stored(
-    connection: sqlite3.Connection, events: Sequence[EncodedEvent]
-) -> list[RecordedEvent | None]:
-    ids = [event.event_id.bytes for event, _, _ in events]
-    found: dict[bytes, RecordedEvent] = {}
+def events_by_id(
+    connection: sqlite3.Connection, event_ids: Sequence[UUID]
+) -> dict[UUID, RecordedEvent]:
+    """The stored events among `event_ids`."""
+    ids = [event_id.bytes for event_id in event_ids]
+    found: dict[UUID, RecordedEvent] = {}
     for start in range(0, len(ids), _BY_IDS_PAGE):
         chunk = ids[start : start + _BY_IDS_PAGE]
         sql = f"SELECT {_COLUMNS} FROM events WHERE event_id IN ({', '.join('?' * len(chunk))})"
         for row in connection.execute(sql, chunk):
-            found[row[6]] = _record(row)
-    return [found.get(event_id) for event_id in ids]
+            record = _record(row)
+            found[record.event_id] = record
+    return found
 
 
-def _append(
-    connection: sqlite3.Connection,
-    stream_id: str,
-    events: Sequence[EncodedEvent],
-    expected: Expected,
-    *,
-    nested: bool,
-) -> tuple[AppendResult, bool]:
-    """Append atomically; return the result and whether anything was written.
+class _Rejection(Exception):
+    """Leaves the write block, so that what was inserted is rolled back."""
 
-    The version check runs first and only a failure of it (or an event id
-    that is already stored) costs a look-up of the ids for the retry rule:
-    a plain append pays no extra query for idempotency.
-    """
-    with _write(connection, nested=nested):
-        row = connection.execute(_STREAM_VERSION, (stream_id,)).fetchone()
-        actual = 0 if row is None else int(row[0])
-        try:
-            check_expected_version(stream_id, expected, actual)
-        except ConcurrencyError:
-            retried = resolve_retry(stream_id, events, expected, _stored(connection, events))
-            if retried is None:
-                raise
-            return retried, False
-        category = stream_id.partition("-")[0]
-        recorded_at = _now()
-        rows = [
-            (
-                stream_id,
-                category,
-                actual + index,
-                event.event_type,
-                data.decode(),
-                metadata.decode(),
-                event.event_id.bytes,
-                recorded_at,
-            )
-            for index, (event, data, metadata) in enumerate(events, start=1)
-        ]
-        try:
-            if len(rows) == 1:
-                last = connection.execute(_INSERT, rows[0]).lastrowid
-            else:
-                connection.executemany(_INSERT, rows)
-                last = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
-        except sqlite3.IntegrityError as error:
-            if "event_id" in str(error):
-                retried = resolve_retry(stream_id, events, expected, _stored(connection, events))
-                if retried is not None:
-                    raise _Retried(retried) from None
-            # The write lock makes a (stream_id, version) clash impossible for
-            # writers using this store; report one from any other writer the same way.
-            raise ConcurrencyError(stream_id, expected=expected, actual=actual) from error
-        assert last is not None
-        return (
-            AppendResult(
-                stream_id=stream_id,
-                version=actual + len(rows),
-                global_position=last,
-                position=last,
-            ),
-            True,
-        )
-
-
-class _Retried(Exception):
-    """Leaves the write block so the partial insert is rolled back."""
-
-    def __init__(self, result: AppendResult) -> None:
-        self.result = result
+    def __init__(self, outcome: Rejected) -> None:
+        self.outcome = outcome
 
 
 def append(
-    connection: sqlite3.Connection,
-    stream_id: str,
-    events: Sequence[EncodedEvent],
-    expected: Expected,
-    *,
-    nested: bool,
-) -> tuple[AppendResult, bool]:
-    """Append `events` atomically (see `_append`); a recognised retry returns its result."""
+    connection: sqlite3.Connection, writes: Sequence[StreamWrite], *, nested: bool
+) -> AppendOutcome:
+    """Append every write atomically, or none (`Driver.append`).
+
+    A plain append pays no query for idempotency: only a rejected one is
+    looked up, by the core, afterwards.
+    """
     try:
-        return _append(connection, stream_id, events, expected, nested=nested)
-    except _Retried as retried:
-        return retried.result, False
+        with _write(connection, nested=nested):
+            return Appended(
+                tuple(_append_one(connection, index, write) for index, write in enumerate(writes))
+            )
+    except _Rejection as rejection:
+        return rejection.outcome
+
+
+def _append_one(connection: sqlite3.Connection, index: int, write: StreamWrite) -> AppendResult:
+    stream_id = write.stream_id
+    row = connection.execute(_STREAM_VERSION, (stream_id,)).fetchone()
+    actual = 0 if row is None else int(row[0])
+    if not expected_version_holds(write.expected, actual):
+        raise _Rejection(Rejected(index, actual))
+    category = stream_id.partition("-")[0]
+    recorded_at = _now()
+    rows = [
+        (
+            stream_id,
+            category,
+            actual + number,
+            prepared.event.event_type,
+            prepared.data.decode(),
+            prepared.metadata.decode(),
+            prepared.event.event_id.bytes,
+            recorded_at,
+        )
+        for number, prepared in enumerate(write.events, start=1)
+    ]
+    try:
+        if len(rows) == 1:
+            last = connection.execute(_INSERT, rows[0]).lastrowid
+        else:
+            connection.executemany(_INSERT, rows)
+            last = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
+    except sqlite3.IntegrityError:
+        # An event id stored already, or a (stream_id, version) taken by a
+        # writer outside this store's lock: the core tells which.
+        raise _Rejection(Rejected(index)) from None
+    assert last is not None
+    return AppendResult(
+        stream_id=stream_id, version=actual + len(rows), global_position=last, position=last
+    )
 
 
 # --- reading --------------------------------------------------------------------

@@ -10,7 +10,7 @@ from uuid import uuid4
 
 import pytest
 
-from eventsourcing_kit import EventStore, Repository, Subscription, connect
+from eventsourcing_kit import EventStore, Repository, Subscription, connect, subscribe
 from samples.bank import read_model, transfers
 from samples.bank.domain import Account
 
@@ -41,7 +41,7 @@ async def test_a_transfer_to_an_open_account_credits_it_once(store: EventStore) 
     transfer = uuid4()
     await accounts.update(ann.id, lambda a: a.send_transfer(transfer, ben.id, 40))
     manager = transfers.TransferManager(accounts)
-    subscription = store.subscribe("t", manager, event_types=["TransferSent"])
+    subscription = subscribe(store, "t", manager, event_types=["TransferSent"])
     async with subscription:
         await until_caught_up(subscription)
     # Handing the same event over again (at-least-once) credits nothing more.
@@ -62,7 +62,7 @@ async def test_a_transfer_to_a_closed_account_is_refunded(store: EventStore) -> 
     transfer = uuid4()
     await accounts.update(ann.id, lambda a: a.send_transfer(transfer, cid.id, 40))
     manager = transfers.TransferManager(accounts)
-    subscription = store.subscribe("t", manager, event_types=["TransferSent"])
+    subscription = subscribe(store, "t", manager, event_types=["TransferSent"])
     async with subscription:
         await until_caught_up(subscription)
     assert (await accounts.load(ann.id)).balance == 100
@@ -74,8 +74,8 @@ async def test_the_read_model_agrees_with_the_aggregates(store: EventStore, tmp_
     ann, ben = await opened(accounts, "Ann", 100), await opened(accounts, "Ben", 5)
     await accounts.update(ann.id, lambda a: a.withdraw(30))
     projection = read_model.Balances()
-    subscription = store.subscribe(
-        "b", projection, event_types=projection.event_types, transactional=True
+    subscription = subscribe(
+        store, "b", projection, event_types=projection.event_types, transactional=True
     )
     async with subscription:
         await until_caught_up(subscription)

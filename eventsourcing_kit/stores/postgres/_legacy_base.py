@@ -17,32 +17,18 @@ from eventsourcing_kit.stores._records import (
     RecordedEvent,
     Snapshot,
 )
-from eventsourcing_kit.stores._validation import validate_category
+from eventsourcing_kit.stores._store import CheckpointTransaction
+from eventsourcing_kit.stores._store import EventStore as _CoreEventStore
+from eventsourcing_kit.stores.postgres._legacy import validate_category
 
 if TYPE_CHECKING:
     from eventsourcing_kit.subscriptions import Subscription
 
 __all__ = ["DEFAULT_BATCH_SIZE", "AppendSignal", "CheckpointTransaction", "EventStore"]
 
+# Transitional: the PostgreSQL store predates the driver interface.
+
 DEFAULT_BATCH_SIZE = 500
-
-
-class CheckpointTransaction:
-    """A unit of work that ends with a subscription's checkpoint being stored.
-
-    `connection` is the backend's open connection inside the transaction
-    (an ``asyncpg.Connection`` on PostgreSQL, a ``sqlite3.Connection`` on
-    SQLite, None in memory): a handler that writes its read model through it
-    commits together with the checkpoint, exactly once.
-    """
-
-    def __init__(self, connection: Any = None) -> None:
-        self.connection = connection
-        self.position: Position | None = None
-
-    def save(self, position: Position) -> None:
-        """Store `position` as the checkpoint when the transaction commits."""
-        self.position = position
 
 
 class AppendSignal:
@@ -68,7 +54,7 @@ class AppendSignal:
         return True
 
 
-class EventStore(abc.ABC):
+class EventStore(_CoreEventStore, abc.ABC):
     """An append-only log of streams with per-stream versions and one global order.
 
     Get one with `connect(url)`. Every method validates its input before it
@@ -76,7 +62,7 @@ class EventStore(abc.ABC):
     Backends subclass this and pass `eventsourcing_kit.testing.StoreContract`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self) -> None:  # noqa: the core's driver is not used here
         self._signal = AppendSignal()
 
     async def __aenter__(self) -> Self:

@@ -1,0 +1,241 @@
+"""What a backend implements: the driver interface, and the values that cross it.
+
+The core (`EventStore`) checks and encodes everything before a driver sees
+it, so a driver receives input it can trust: stream ids, versions and
+positions in range, events with JSON payloads already encoded, the expected
+version in one typed form. A driver stores and fetches; it reports what
+happened as a typed outcome and leaves the meaning (retries, conflicts,
+errors for the user) to the core. See docs/writing-a-backend.md.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, TypeAlias
+from uuid import UUID
+
+import attrs
+
+from eventsourcing_kit.stores._records import (
+    AppendResult,
+    ExpectedVersion,
+    NewEvent,
+    Position,
+    RecordedEvent,
+    Snapshot,
+)
+
+__all__ = [
+    "AppendOutcome",
+    "AppendRequest",
+    "Appended",
+    "Driver",
+    "DriverTransaction",
+    "GlobalRead",
+    "PreparedEvent",
+    "Rejected",
+    "StreamRead",
+    "StreamWrite",
+]
+
+
+@attrs.frozen(slots=True)
+class PreparedEvent:
+    """A checked new event with its data and metadata encoded as JSON bytes."""
+
+    event: NewEvent
+    data: bytes
+    metadata: bytes
+
+
+@attrs.frozen(slots=True)
+class StreamWrite:
+    """The events to add to one stream, and the version the writer expects of it."""
+
+    stream_id: str
+    expected: int | ExpectedVersion
+    events: tuple[PreparedEvent, ...]
+
+
+@attrs.frozen(slots=True)
+class AppendRequest:
+    """One atomic append: every write commits, or none does.
+
+    `writes` name distinct streams, and no event id appears twice among
+    them. `session` is the backend's own transaction handle that the caller
+    asked the append to join (an ``asyncpg.Connection`` on PostgreSQL), or
+    None: the driver then commits the append on its own.
+    """
+
+    writes: tuple[StreamWrite, ...]
+    session: Any = None
+
+
+@attrs.frozen(slots=True)
+class Appended:
+    """Everything was written; one result per write, in the request's order."""
+
+    results: tuple[AppendResult, ...]
+
+
+@attrs.frozen(slots=True)
+class Rejected:
+    """Nothing was written.
+
+    `index` is the write whose expected version did not hold, or one of
+    whose event ids is stored already (a driver need not tell the two
+    apart: the core looks the ids up and decides). `actual` is that stream's
+    version when the driver knows it, else None (the core asks for it).
+    `session_aborted` says the failure aborted the caller's transaction
+    (`AppendRequest.session`), which the core then tells the caller.
+    """
+
+    index: int
+    actual: int | None = None
+    session_aborted: bool = False
+
+
+AppendOutcome: TypeAlias = Appended | Rejected
+
+
+@attrs.frozen(slots=True)
+class StreamRead:
+    """Read one stream from `from_version` (inclusive), in pages of `batch_size`."""
+
+    stream_id: str
+    from_version: int
+    batch_size: int
+
+
+@attrs.frozen(slots=True)
+class GlobalRead:
+    """Read the global order after `after` (exclusive), in pages of `batch_size`.
+
+    `category` None reads every stream; `event_types` None every type.
+    """
+
+    after: Position
+    category: str | None
+    event_types: tuple[str, ...] | None
+    batch_size: int
+
+
+class DriverTransaction(abc.ABC):
+    """An open unit of work that ends by storing a subscription's checkpoint."""
+
+    @property
+    def connection(self) -> Any:
+        """The backend's connection inside the transaction, for the caller's writes."""
+        return None
+
+    @abc.abstractmethod
+    async def save_checkpoint(self, position: Position) -> None:
+        """Store the checkpoint as part of this transaction."""
+
+
+class Driver(abc.ABC):
+    """A backend's storage operations, behind the core `EventStore`.
+
+    Every argument is checked by the core first. Methods raise errors of
+    `eventsourcing_kit.errors` only (translate the backend's own errors:
+    `StoreUnavailableError` for a lost server, `TransientStoreError` for a
+    failure worth retrying, `StoreError` otherwise).
+    """
+
+    # --- positions -----------------------------------------------------------
+
+    @property
+    @abc.abstractmethod
+    def start_position(self) -> Position:
+        """A position before every event."""
+
+    @abc.abstractmethod
+    def check_position(self, position: object) -> Position:
+        """`position` if it is one of this backend's positions, in its normal form.
+
+        Raise `InvalidInputError` otherwise. Called on every position a user
+        passes in, before anything is sent.
+        """
+
+    # --- writing -------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def append(self, request: AppendRequest) -> AppendOutcome:
+        """Write all of `request.writes` atomically, or nothing.
+
+        For each write, the stream's version must satisfy `expected`
+        (`eventsourcing_kit.stores.driver.expected_version_holds`), checked
+        atomically with the write; its events get the versions after it and
+        positions in the global order. An event id that is stored already
+        rejects the append (never a second copy of an event).
+        """
+
+    @abc.abstractmethod
+    async def events_by_id(
+        self, event_ids: Sequence[UUID], *, session: Any = None
+    ) -> Mapping[UUID, RecordedEvent]:
+        """The stored events among `event_ids` (missing ids are left out)."""
+
+    # --- reading -------------------------------------------------------------
+
+    @abc.abstractmethod
+    def read_stream(self, request: StreamRead) -> AsyncIterator[RecordedEvent]:
+        """The stream's events from `from_version` on, oldest first, in pages."""
+
+    @abc.abstractmethod
+    def read_global(self, request: GlobalRead) -> AsyncIterator[RecordedEvent]:
+        """Events in the global order after `after`: never skipping one that
+        commits later, and never yielding one before those that precede it."""
+
+    @abc.abstractmethod
+    async def stream_version(self, stream_id: str) -> int:
+        """The stream's version: its number of events, 0 when it has none."""
+
+    @abc.abstractmethod
+    async def head_position(self) -> Position | None:
+        """The position of the last event a reader can see now, None when empty."""
+
+    # --- snapshots and checkpoints -------------------------------------------
+
+    @abc.abstractmethod
+    async def save_snapshot(self, snapshot: Snapshot, data: bytes) -> None:
+        """Keep `snapshot` (its data encoded as `data`) unless a later one is kept."""
+
+    @abc.abstractmethod
+    async def load_snapshot(self, stream_id: str) -> Snapshot | None:
+        """The stream's snapshot, with `recorded_at` set, or None."""
+
+    @abc.abstractmethod
+    async def load_checkpoint(self, subscription_id: str) -> Position | None:
+        """The subscription's stored position, or None."""
+
+    @abc.abstractmethod
+    async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
+        """Store the subscription's position."""
+
+    @abc.abstractmethod
+    async def delete_checkpoint(self, subscription_id: str) -> None:
+        """Forget the subscription's position (nothing happens when it has none)."""
+
+    @abc.abstractmethod
+    def transaction(self, subscription_id: str) -> AbstractAsyncContextManager[DriverTransaction]:
+        """A unit of work that commits the caller's writes with the checkpoint.
+
+        Appends and snapshots the caller makes through the store while the
+        block runs (in its task, or tasks it starts) belong to it: they
+        commit with the checkpoint when the block ends, or are undone when it
+        fails. A backend without transactions cannot offer this: raise
+        `ConfigurationError` here, and say so in its docs.
+        """
+
+    # --- live delivery and lifecycle -----------------------------------------
+
+    @abc.abstractmethod
+    async def wait_for_events(self, timeout: float) -> bool:
+        """Wait until an append may have committed (True), or `timeout` seconds."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release connections and files; called once, by the core."""

@@ -1,0 +1,371 @@
+"""`EventStore`: the one contract core in front of every backend's driver.
+
+Everything that must behave the same on every backend lives here: argument
+checks (before any I/O), payload encoding, the expected-version and retry
+rules (`_rules`), snapshot and checkpoint checks, one log line per append.
+A backend contributes a `Driver` that stores and fetches checked input.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from types import TracebackType
+from typing import Any, Self
+
+import structlog
+
+from eventsourcing_kit.errors import (
+    ConcurrencyError,
+    DuplicateEventError,
+    StoreClosedError,
+    TransientStoreError,
+)
+from eventsourcing_kit.stores._driver import (
+    AppendRequest,
+    Driver,
+    GlobalRead,
+    Rejected,
+    StreamRead,
+    StreamWrite,
+)
+from eventsourcing_kit.stores._records import (
+    AppendResult,
+    ExpectedVersion,
+    NewEvent,
+    Position,
+    RecordedEvent,
+    Snapshot,
+    StreamAppend,
+)
+from eventsourcing_kit.stores._rules import retried_results
+from eventsourcing_kit.stores._validation import (
+    encode_snapshot,
+    prepare_appends,
+    prepare_write,
+    validate_batch_size,
+    validate_category,
+    validate_event_types,
+    validate_from_version,
+    validate_stream_id,
+    validate_subscription_id,
+)
+
+__all__ = ["DEFAULT_BATCH_SIZE", "CheckpointTransaction", "EventStore"]
+
+logger = structlog.get_logger(__name__)
+
+DEFAULT_BATCH_SIZE = 500
+
+_SESSION_ABORTED = (
+    "the failed append aborted your transaction (its COMMIT would roll back): roll it back"
+)
+
+
+class CheckpointTransaction:
+    """A unit of work that ends with a subscription's checkpoint being stored.
+
+    `connection` is the backend's open connection inside the transaction
+    (an ``asyncpg.Connection`` on PostgreSQL, a ``sqlite3.Connection`` on
+    SQLite, None in memory): a handler that writes its read model through it
+    commits together with the checkpoint, exactly once. Appends and
+    snapshots made through the store inside the block join it as well.
+    """
+
+    def __init__(self, connection: Any = None) -> None:
+        self.connection = connection
+        self.position: Position | None = None
+
+    def save(self, position: Position) -> None:
+        """Store `position` as the checkpoint when the transaction commits."""
+        self.position = position
+
+
+class EventStore:
+    """An append-only log of streams with per-stream versions and one global order.
+
+    Get one with `connect(url)`. Every method validates its input before it
+    touches storage, and raises errors from `eventsourcing_kit.errors` only.
+    A backend is a `Driver` (see `eventsourcing_kit.stores.driver`) behind
+    this class; it proves itself with `eventsourcing_kit.testing.StoreContract`.
+    """
+
+    def __init__(self, driver: Driver) -> None:
+        self._driver = driver
+        self._closed = False
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosedError()
+
+    # --- writing -------------------------------------------------------------
+
+    async def append_events(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int | ExpectedVersion = ExpectedVersion.ANY,
+    ) -> AppendResult:
+        """Append `events` to the stream atomically: all of them, or none.
+
+        `expected_version` is the stream's version the writer decided on: an
+        exact int (0: the stream must not exist), or an `ExpectedVersion`.
+        On a mismatch nothing is written and `ConcurrencyError` is raised.
+        Appending again events whose ids are stored, at the same place and
+        with the same content, returns the original result (a safe retry).
+        """
+        self._check_open()
+        write = prepare_write(stream_id, events, expected_version)
+        return (await self._append((write,), None))[0]
+
+    async def append_many(self, appends: Iterable[StreamAppend]) -> list[AppendResult]:
+        """Append to several streams atomically: every stream's events, or none.
+
+        Each `StreamAppend` names a distinct stream, its events and the
+        version expected of it, checked as in `append_events`. When one does
+        not hold, nothing is written and `ConcurrencyError` names that
+        stream. Sending the same appends again after a lost reply returns the
+        original results. Returns one result per append, in order.
+        """
+        self._check_open()
+        writes = prepare_appends(appends)
+        return await self._append(writes, None)
+
+    async def _append(self, writes: tuple[StreamWrite, ...], session: Any) -> list[AppendResult]:
+        started = time.perf_counter()
+        outcome = await self._driver.append(AppendRequest(writes, session))
+        if isinstance(outcome, Rejected):
+            results = await self._after_rejection(writes, outcome, session)
+            written = False
+        else:
+            results = list(outcome.results)
+            written = True
+        last = results[-1]
+        logger.debug(
+            "appended" if written else "append retry recognised, nothing written",
+            stream_id=last.stream_id,
+            streams=len(writes),
+            count=sum(len(write.events) for write in writes),
+            version=last.version,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+        return results
+
+    async def _after_rejection(
+        self, writes: tuple[StreamWrite, ...], rejected: Rejected, session: Any
+    ) -> list[AppendResult]:
+        # A version that did not hold, or an event id stored already: maybe
+        # the retry of an append whose reply was lost. A failure that aborted
+        # the caller's transaction leaves it unable to read: look up outside.
+        lookup_session = None if rejected.session_aborted else session
+        ids = [prepared.event.event_id for write in writes for prepared in write.events]
+        stored = await self._driver.events_by_id(ids, session=lookup_session)
+        try:
+            found = retried_results(writes, stored)
+        except DuplicateEventError as duplicate:
+            if rejected.session_aborted:
+                duplicate.add_note(_SESSION_ABORTED)
+            raise
+        retried = [result for result in found if result is not None]
+        if retried and len(retried) == len(found):
+            if rejected.session_aborted:
+                # Never a success: the caller's COMMIT would silently roll back.
+                raise TransientStoreError(
+                    f"append to stream {writes[0].stream_id!r} is a retry of events already "
+                    f"stored, but it ran in your transaction, whose snapshot predates them; "
+                    f"{_SESSION_ABORTED} and run it again (the retry then returns the "
+                    "stored result)"
+                )
+            return retried
+        if retried:
+            stored_write = writes[found.index(retried[0])]
+            raise DuplicateEventError(
+                stored_write.events[0].event.event_id,
+                stream_id=stored_write.stream_id,
+                detail="only some streams of this multi-stream append are stored",
+            )
+        write = writes[rejected.index]
+        actual = rejected.actual
+        if actual is None:
+            actual = await self._driver.stream_version(write.stream_id)
+        logger.debug(
+            "append conflict", stream_id=write.stream_id, expected=write.expected, actual=actual
+        )
+        conflict = ConcurrencyError(write.stream_id, expected=write.expected, actual=actual)
+        if rejected.session_aborted:
+            conflict.add_note(_SESSION_ABORTED)
+        raise conflict
+
+    # --- reading -------------------------------------------------------------
+
+    def read_stream(
+        self,
+        stream_id: str,
+        *,
+        from_version: int = 1,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> AsyncIterator[RecordedEvent]:
+        """The stream's events from `from_version` on (inclusive), oldest first.
+
+        A stream that does not exist yields nothing. Results are fetched in
+        pages of `batch_size`, never loaded whole.
+        """
+        self._check_open()
+        request = StreamRead(
+            validate_stream_id(stream_id),
+            validate_from_version(from_version),
+            validate_batch_size(batch_size),
+        )
+        return self._driver.read_stream(request)
+
+    def read_all(
+        self,
+        *,
+        from_position: Position | None = None,
+        event_types: Iterable[str] | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> AsyncIterator[RecordedEvent]:
+        """Every event in the global order, after `from_position` (exclusive).
+
+        Pass an event's `position` to resume after it: no event that commits
+        later is ever skipped. `event_types` keeps only events of those types.
+        """
+        return self._read_global(None, from_position, event_types, batch_size)
+
+    def read_category(
+        self,
+        category: str,
+        *,
+        from_position: Position | None = None,
+        event_types: Iterable[str] | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> AsyncIterator[RecordedEvent]:
+        """Like `read_all`, restricted to the streams whose category is `category`."""
+        return self._read_global(
+            validate_category(category), from_position, event_types, batch_size
+        )
+
+    def _read_global(
+        self,
+        category: str | None,
+        from_position: Position | None,
+        event_types: Iterable[str] | None,
+        batch_size: int,
+    ) -> AsyncIterator[RecordedEvent]:
+        # Checked here, not in the driver's generator: bad input fails at the call.
+        self._check_open()
+        driver = self._driver
+        after = (
+            driver.start_position if from_position is None else self._check_position(from_position)
+        )
+        request = GlobalRead(
+            after, category, validate_event_types(event_types), validate_batch_size(batch_size)
+        )
+        return driver.read_global(request)
+
+    def _check_position(self, position: object) -> Position:
+        return self._driver.check_position(position)
+
+    async def stream_version(self, stream_id: str) -> int:
+        """The stream's current version: the number of its events, 0 if none."""
+        self._check_open()
+        return await self._driver.stream_version(validate_stream_id(stream_id))
+
+    async def head_position(self) -> Position | None:
+        """The position of the last event a reader can see now, None when empty."""
+        self._check_open()
+        return await self._driver.head_position()
+
+    @property
+    def start_position(self) -> Position:
+        """A position before every event: reading after it reads from the first.
+
+        A checkpoint stored as this position means "start from the beginning"
+        and, unlike no checkpoint at all, survives a restart (`reset()`).
+        """
+        return self._driver.start_position
+
+    # --- snapshots -----------------------------------------------------------
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Keep `snapshot` as its stream's latest one (an older one is replaced)."""
+        self._check_open()
+        data = encode_snapshot(snapshot)
+        await self._driver.save_snapshot(snapshot, data)
+
+    async def load_snapshot(self, stream_id: str) -> Snapshot | None:
+        """The stream's latest snapshot, or None."""
+        self._check_open()
+        return await self._driver.load_snapshot(validate_stream_id(stream_id))
+
+    # --- subscription checkpoints --------------------------------------------
+
+    async def load_checkpoint(self, subscription_id: str) -> Position | None:
+        """The stored position of a subscription, or None if it has none."""
+        self._check_open()
+        return await self._driver.load_checkpoint(validate_subscription_id(subscription_id))
+
+    async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
+        """Store the position a subscription has processed up to (inclusive)."""
+        self._check_open()
+        validate_subscription_id(subscription_id)
+        await self._driver.save_checkpoint(subscription_id, self._check_position(position))
+
+    async def delete_checkpoint(self, subscription_id: str) -> None:
+        """Forget a subscription's position: it starts over on its next run."""
+        self._check_open()
+        await self._driver.delete_checkpoint(validate_subscription_id(subscription_id))
+
+    def checkpoint_transaction(
+        self, subscription_id: str
+    ) -> AbstractAsyncContextManager[CheckpointTransaction]:
+        """A unit of work whose end stores the subscription's checkpoint.
+
+        Writes made through `CheckpointTransaction.connection`, and appends
+        and snapshots made through this store inside the block, commit
+        together with the checkpoint, or not at all when the block fails.
+        """
+        self._check_open()
+        validate_subscription_id(subscription_id)
+        return self._checkpoint_transaction(subscription_id)
+
+    @asynccontextmanager
+    async def _checkpoint_transaction(
+        self, subscription_id: str
+    ) -> AsyncIterator[CheckpointTransaction]:
+        async with self._driver.transaction(subscription_id) as handle:
+            unit = CheckpointTransaction(handle.connection)
+            yield unit
+            if unit.position is not None:
+                await handle.save_checkpoint(self._check_position(unit.position))
+
+    # --- live delivery and lifecycle -----------------------------------------
+
+    async def wait_for_events(self, *, timeout: float) -> bool:
+        """Wait until an append may have committed, or `timeout` seconds pass.
+
+        True when woken by an append. Readers re-read after it either way;
+        this only spares them polling.
+        """
+        self._check_open()
+        return await self._driver.wait_for_events(timeout)
+
+    async def close(self) -> None:
+        """Release connections and files; the store cannot be used afterwards."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._driver.close()

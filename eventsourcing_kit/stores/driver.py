@@ -1,0 +1,59 @@
+"""The interface a backend implements, for backend authors.
+
+A backend is a `Driver`: wrap it in the core `EventStore` (or a subclass
+that adds the backend's own options) and prove it with
+`eventsourcing_kit.testing.StoreContract`. See docs/writing-a-backend.md.
+Everything here is public and stable within a minor version.
+"""
+
+from eventsourcing_kit.stores._ddl import sql_files
+from eventsourcing_kit.stores._driver import (
+    Appended,
+    AppendOutcome,
+    AppendRequest,
+    Driver,
+    DriverTransaction,
+    GlobalRead,
+    PreparedEvent,
+    Rejected,
+    StreamRead,
+    StreamWrite,
+)
+from eventsourcing_kit.stores._records import (
+    AppendResult,
+    ExpectedVersion,
+    NewEvent,
+    Position,
+    RecordedEvent,
+    Snapshot,
+)
+from eventsourcing_kit.stores._rules import expected_version_holds
+from eventsourcing_kit.stores._signal import AppendSignal
+from eventsourcing_kit.stores._store import CheckpointTransaction, EventStore
+from eventsourcing_kit.stores._validation import MAX_INT64, validate_int_position
+
+__all__ = [
+    "MAX_INT64",
+    "AppendOutcome",
+    "AppendRequest",
+    "AppendResult",
+    "AppendSignal",
+    "Appended",
+    "CheckpointTransaction",
+    "Driver",
+    "DriverTransaction",
+    "EventStore",
+    "ExpectedVersion",
+    "GlobalRead",
+    "NewEvent",
+    "Position",
+    "PreparedEvent",
+    "RecordedEvent",
+    "Rejected",
+    "Snapshot",
+    "StreamRead",
+    "StreamWrite",
+    "expected_version_holds",
+    "sql_files",
+    "validate_int_position",
+]
