@@ -2,7 +2,6 @@
 
     .venv/bin/python benchmarks/postgres_bench.py            # full run, ~3 min
     .venv/bin/python benchmarks/postgres_bench.py --quick    # check the harness, ~20 s
-    .venv/bin/python benchmarks/postgres_bench.py --profile  # where the kit's time goes
 
 Every system runs the same workloads on the same server in one process run;
 each measurement gets a fresh schema, dropped afterwards. Repetitions are
@@ -378,20 +377,9 @@ def main() -> None:
         choices=["single", "batch100", "concurrent16", "read"],
         help="run only this scenario (repeatable)",
     )
-    parser.add_argument(
-        "--profile",
-        action="store_true",
-        help="profile the kit's append and read paths instead (needs pyinstrument)",
-    )
     args = parser.parse_args()
     # The store logs its migrations at info level: keep the benchmark's output readable.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    if args.profile:
-        import _pg_profile
-
-        for path in asyncio.run(_pg_profile.run()):
-            print(f"wrote {path}")
-        return
     sizes = common.Sizes.quick() if args.quick else common.Sizes.full()
     output = args.output or (
         pathlib.Path(tempfile.gettempdir()) / "postgres_bench_quick.json" if args.quick else RESULTS

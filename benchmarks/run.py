@@ -19,8 +19,6 @@ BENCHMARKS = [
     ("sqlite_bench.py", True),
     ("postgres_bench.py", True),
     ("subscription_latency.py", True),
-    ("notify_cost.py", False),
-    ("append_forms.py", True),
 ]
 
 
