@@ -8,8 +8,6 @@ the server and committing happen inside the timed part for everyone.
 
 from __future__ import annotations
 
-import datetime
-import json
 import os
 import pathlib
 import statistics
@@ -304,25 +302,3 @@ def summarize(events: int, timings: list[Timing]) -> dict[str, Any]:
     if len(servers) == len(timings):
         summary["server_cpu_us_per_event"] = round(statistics.median(servers) / events * 1e6, 1)
     return summary
-
-
-def write_medians(
-    path: pathlib.Path,
-    *,
-    benchmark: str,
-    quick: bool,
-    unit: str,
-    medians: dict[str, Any],
-    load_before: float,
-) -> None:
-    """Write a hand-run benchmark's medians as JSON, with when it ran and the load."""
-    summary = {
-        "benchmark": benchmark,
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "quick": quick,
-        "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "unit": unit,
-        "medians": medians,
-    }
-    path.write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"wrote {path}")
