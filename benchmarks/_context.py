@@ -62,14 +62,20 @@ def git(tree: pathlib.Path, *args: str) -> str:
     ).stdout.strip()
 
 
-def git_revision(tree: pathlib.Path) -> dict[str, Any] | None:
-    """The commit checked out in `tree` and whether its files differ from it.
+CODE = ("eventsourcing_kit", "store", "benchmarks", ":(exclude)benchmarks/results")
+"""What a benchmark runs: the package, its SQL and the benchmark itself."""
 
-    A benchmark of a dirty tree measures code no commit holds: say so.
+
+def git_revision(tree: pathlib.Path) -> dict[str, Any] | None:
+    """The commit checked out in `tree`, and whether its code differs from it.
+
+    A benchmark of changed code measures what no commit holds: say so. Only
+    `CODE` counts, new files included; a results file rewritten by a run
+    does not.
     """
     try:
         commit = git(tree, "rev-parse", "--short", "HEAD")
-        dirty = bool(git(tree, "status", "--porcelain", "--untracked-files=no"))
+        dirty = bool(git(tree, "status", "--porcelain", "--", *CODE))
     except (OSError, subprocess.CalledProcessError):
         return None
     return {"commit": commit, "dirty": dirty}

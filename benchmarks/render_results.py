@@ -130,9 +130,10 @@ def compare_markdown(results: dict[str, Any], source: str) -> str:
     lines = _header(title, source, results)
     sizes = results["sizes"]
     lines += [
-        f"{results['rounds']} rounds, each running the baseline tree, then the current tree, "
-        "in a subprocess of its own that imports the package from that tree; in each, "
-        f"{sizes['repetitions']} interleaved repetitions of `raw` and `kit` per scenario. "
+        f"Rounds: {results['rounds']}, each running the baseline tree, then the current "
+        "tree, in a subprocess of its own that imports the package from that tree. "
+        f"Repetitions of `raw` and `kit` per scenario in each: {sizes['repetitions']}, "
+        "interleaved. "
         "Medians are over every repetition of every round. `raw` is the benchmark's own "
         "INSERT into the kit-shaped table, the same SQL for both trees: the kit / raw "
         "ratio takes out the machine's drift between rounds, so current / baseline "
