@@ -46,10 +46,10 @@ class Sizes:
 
     @classmethod
     def full(cls) -> Sizes:
-        # 9 interleaved repetitions: on this shared 2-core machine raw single
-        # appends alone moved by 20 % between runs of 5. 100,000 events read:
-        # reading 20,000 took about 0.1 s, short enough for one hiccup of the
-        # machine to move a repetition by half (spreads of 39-69 %).
+        # 9 interleaved repetitions: with 5, the raw reference alone drifted
+        # between runs on a shared 2-core machine by more than the gaps the
+        # ratios are there to show. 100,000 events read: a shorter read let
+        # one hiccup of the machine move a whole repetition.
         return cls(
             repetitions=9,
             single_appends=2000,

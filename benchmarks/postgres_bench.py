@@ -1,7 +1,7 @@
 """PostgreSQL event store benchmark: the kit against raw asyncpg and pyeventsourcing.
 
-    .venv/bin/python benchmarks/postgres_bench.py            # full run, ~4 min
-    .venv/bin/python benchmarks/postgres_bench.py --quick    # check the harness, ~30 s
+    .venv/bin/python benchmarks/postgres_bench.py            # full run, about 4 minutes
+    .venv/bin/python benchmarks/postgres_bench.py --quick    # check the harness, about 10 s
     .venv/bin/python benchmarks/postgres_bench.py --only single   # one scenario
 
 Every system runs the same workloads on the same server in one process run
