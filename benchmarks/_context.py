@@ -62,20 +62,22 @@ def git(tree: pathlib.Path, *args: str) -> str:
     ).stdout.strip()
 
 
-CODE = ("eventsourcing_kit", "store", "benchmarks", ":(exclude)benchmarks/results")
-"""What a benchmark runs: the package, its SQL and the benchmark itself."""
+PACKAGE = ("eventsourcing_kit", "store")
+"""The kit: the package and the SQL it applies."""
+CODE = (*PACKAGE, "benchmarks", ":(exclude)benchmarks/results")
+"""What a benchmark runs: the kit and the benchmark itself."""
 
 
-def git_revision(tree: pathlib.Path) -> dict[str, Any] | None:
+def git_revision(tree: pathlib.Path, paths: Iterable[str] = CODE) -> dict[str, Any] | None:
     """The commit checked out in `tree`, and whether its code differs from it.
 
     A benchmark of changed code measures what no commit holds: say so. Only
-    `CODE` counts, new files included; a results file rewritten by a run
+    `paths` count, new files included; a results file rewritten by a run
     does not.
     """
     try:
         commit = git(tree, "rev-parse", "--short", "HEAD")
-        dirty = bool(git(tree, "status", "--porcelain", "--", *CODE))
+        dirty = bool(git(tree, "status", "--porcelain", "--", *paths))
     except (OSError, subprocess.CalledProcessError):
         return None
     return {"commit": commit, "dirty": dirty}

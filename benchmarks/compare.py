@@ -1,6 +1,6 @@
 """Two versions of the kit side by side, in one run: a baseline revision against this tree.
 
-    .venv/bin/python benchmarks/compare.py --baseline REV            # full, ~6 min on 2 cores
+    .venv/bin/python benchmarks/compare.py --baseline REV            # full, about 4 minutes
     .venv/bin/python benchmarks/compare.py --baseline REV --quick    # smoke test, seconds
     .venv/bin/python benchmarks/compare.py --baseline REV --current REV2 --only single
 
@@ -47,9 +47,10 @@ ROOT = HERE.parent
 RESULTS = HERE / "results" / "compare.json"
 ROLES = ("baseline", "current")
 
-# Full mode: 3 repetitions in each of 4 rounds per tree, 12 per system in all,
-# fits about ten minutes on a 2-core machine shared with the server; the
-# rounds, not the repetitions, are what spread the trees' runs over time.
+# Full mode: 3 repetitions in each of 4 rounds per tree, 12 per system in all:
+# short enough to run before every merge on a 2-core machine shared with the
+# server. The rounds, more than the repetitions, spread each tree's runs
+# over the time the machine's load drifts in.
 FULL = attrs.evolve(common.Sizes.full(), repetitions=3)
 FULL_ROUNDS = 4
 QUICK = common.Sizes(
@@ -173,7 +174,10 @@ def main() -> None:
         labels = {"baseline": args.baseline, "current": args.current or "working tree"}
         trees["current"] = stack.enter_context(checked_out(args.current)) if args.current else ROOT
         unknown = {"commit": None, "dirty": False}
-        revisions = {role: context.git_revision(trees[role]) or unknown for role in ROLES}
+        # Both trees run this tree's benchmark code: only their kit differs.
+        revisions = {
+            role: context.git_revision(trees[role], context.PACKAGE) or unknown for role in ROLES
+        }
         results: list[dict[str, Any]] = []
         for number in range(1, rounds + 1):
             for role in ROLES:
