@@ -1,8 +1,10 @@
 """The kit: the same workloads through its public API only.
 
-Only what every version of the kit since the backends became subpackages
-offers: ``PostgresEventStore.open``, ``append_events``, ``read_all`` and
-``close``, so that compare.py can run this module against an older tree.
+Only the package's top-level names (``NewEvent``, ``PostgresEventStore``)
+and what its stores have long offered (``open``, ``append_events``,
+``read_all``, ``close``), so that compare.py can run this module against
+older trees than the one it lives in, before and after the backends became
+subpackages.
 
 Appends always pass an exact `expected_version` (the check is part of what
 is measured). `NewEvent` objects are built before the clock starts, like the
@@ -20,8 +22,7 @@ from typing import Any
 
 from _pg_common import Event, Stopwatch, Timing, dsn, warmup_plan
 
-from eventsourcing_kit import NewEvent
-from eventsourcing_kit.stores.postgres import PostgresEventStore
+from eventsourcing_kit import NewEvent, PostgresEventStore
 
 
 async def open_store(schema: str, *, pool_size: int, **options: Any) -> PostgresEventStore:
