@@ -8,8 +8,6 @@ the server and committing happen inside the timed part for everyone.
 
 from __future__ import annotations
 
-import datetime
-import json
 import os
 import pathlib
 import statistics
@@ -48,10 +46,10 @@ class Sizes:
 
     @classmethod
     def full(cls) -> Sizes:
-        # 9 interleaved repetitions: on this shared 2-core machine raw single
-        # appends alone moved by 20 % between runs of 5. 100,000 events read:
-        # reading 20,000 took about 0.1 s, short enough for one hiccup of the
-        # machine to move a repetition by half (spreads of 39-69 %).
+        # 9 interleaved repetitions: with 5, the raw reference alone drifted
+        # between runs on a shared 2-core machine by more than the gaps the
+        # ratios are there to show. 100,000 events read: a shorter read let
+        # one hiccup of the machine move a whole repetition.
         return cls(
             repetitions=9,
             single_appends=2000,
@@ -304,25 +302,3 @@ def summarize(events: int, timings: list[Timing]) -> dict[str, Any]:
     if len(servers) == len(timings):
         summary["server_cpu_us_per_event"] = round(statistics.median(servers) / events * 1e6, 1)
     return summary
-
-
-def write_medians(
-    path: pathlib.Path,
-    *,
-    benchmark: str,
-    quick: bool,
-    unit: str,
-    medians: dict[str, Any],
-    load_before: float,
-) -> None:
-    """Write a hand-run benchmark's medians as JSON, with when it ran and the load."""
-    summary = {
-        "benchmark": benchmark,
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "quick": quick,
-        "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "unit": unit,
-        "medians": medians,
-    }
-    path.write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"wrote {path}")

@@ -1,7 +1,8 @@
--- The floor's reference table: the same columns as the kit's events table
--- (store/postgres/0002_events.sql) without the kit's ordering column, its
--- generated category and its reader indexes. Only the constraints any event
--- table needs: a bigserial key, a unique event id, UNIQUE (stream_id, version).
+-- The bare floor: the same columns as the raw reference table
+-- (_pg_raw_table.sql) without the kit's ordering column, its generated
+-- category and its reader indexes. Only the constraints any event table
+-- needs: a bigserial key, a unique event id, UNIQUE (stream_id, version).
+-- Reported beside the reference, to show what the kit's table itself costs.
 -- Runs with search_path set to the benchmark's fresh schema.
 
 CREATE TABLE events (

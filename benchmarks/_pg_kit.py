@@ -1,9 +1,15 @@
-"""The kit: the same workloads through `connect("postgresql://...")`.
+"""The kit: the same workloads through its public API only.
+
+Only the package's top-level names (``NewEvent``, ``PostgresEventStore``)
+and what its stores have long offered (``open``, ``append_events``,
+``read_all``, ``close``), so that compare.py can run this module against
+older trees than the one it lives in, before and after the backends became
+subpackages.
 
 Appends always pass an exact `expected_version` (the check is part of what
 is measured). `NewEvent` objects are built before the clock starts, like the
-floor's row tuples; validation, JSON encoding, the round trip and the commit
-are inside it. Each function returns the seconds the workload took.
+raw rows' tuples; validation, JSON encoding, the round trip and the commit
+are inside it. Each workload returns what it cost (`Timing`).
 """
 
 from __future__ import annotations
@@ -16,8 +22,7 @@ from typing import Any
 
 from _pg_common import Event, Stopwatch, Timing, dsn, warmup_plan
 
-from eventsourcing_kit import NewEvent, connect
-from eventsourcing_kit.stores.postgres import PostgresEventStore
+from eventsourcing_kit import NewEvent, PostgresEventStore
 
 
 async def open_store(schema: str, *, pool_size: int, **options: Any) -> PostgresEventStore:
@@ -27,9 +32,9 @@ async def open_store(schema: str, *, pool_size: int, **options: Any) -> Postgres
     """
     url = dsn()
     url += ("&" if "?" in url else "?") + f"application_name={schema}"
-    store = await connect(url, schema=schema, min_size=pool_size, max_size=pool_size, **options)
-    assert isinstance(store, PostgresEventStore)
-    return store
+    return await PostgresEventStore.open(
+        url, schema=schema, min_size=pool_size, max_size=pool_size, **options
+    )
 
 
 @asynccontextmanager
@@ -49,9 +54,8 @@ def _new(e: Event) -> NewEvent:
 
 
 async def _warm_up(store: PostgresEventStore, connections: int) -> None:
-    """Make every pool connection prepare both append statements (one event:
-    ``append_event()``, several: ``append_events()``) and compile both plpgsql
-    functions, untimed."""
+    """Make every pool connection prepare the statements of one-event and
+    several-event appends, untimed, as in a long-running application."""
     for _ in range(2):
         await asyncio.gather(
             *(
@@ -69,31 +73,35 @@ async def _warm_up(store: PostgresEventStore, connections: int) -> None:
                 for _ in range(connections)
             )
         )
-    await asyncio.sleep(0.05)  # let the background NOTIFY of the warm-up finish
+    await asyncio.sleep(0.05)  # let a background NOTIFY of the warm-up finish
 
 
-async def single(store: PostgresEventStore, plan: Sequence[Event]) -> Timing:
+async def single(store: PostgresEventStore, schema: str, plan: Sequence[Event]) -> Timing:
     """One event per append, each with its exact expected version."""
     appends = [(e.stream_id, [_new(e)], e.version - 1) for e in plan]
     append = store.append_events
     await _warm_up(store, 2)
-    watch = Stopwatch(store.schema)
+    watch = Stopwatch(schema)
     for stream_id, events, expected in appends:
         await append(stream_id, events, expected_version=expected)
     return watch.stop()
 
 
-async def batches(store: PostgresEventStore, plan: Sequence[Sequence[Event]]) -> Timing:
+async def batches(
+    store: PostgresEventStore, schema: str, plan: Sequence[Sequence[Event]]
+) -> Timing:
     """One append of `len(batch)` events per new stream (expected version 0)."""
     appends = [(batch[0].stream_id, [_new(e) for e in batch]) for batch in plan]
     await _warm_up(store, 2)
-    watch = Stopwatch(store.schema)
+    watch = Stopwatch(schema)
     for stream_id, events in appends:
         await store.append_events(stream_id, events, expected_version=0)
     return watch.stop()
 
 
-async def concurrent(store: PostgresEventStore, plans: Sequence[Sequence[Event]]) -> Timing:
+async def concurrent(
+    store: PostgresEventStore, schema: str, plans: Sequence[Sequence[Event]]
+) -> Timing:
     """One task per plan, each appending to its own stream event by event."""
 
     async def write(appends: list[tuple[str, list[NewEvent], int]]) -> None:
@@ -102,7 +110,7 @@ async def concurrent(store: PostgresEventStore, plans: Sequence[Sequence[Event]]
 
     work = [[(e.stream_id, [_new(e)], e.version - 1) for e in plan] for plan in plans]
     await _warm_up(store, len(plans) + 1)
-    watch = Stopwatch(store.schema)
+    watch = Stopwatch(schema)
     await asyncio.gather(*(write(w) for w in work))
     return watch.stop()
 
@@ -112,12 +120,12 @@ async def seed(store: PostgresEventStore, plan: Sequence[Sequence[Event]]) -> No
         await store.append_events(batch[0].stream_id, [_new(e) for e in batch], expected_version=0)
 
 
-async def read(
-    store: PostgresEventStore, expected: int, *, batch_size: int | None = None
-) -> Timing:
-    """`read_all` from the start: every event fetched, decoded, yielded."""
-    options = {} if batch_size is None else {"batch_size": batch_size}
-    watch = Stopwatch(store.schema)
+async def read(store: PostgresEventStore, schema: str, expected: int, **options: Any) -> Timing:
+    """`read_all` from the start: every event fetched, decoded, yielded.
+
+    `options` go to `read_all` (the benchmark passes ``batch_size``).
+    """
+    watch = Stopwatch(schema)
     decoded = [e async for e in store.read_all(**options)]
     elapsed = watch.stop()
     assert len(decoded) == expected, (len(decoded), expected)

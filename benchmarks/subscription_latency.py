@@ -1,7 +1,10 @@
 """End-to-end latency of a live subscription: from an append's commit to its handler.
 
 Run: .venv/bin/python benchmarks/subscription_latency.py [--quick] [--backends memory,sqlite]
-Writes benchmarks/results/subscription_latency.json (median, p99 and max in ms).
+Writes benchmarks/results/subscription_latency.json (median, p99 and max in ms):
+the backends run now replace theirs, the others' recorded results stay, each
+with when and under what load it ran. ``--quick`` writes to the temporary
+directory instead: its figures are no results.
 
 Two scenarios per backend, with a caught-up subscriber (``start="now"``)
 waiting on `EventStore.wait_for_events`:
@@ -175,32 +178,45 @@ async def drop_schema(schema: str) -> None:
 
 async def main(backends: list[str], quick: bool, out: Path) -> None:
     results: dict[str, Any] = {}
-    load_before = round(os.getloadavg()[0], 2)
+    runs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as workdir:
         for name in backends:
             print(f"{name}...", file=sys.stderr, flush=True)
+            load_before = round(os.getloadavg()[0], 2)
             results[name] = await run_backend(name, quick, Path(workdir))
+            runs[name] = {
+                "recorded": datetime.now(UTC).isoformat(timespec="seconds"),
+                "quick": quick,
+                "load_average_1m_before_after": [load_before, round(os.getloadavg()[0], 2)],
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "cpus": os.cpu_count(),
+            }
             print(json.dumps(results[name], indent=2), file=sys.stderr, flush=True)
-    report = {
-        "results": results,
-        "notes": {
-            "in_process": "writer task in the subscriber's loop; clock from append return "
-            "to handler call; one event at a time, idle live path",
-            "cross_process": f"writer process appending every {INTERVAL_S}s; wall clock from "
-            "append return (writer) to handler call (subscriber)",
-            "sqlite_cross_process": "no cross-process wake-up on SQLite: found by polling, "
-            "so about half the poll interval",
-        },
-        "quick": quick,
-        "recorded": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "load_average_1m_before_after": [load_before, round(os.getloadavg()[0], 2)],
-    }
+    report = merged(out, results, runs)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")  # noqa: ASYNC240
     print(f"wrote {out}", file=sys.stderr)
+
+
+def merged(out: Path, results: dict[str, Any], runs: dict[str, Any]) -> dict[str, Any]:
+    """This run's backends over those already recorded in `out`: one results
+    file for the benchmark, whichever backends a run covered."""
+    report: dict[str, Any] = {"results": {}, "runs": {}}
+    if out.exists():
+        report = json.loads(out.read_text())
+    report["results"].update(results)
+    report["runs"].update(runs)
+    report["notes"] = {
+        "in_process": "writer task in the subscriber's loop; clock from append return "
+        "to handler call; one event at a time, idle live path",
+        "cross_process": f"writer process appending every {INTERVAL_S}s; wall clock from "
+        "append return (writer) to handler call (subscriber)",
+        "sqlite_cross_process": "no cross-process wake-up on SQLite: found by polling, "
+        "so about half the poll interval",
+        "runs": "per backend: when it ran, the load average before and after, the machine",
+    }
+    return report
 
 
 if __name__ == "__main__":
@@ -208,10 +224,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few events: check the harness")
     parser.add_argument("--backends", default="memory,sqlite,postgres")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, help=f"results file (default {RESULTS.name})")
     parser.add_argument("--writer", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.writer:
         asyncio.run(writer(json.loads(arguments.writer)))
     else:
-        asyncio.run(main(arguments.backends.split(","), arguments.quick, arguments.out))
+        quick_out = Path(tempfile.gettempdir()) / "subscription_latency_quick.json"
+        out = arguments.out or (quick_out if arguments.quick else RESULTS)
+        asyncio.run(main(arguments.backends.split(","), arguments.quick, out))

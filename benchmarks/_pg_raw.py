@@ -1,22 +1,25 @@
-"""The floor: plain asyncpg writes and reads of the same rows, no event store.
+"""Plain asyncpg writes and reads of the same rows, no event store.
 
-Each function sets up outside the clock, times only the workload and returns
-the seconds it took. JSON encoding is inside the clock (the stores encode too).
+Two tables, both defined by the benchmark's own SQL so that neither moves
+with the package: ``raw``, the kit's columns and reader indexes (the
+reference the kit is measured against), and ``floor``, the bare table
+reported beside it. Each function sets up outside the clock, times only the
+workload and returns what it cost. JSON encoding is inside the clock (the
+stores encode too).
 """
 
 from __future__ import annotations
 
 import asyncio
 import pathlib
-import uuid
 
 import asyncpg
 import orjson
 from _pg_common import Event, Stopwatch, Timing, dsn, warmup_plan
 
-from eventsourcing_kit.stores.postgres._queries import Queries
-
-_DDL = (pathlib.Path(__file__).parent / "_pg_floor.sql").read_text()
+_HERE = pathlib.Path(__file__).parent
+TABLES = {"raw": _HERE / "_pg_raw_table.sql", "floor": _HERE / "_pg_floor.sql"}
+"""Which table a raw system writes: the kit's shape, or the bare floor."""
 
 _INSERT = (
     "INSERT INTO events (event_id, stream_id, version, event_type, data, metadata)"
@@ -37,10 +40,11 @@ async def _connect(schema: str) -> asyncpg.Connection:
     )
 
 
-async def install(schema: str) -> None:
+async def install(schema: str, table: str) -> None:
+    """Create the `table` of `TABLES` ("raw" or "floor") in `schema`."""
     conn = await _connect(schema)
     try:
-        await conn.execute(_DDL)
+        await conn.execute(TABLES[table].read_text())
     finally:
         await conn.close()
 
@@ -68,42 +72,6 @@ async def single(schema: str, plan: list[Event]) -> Timing:
         return watch.stop()
     finally:
         await conn.close()
-
-
-async def single_kit_statement(schema: str, plan: list[Event]) -> Timing:
-    """The kit's own append statement for an exact expected version
-    (`Queries.append_next`, `append_new` for a new stream), one per
-    transaction on a plain connection, in a schema the kit migrated: the
-    kit's check and table without any of its client code, the most a store
-    sending that statement can reach."""
-    queries = Queries.for_schema(schema)
-    conn = await _connect(schema)
-    try:
-        for e in warmup_plan(2):  # prepare both statements, untimed
-            await conn.fetchrow(queries.append_new, *_statement_args(e, 0, e.event_id))
-            await conn.fetchrow(queries.append_next, *_statement_args(e, 1, uuid.uuid4()))
-        watch = Stopwatch(schema)
-        for e in plan:
-            expected = e.version - 1
-            statement = queries.append_next if expected else queries.append_new
-            row = await conn.fetchrow(statement, *_statement_args(e, expected, e.event_id))
-            assert row is not None and row[1] is not None, "the plan's versions must hold"
-        return watch.stop()
-    finally:
-        await conn.close()
-
-
-def _statement_args(e: Event, expected: int, event_id: uuid.UUID) -> tuple[object, ...]:
-    # Stream, expected version, the event (under `event_id`), no NOTIFY channel.
-    return (
-        e.stream_id,
-        expected,
-        event_id,
-        e.event_type,
-        orjson.dumps(e.data).decode(),
-        orjson.dumps(e.metadata).decode(),
-        None,
-    )
 
 
 async def batch_executemany(schema: str, plan: list[list[Event]]) -> Timing:
