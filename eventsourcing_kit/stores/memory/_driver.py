@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
+from eventsourcing_kit.errors import InvalidInputError
 from eventsourcing_kit.serialization import decode_json
 from eventsourcing_kit.stores.driver import (
     Appended,
@@ -115,6 +116,12 @@ class MemoryDriver(Driver):
             yield
 
     def transaction(self, subscription_id: str) -> Any:
+        if self._joined():
+            # Waiting for the lock would wait for the open transaction: a deadlock.
+            raise InvalidInputError(
+                "checkpoint_transaction() is already open in this task or the task that "
+                "started it; transactions do not nest: finish the open one first"
+            )
         return self._transaction(subscription_id)
 
     @asynccontextmanager
