@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeAlias
 from uuid import UUID
 
@@ -135,6 +135,16 @@ class DriverTransaction(abc.ABC):
         """Store the checkpoint as part of this transaction."""
 
 
+class _CheckpointAfter(DriverTransaction):
+    """The default transaction handle: it only remembers the position."""
+
+    def __init__(self) -> None:
+        self.position: Position | None = None
+
+    async def save_checkpoint(self, position: Position) -> None:
+        self.position = position
+
+
 class Driver(abc.ABC):
     """A backend's storage operations, behind the core `EventStore`.
 
@@ -219,16 +229,25 @@ class Driver(abc.ABC):
     async def delete_checkpoint(self, subscription_id: str) -> None:
         """Forget the subscription's position (nothing happens when it has none)."""
 
-    @abc.abstractmethod
     def transaction(self, subscription_id: str) -> AbstractAsyncContextManager[DriverTransaction]:
         """A unit of work that commits the caller's writes with the checkpoint.
 
-        Appends and snapshots the caller makes through the store while the
-        block runs (in its task, or tasks it starts) belong to it: they
-        commit with the checkpoint when the block ends, or are undone when it
-        fails. A backend without transactions cannot offer this: raise
-        `ConfigurationError` here, and say so in its docs.
+        A backend with transactions overrides this: the handle's
+        `connection` is what the caller writes its read model through, and
+        those writes commit with the checkpoint when the block ends, or are
+        undone when it fails. This default, for a backend without
+        transactions, stores the checkpoint after the block succeeds
+        (at-least-once: a crash between the block and the checkpoint repeats
+        the block); its `connection` is None.
         """
+        return self._checkpoint_after(subscription_id)
+
+    @asynccontextmanager
+    async def _checkpoint_after(self, subscription_id: str) -> AsyncIterator[DriverTransaction]:
+        handle = _CheckpointAfter()
+        yield handle
+        if handle.position is not None:
+            await self.save_checkpoint(subscription_id, handle.position)
 
     # --- live delivery and lifecycle -----------------------------------------
 
