@@ -111,7 +111,7 @@ class RecordedEvent:
 
         For read paths that build one per stored row: a frozen class's
         ``__init__`` goes through ``object.__setattr__`` for each field; this
-        sets the slots directly, in about two thirds of the time. The result is an
+        sets the slots directly, which costs less per row. The result is an
         ordinary (frozen) `RecordedEvent`, equal to one built by the
         constructor from the same values.
         """
