@@ -18,6 +18,7 @@ from uuid import UUID
 
 import attrs
 
+from eventsourcing_kit.errors import InvalidInputError
 from eventsourcing_kit.stores._records import (
     AppendResult,
     ExpectedVersion,
@@ -38,6 +39,7 @@ __all__ = [
     "Rejected",
     "StreamRead",
     "StreamWrite",
+    "nested_transaction_error",
 ]
 
 
@@ -133,6 +135,18 @@ class DriverTransaction(abc.ABC):
     @abc.abstractmethod
     async def save_checkpoint(self, position: Position) -> None:
         """Store the checkpoint as part of this transaction."""
+
+
+def nested_transaction_error() -> InvalidInputError:
+    """The error for a checkpoint transaction opened inside one already open.
+
+    A driver whose transaction holds a lock raises it rather than wait for
+    the lock its own caller holds (a deadlock).
+    """
+    return InvalidInputError(
+        "checkpoint_transaction() is already open in this task or the task that "
+        "started it; transactions do not nest: finish the open one first"
+    )
 
 
 class _CheckpointAfter(DriverTransaction):

@@ -18,6 +18,7 @@ from eventsourcing_kit.stores._driver import (
     Rejected,
     StreamRead,
     StreamWrite,
+    nested_transaction_error,
 )
 from eventsourcing_kit.stores._records import (
     AppendResult,
@@ -54,6 +55,7 @@ __all__ = [
     "StreamRead",
     "StreamWrite",
     "expected_version_holds",
+    "nested_transaction_error",
     "sql_files",
     "validate_int_position",
 ]

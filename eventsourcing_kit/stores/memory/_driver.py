@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from eventsourcing_kit.errors import InvalidInputError
 from eventsourcing_kit.serialization import decode_json
 from eventsourcing_kit.stores.driver import (
     Appended,
@@ -34,6 +33,7 @@ from eventsourcing_kit.stores.driver import (
     Snapshot,
     StreamRead,
     expected_version_holds,
+    nested_transaction_error,
     validate_int_position,
 )
 
@@ -118,10 +118,7 @@ class MemoryDriver(Driver):
     def transaction(self, subscription_id: str) -> Any:
         if self._joined():
             # Waiting for the lock would wait for the open transaction: a deadlock.
-            raise InvalidInputError(
-                "checkpoint_transaction() is already open in this task or the task that "
-                "started it; transactions do not nest: finish the open one first"
-            )
+            raise nested_transaction_error()
         return self._transaction(subscription_id)
 
     @asynccontextmanager

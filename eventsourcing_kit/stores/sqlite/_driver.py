@@ -25,7 +25,7 @@ from uuid import UUID
 
 import structlog
 
-from eventsourcing_kit.errors import InvalidInputError, StoreClosedError
+from eventsourcing_kit.errors import StoreClosedError
 from eventsourcing_kit.stores.driver import (
     Appended,
     AppendOutcome,
@@ -38,6 +38,7 @@ from eventsourcing_kit.stores.driver import (
     RecordedEvent,
     Snapshot,
     StreamRead,
+    nested_transaction_error,
     validate_int_position,
 )
 from eventsourcing_kit.stores.sqlite import _ops as ops
@@ -242,10 +243,7 @@ class SQLiteDriver(Driver):
         """
         if self._joined() is not None:
             # Waiting for the lock would wait for the open transaction: a deadlock.
-            raise InvalidInputError(
-                "checkpoint_transaction() is already open in this task or the task that "
-                "started it; transactions do not nest: finish the open one first"
-            )
+            raise nested_transaction_error()
         return self._transaction_block(subscription_id)
 
     @asynccontextmanager
