@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import inspect
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
@@ -14,44 +11,37 @@ from uuid import UUID
 import structlog
 
 from eventsourcing_kit.errors import (
-    ConfigurationError,
     HandlerError,
-    StoreUnavailableError,
     SubscriptionError,
-    TransientStoreError,
 )
-from eventsourcing_kit.stores import (
-    EventStore,
-    Position,
-    RecordedEvent,
-    validate_batch_size,
-    validate_category,
-    validate_event_types,
-    validate_subscription_id,
-)
+from eventsourcing_kit.stores import EventStore, Position
 from eventsourcing_kit.subscriptions._delivery import Delivery, Interrupted
+from eventsourcing_kit.subscriptions._follower import Follower
 from eventsourcing_kit.subscriptions._groups import GroupMember
 from eventsourcing_kit.subscriptions._options import Handler, OnError, RetryPolicy, Start
+from eventsourcing_kit.subscriptions._pacing import Pacer
 from eventsourcing_kit.subscriptions._parking import (
     ParkedEvent,
     ReplayResult,
-    is_parking_record,
     list_parked,
-    parked_stream_id,
     replay_parked,
 )
-from eventsourcing_kit.subscriptions._reading import take
+from eventsourcing_kit.subscriptions._settings import (
+    DEFAULT_SUBSCRIPTION_BATCH_SIZE,
+    check_settings,
+)
+from eventsourcing_kit.subscriptions._source import Source
 from eventsourcing_kit.subscriptions._status import (
     SubscriptionState,
     SubscriptionStatus,
     count_lag,
 )
+from eventsourcing_kit.subscriptions._tasks import cancel, retrieve
 
 __all__ = ["DEFAULT_SUBSCRIPTION_BATCH_SIZE", "Subscription", "subscribe"]
 
 logger = structlog.get_logger(__name__)
 
-DEFAULT_SUBSCRIPTION_BATCH_SIZE = 100
 _PROGRESS_EVERY_S = 5.0
 
 
@@ -104,70 +94,58 @@ class Subscription:
         partition: GroupMember | None = None,
         on_reset: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
-        if not isinstance(store, EventStore):
-            raise ConfigurationError(f"a subscription needs an EventStore, got {store!r}")
-        self._id = validate_subscription_id(subscription_id)
-        if not _is_async_callable(handler):
-            # Caught here, not at the first event: a sync handler would run
-            # once, side effects and all, before the subscription failed.
-            raise ConfigurationError(
-                f"handler must be an async callable (an `async def` function, or an object "
-                f"whose __call__ is `async def`), got {handler!r}"
-            )
-        if start not in ("beginning", "now"):
-            raise ConfigurationError(f"start must be 'beginning' or 'now', got {start!r}")
-        if on_error not in ("stop", "park"):
-            raise ConfigurationError(f"on_error must be 'stop' or 'park', got {on_error!r}")
-        if on_error == "park":
-            parked_stream_id(self._id)
-        if retry is None:
-            retry = RetryPolicy()
-        elif not isinstance(retry, RetryPolicy):
-            raise ConfigurationError(f"retry must be a RetryPolicy, got {retry!r}")
-        if (
-            isinstance(poll_interval, bool)
-            or not isinstance(poll_interval, int | float)
-            or poll_interval <= 0
-        ):
-            raise ConfigurationError(f"poll_interval must be seconds > 0, got {poll_interval!r}")
-        if partition is not None and not isinstance(partition, GroupMember):
-            raise ConfigurationError(f"partition must be a GroupMember, got {partition!r}")
+        settings = check_settings(
+            store,
+            subscription_id,
+            handler,
+            start=start,
+            category=category,
+            event_types=event_types,
+            batch_size=batch_size,
+            batched=batched,
+            transactional=transactional,
+            on_error=on_error,
+            retry=retry,
+            poll_interval=poll_interval,
+            partition=partition,
+            on_reset=on_reset,
+        )
+        self._id = settings.subscription_id
+        self._settings = settings
         self._store = store
-        self._handler = handler
-        self._start = start
-        self._category = None if category is None else validate_category(category)
-        self._event_types = validate_event_types(event_types)
-        self._batch_size = validate_batch_size(batch_size)
-        self._transactional = bool(transactional)
-        self._batched = bool(batched)
-        self._on_error: OnError = on_error
-        self._poll_interval = float(poll_interval)
-        self._partition = partition
-        self._on_reset = on_reset
-        self._stopping = asyncio.Event()
-        self._wakeup = asyncio.Event()
+        self._source = Source(store, settings.category, settings.event_types, partition)
+        self._log = logger.bind(subscription_id=self._id)
+        self._pacer = Pacer(
+            poll_interval=settings.poll_interval, retry=settings.retry, log=self._log
+        )
+        self._stopping = self._pacer.stopping
+        self._wakeup = self._pacer.wakeup
         self._finished = asyncio.Event()
         self._lock = asyncio.Lock()
         self._delivery = Delivery(
             store,
             self._id,
             handler,
-            transactional=self._transactional,
-            batched=self._batched,
-            retry=retry,
-            on_error=on_error,
-            pause=self._pause,
+            transactional=settings.transactional,
+            batched=settings.batched,
+            retry=settings.retry,
+            on_error=settings.on_error,
+            pause=self._pacer.pause,
         )
-        self._retry = retry
-        self._state = SubscriptionState.IDLE
+        self._follower = Follower(
+            settings,
+            store,
+            source=self._source,
+            delivery=self._delivery,
+            pacer=self._pacer,
+            lock=self._lock,
+            log=self._log,
+        )
         self._running = False
         self._runner: asyncio.Task[Any] | None = None
         self._stop_cancelled = False
         self._task: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
-        self._checkpoint: Position | None = None
-        self._resets: list[asyncio.Future[None]] = []
-        self._log = logger.bind(subscription_id=self._id)
 
     # --- what it is ----------------------------------------------------------
 
@@ -179,15 +157,15 @@ class Subscription:
     @property
     def state(self) -> SubscriptionState:
         """Where it is now: idle, catching up, live, stopped or failed."""
-        return self._state
+        return self._follower.state
 
     @property
     def checkpoint(self) -> Position | None:
         """The last checkpoint this process stored or loaded (see `status()`)."""
-        return self._checkpoint
+        return self._follower.checkpoint
 
     def __repr__(self) -> str:
-        return f"<Subscription {self._id!r} {self._state.value}>"
+        return f"<Subscription {self._id!r} {self._follower.state.value}>"
 
     # --- running -------------------------------------------------------------
 
@@ -201,39 +179,41 @@ class Subscription:
         # The loop (and so the handler) runs in a task of its own, which
         # stop(timeout=...) can cancel however run() is awaited; cancelling
         # the caller's task instead would cancel more than the subscription.
-        self._runner = asyncio.create_task(self._loop(), name=f"subscription {self._id} loop")
+        self._runner = asyncio.create_task(
+            self._follower.loop(), name=f"subscription {self._id} loop"
+        )
         self._stop_cancelled = False
         self._finished.clear()
         self._failure = None
         try:
             await self._runner
         except Interrupted:
-            self._state = SubscriptionState.STOPPED
+            self._follower.state = SubscriptionState.STOPPED
         except asyncio.CancelledError:
-            self._state = SubscriptionState.STOPPED
+            self._follower.state = SubscriptionState.STOPPED
             self._log.warning(
                 "subscription cancelled; the batch in progress is handed over again on restart",
-                checkpoint=self._checkpoint,
+                checkpoint=self._follower.checkpoint,
             )
             current = asyncio.current_task()
             if not self._stop_cancelled or (current is not None and current.cancelling()):
                 raise
         except BaseException as error:
-            self._state = SubscriptionState.FAILED
+            self._follower.state = SubscriptionState.FAILED
             self._failure = error
             self._delivery.last_error = repr(error)
             if not isinstance(error, HandlerError):
                 self._log.error("subscription failed", error=repr(error))
             raise
         else:
-            self._state = SubscriptionState.STOPPED
+            self._follower.state = SubscriptionState.STOPPED
         finally:
             self._running = False
             self._runner = None
             self._finished.set()
             self._stopping.clear()
             self._wakeup.clear()
-            for waiter in self._resets:
+            for waiter in self._follower.resets:
                 if not waiter.done():
                     waiter.set_exception(
                         SubscriptionError(
@@ -241,11 +221,11 @@ class Subscription:
                             "call reset() again"
                         )
                     )
-            self._resets.clear()
+            self._follower.resets.clear()
             self._log.info(
                 "subscription stopped",
-                state=self._state.value,
-                checkpoint=self._checkpoint,
+                state=self._follower.state.value,
+                checkpoint=self._follower.checkpoint,
                 handled=self._delivery.handled,
                 parked=self._delivery.parked,
             )
@@ -255,7 +235,7 @@ class Subscription:
         if self._running or (self._task is not None and not self._task.done()):
             raise SubscriptionError(f"subscription {self._id!r} is already running")
         self._task = asyncio.create_task(self.run(), name=f"subscription {self._id}")
-        self._task.add_done_callback(_retrieve)
+        self._task.add_done_callback(retrieve)
         await asyncio.sleep(0)
 
     async def wait(self) -> None:
@@ -285,7 +265,7 @@ class Subscription:
         try:
             done, _ = await asyncio.wait({finished}, timeout=timeout)
         finally:
-            await _cancel(finished)
+            await cancel(finished)
         runner = self._runner
         if not done and runner is not None and not runner.done():
             self._log.warning("subscription did not stop in time; cancelling", timeout=timeout)
@@ -322,16 +302,16 @@ class Subscription:
         """
         if self._running:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._resets.append(waiter)
+            self._follower.resets.append(waiter)
             self._wakeup.set()
             if asyncio.current_task() is not self._runner:
                 await waiter
             else:
                 # From the handler: the reset happens once this batch is done.
-                waiter.add_done_callback(_retrieve)
+                waiter.add_done_callback(retrieve)
             return
         async with self._lock:
-            await self._forget()
+            await self._follower.forget()
 
     async def status(self, *, lag_limit: int = 10_000) -> SubscriptionStatus:
         """Its stored checkpoint, the head, and how many events it has still to handle.
@@ -341,14 +321,16 @@ class Subscription:
         """
         checkpoint = await self._store.load_checkpoint(self._id)
         head = await self._store.head_position()
-        if checkpoint is None and self._start == "now":
+        if checkpoint is None and self._settings.start == "now":
             lag, exact = 0, True  # it will start at the head
         else:
-            reader = self._reader(checkpoint, min(lag_limit, 1000) or 1)
-            lag, exact = await count_lag(reader, head=head, wanted=self._wanted, limit=lag_limit)
+            reader = self._source.read(checkpoint, min(lag_limit, 1000) or 1)
+            lag, exact = await count_lag(
+                reader, head=head, wanted=self._source.wanted, limit=lag_limit
+            )
         return SubscriptionStatus(
             subscription_id=self._id,
-            state=self._state,
+            state=self._follower.state,
             checkpoint=checkpoint,
             head_position=head,
             lag=lag,
@@ -373,197 +355,6 @@ class Subscription:
                 self._store, self._id, self._delivery.replay, event_ids=event_ids
             )
 
-    # --- the loop ------------------------------------------------------------
-
-    async def _loop(self) -> None:
-        store_failures = 0
-        while True:
-            # Under the same retry as the reads: a database restarting, or a
-            # SQLite lock held by another process, at boot must not fail it.
-            try:
-                checkpoint = await self._initial_checkpoint()
-                break
-            except (TransientStoreError, StoreUnavailableError) as error:
-                store_failures += 1
-                if await self._back_off(error, store_failures):
-                    return
-        self._checkpoint = checkpoint
-        self._log.info(
-            "subscription started",
-            checkpoint=checkpoint,
-            start=self._start,
-            category=self._category,
-            event_types=self._event_types,
-            batch_size=self._batch_size,
-            transactional=self._transactional,
-            on_error=self._on_error,
-            partition=None if self._partition is None else self._partition.subscription_id,
-        )
-        self._state = SubscriptionState.CATCHING_UP
-        armed: asyncio.Task[bool] | None = None
-        near_head = False
-        store_failures = 0
-        last_progress = time.monotonic()
-        try:
-            while not self._stopping.is_set():
-                if self._resets:
-                    await self._reset_now()
-                    checkpoint = self._checkpoint
-                    near_head = False
-                    continue
-                if near_head and armed is None:
-                    # Listen before reading: an append that commits after the
-                    # read then still wakes the wait below.
-                    armed = asyncio.create_task(
-                        self._store.wait_for_events(timeout=self._poll_interval)
-                    )
-                    await asyncio.sleep(0)
-                try:
-                    read = await self._read_and_deliver(checkpoint)
-                except (TransientStoreError, StoreUnavailableError) as error:
-                    store_failures += 1
-                    if await self._back_off(error, store_failures):
-                        break
-                    continue
-                store_failures = 0
-                if read:
-                    checkpoint = self._checkpoint
-                if read == self._batch_size:
-                    near_head = False
-                    await _cancel(armed)
-                    armed = None
-                    if self._state is SubscriptionState.LIVE:
-                        self._state = SubscriptionState.CATCHING_UP
-                        self._log.info(
-                            "subscription fell behind; catching up", checkpoint=checkpoint
-                        )
-                    if time.monotonic() - last_progress >= _PROGRESS_EVERY_S:
-                        last_progress = time.monotonic()
-                        self._log.info(
-                            "subscription catching up",
-                            checkpoint=checkpoint,
-                            handled=self._delivery.handled,
-                        )
-                    continue
-                if self._state is not SubscriptionState.LIVE:
-                    self._state = SubscriptionState.LIVE
-                    self._log.info(
-                        "subscription live", checkpoint=checkpoint, handled=self._delivery.handled
-                    )
-                near_head = True
-                if armed is None:
-                    continue  # not listening during that read: listen, then read again
-                await self._wait(armed)
-                armed = None
-        finally:
-            await _cancel(armed)
-
-    async def _read_and_deliver(self, checkpoint: Position | None) -> int:
-        records = await take(self._reader(checkpoint, self._batch_size), self._batch_size)
-        if not records:
-            return 0
-        events = [record for record in records if self._wanted(record)]
-        end = records[-1].position
-        started = time.perf_counter()
-        async with self._lock:
-            await self._delivery.deliver(events, end)
-        self._checkpoint = end
-        self._log.debug(
-            "subscription batch",
-            read=len(records),
-            delivered=len(events),
-            checkpoint=end,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
-        )
-        return len(records)
-
-    async def _wait(self, armed: asyncio.Task[bool]) -> None:
-        woken = asyncio.create_task(self._wakeup.wait())
-        try:
-            await asyncio.wait({armed, woken}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            await _cancel(woken)
-            if not armed.done():
-                await _cancel(armed)
-        if not self._stopping.is_set():
-            self._wakeup.clear()
-        if armed.done() and not armed.cancelled() and armed.exception() is not None:
-            # A broken listener must not turn the wait into a busy loop.
-            self._log.warning(
-                "waiting for new events failed; polling", error=repr(armed.exception())
-            )
-            await self._pause(self._poll_interval)
-
-    async def _back_off(self, error: Exception, failures: int) -> bool:
-        """Log a store error and wait before trying again; True when stopping."""
-        delay = self._retry.delay(min(failures, 20)) or self._poll_interval
-        self._log.warning(
-            "subscription store error; retrying",
-            error=repr(error),
-            attempt=failures,
-            retry_in_s=delay,
-        )
-        return await self._pause(delay)
-
-    async def _pause(self, seconds: float) -> bool:
-        """Sleep `seconds` unless a stop comes first; True when stopping."""
-        if not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), seconds)
-        return self._stopping.is_set()
-
-    async def _initial_checkpoint(self) -> Position | None:
-        checkpoint = await self._store.load_checkpoint(self._id)
-        if checkpoint is None and self._start == "now":
-            # Stored at once: a restart before the first event must not move "now".
-            checkpoint = await self._store.head_position()
-            if checkpoint is not None:
-                await self._store.save_checkpoint(self._id, checkpoint)
-        return checkpoint
-
-    async def _reset_now(self) -> None:
-        waiters, self._resets = self._resets, []
-        try:
-            async with self._lock:
-                await self._forget()
-        except BaseException as error:
-            for waiter in waiters:
-                waiter.set_exception(error)
-            raise
-        self._state = SubscriptionState.CATCHING_UP
-        for waiter in waiters:
-            waiter.set_result(None)
-
-    async def _forget(self) -> None:
-        # The checkpoint goes first: a crash before the read model is cleared
-        # then hands events over again (at-least-once), never skips them. It
-        # is stored, not deleted: without a checkpoint a ``start="now"``
-        # subscription restarted in another process would begin at the head
-        # and never rebuild the cleared read model.
-        start = self._store.start_position
-        await self._store.save_checkpoint(self._id, start)
-        if self._on_reset is not None:
-            await self._on_reset()
-        self._checkpoint = start
-        self._log.info("subscription reset; it rebuilds from the beginning")
-
-    def _reader(self, checkpoint: Position | None, batch_size: int) -> AsyncIterator[RecordedEvent]:
-        if self._category is not None:
-            return self._store.read_category(
-                self._category,
-                from_position=checkpoint,
-                event_types=self._event_types,
-                batch_size=batch_size,
-            )
-        return self._store.read_all(
-            from_position=checkpoint, event_types=self._event_types, batch_size=batch_size
-        )
-
-    def _wanted(self, record: RecordedEvent) -> bool:
-        if is_parking_record(record):
-            return False
-        return self._partition is None or self._partition.owns(record.stream_id)
-
 
 def subscribe(
     store: EventStore, subscription_id: str, handler: Handler, **options: Any
@@ -576,25 +367,3 @@ def subscribe(
     Start it with ``await subscription.start()`` or ``async with``.
     """
     return Subscription(store, subscription_id, handler, **options)
-
-
-def _is_async_callable(handler: object) -> bool:
-    if inspect.iscoroutinefunction(handler):
-        return True
-    call = getattr(handler, "__call__", None)  # noqa: B004 - the method itself is inspected
-    return callable(handler) and inspect.iscoroutinefunction(call)
-
-
-async def _cancel(task: asyncio.Task[Any] | None) -> None:
-    """Cancel `task` and wait for it to end."""
-    if task is None:
-        return
-    task.cancel()
-    await asyncio.wait({task})
-
-
-def _retrieve(task: asyncio.Future[None]) -> None:
-    # The failure is logged by run() and raised by wait() / the `async with`
-    # exit; retrieving it here spares asyncio's "never retrieved" warning.
-    if not task.cancelled():
-        task.exception()

@@ -14,7 +14,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize
 from eventsourcing_kit.domain import Aggregate, EventRegistry
 from eventsourcing_kit.repository import Repository
 from eventsourcing_kit.serialization import EventCodec, StateCodec, make_converter
-from eventsourcing_kit.serialization._json import dumps, loads
+from eventsourcing_kit.serialization import decode_json as loads
+from eventsourcing_kit.serialization import encode_json as dumps
 from eventsourcing_kit.stores import RecordedEvent
 from eventsourcing_kit.stores.memory import MemoryEventStore
 

@@ -1,0 +1,193 @@
+"""`Follower`: a subscription's loop: catch up in batches, then follow live."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import structlog
+
+from eventsourcing_kit.errors import StoreUnavailableError, TransientStoreError
+from eventsourcing_kit.stores import EventStore, Position
+from eventsourcing_kit.subscriptions._delivery import Delivery
+from eventsourcing_kit.subscriptions._pacing import Pacer
+from eventsourcing_kit.subscriptions._reading import take
+from eventsourcing_kit.subscriptions._settings import Settings
+from eventsourcing_kit.subscriptions._source import Source
+from eventsourcing_kit.subscriptions._status import SubscriptionState
+from eventsourcing_kit.subscriptions._tasks import cancel
+
+__all__ = ["Follower"]
+
+_PROGRESS_EVERY_S = 5.0
+
+
+class Follower:
+    """Reads a subscription's source after its checkpoint and delivers, until stopped.
+
+    `state` and `checkpoint` are what the owning `Subscription` reports;
+    `resets` are the reset requests the loop serves between two batches.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: EventStore,
+        *,
+        source: Source,
+        delivery: Delivery,
+        pacer: Pacer,
+        lock: asyncio.Lock,
+        log: structlog.typing.FilteringBoundLogger,
+    ) -> None:
+        self._settings = settings
+        self._id = settings.subscription_id
+        self._store = store
+        self._source = source
+        self._delivery = delivery
+        self._pacer = pacer
+        self._lock = lock
+        self._log = log
+        self.state = SubscriptionState.IDLE
+        self.checkpoint: Position | None = None
+        self.resets: list[asyncio.Future[None]] = []
+
+    async def loop(self) -> None:
+        store_failures = 0
+        while True:
+            # Under the same retry as the reads: a database restarting, or a
+            # SQLite lock held by another process, at boot must not fail it.
+            try:
+                checkpoint = await self._initial_checkpoint()
+                break
+            except (TransientStoreError, StoreUnavailableError) as error:
+                store_failures += 1
+                if await self._pacer.back_off(error, store_failures):
+                    return
+        self.checkpoint = checkpoint
+        self._log.info(
+            "subscription started",
+            checkpoint=checkpoint,
+            start=self._settings.start,
+            category=self._settings.category,
+            event_types=self._settings.event_types,
+            batch_size=self._settings.batch_size,
+            transactional=self._settings.transactional,
+            on_error=self._settings.on_error,
+            partition=None
+            if self._settings.partition is None
+            else self._settings.partition.subscription_id,
+        )
+        self.state = SubscriptionState.CATCHING_UP
+        armed: asyncio.Task[bool] | None = None
+        near_head = False
+        store_failures = 0
+        last_progress = time.monotonic()
+        try:
+            while not self._pacer.stopping.is_set():
+                if self.resets:
+                    await self._reset_now()
+                    checkpoint = self.checkpoint
+                    near_head = False
+                    continue
+                if near_head and armed is None:
+                    # Listen before reading: an append that commits after the
+                    # read then still wakes the wait below.
+                    armed = asyncio.create_task(
+                        self._store.wait_for_events(timeout=self._settings.poll_interval)
+                    )
+                    await asyncio.sleep(0)
+                try:
+                    read = await self._read_and_deliver(checkpoint)
+                except (TransientStoreError, StoreUnavailableError) as error:
+                    store_failures += 1
+                    if await self._pacer.back_off(error, store_failures):
+                        break
+                    continue
+                store_failures = 0
+                if read:
+                    checkpoint = self.checkpoint
+                if read == self._settings.batch_size:
+                    near_head = False
+                    await cancel(armed)
+                    armed = None
+                    if self.state is SubscriptionState.LIVE:
+                        self.state = SubscriptionState.CATCHING_UP
+                        self._log.info(
+                            "subscription fell behind; catching up", checkpoint=checkpoint
+                        )
+                    if time.monotonic() - last_progress >= _PROGRESS_EVERY_S:
+                        last_progress = time.monotonic()
+                        self._log.info(
+                            "subscription catching up",
+                            checkpoint=checkpoint,
+                            handled=self._delivery.handled,
+                        )
+                    continue
+                if self.state is not SubscriptionState.LIVE:
+                    self.state = SubscriptionState.LIVE
+                    self._log.info(
+                        "subscription live", checkpoint=checkpoint, handled=self._delivery.handled
+                    )
+                near_head = True
+                if armed is None:
+                    continue  # not listening during that read: listen, then read again
+                await self._pacer.wait_for_events(armed)
+                armed = None
+        finally:
+            await cancel(armed)
+
+    async def _read_and_deliver(self, checkpoint: Position | None) -> int:
+        batch_size = self._settings.batch_size
+        records = await take(self._source.read(checkpoint, batch_size), batch_size)
+        if not records:
+            return 0
+        events = [record for record in records if self._source.wanted(record)]
+        end = records[-1].position
+        started = time.perf_counter()
+        async with self._lock:
+            await self._delivery.deliver(events, end)
+        self.checkpoint = end
+        self._log.debug(
+            "subscription batch",
+            read=len(records),
+            delivered=len(events),
+            checkpoint=end,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+        return len(records)
+
+    async def _initial_checkpoint(self) -> Position | None:
+        checkpoint = await self._store.load_checkpoint(self._id)
+        if checkpoint is None and self._settings.start == "now":
+            # Stored at once: a restart before the first event must not move "now".
+            checkpoint = await self._store.head_position()
+            if checkpoint is not None:
+                await self._store.save_checkpoint(self._id, checkpoint)
+        return checkpoint
+
+    async def _reset_now(self) -> None:
+        waiters, self.resets = self.resets, []
+        try:
+            async with self._lock:
+                await self.forget()
+        except BaseException as error:
+            for waiter in waiters:
+                waiter.set_exception(error)
+            raise
+        self.state = SubscriptionState.CATCHING_UP
+        for waiter in waiters:
+            waiter.set_result(None)
+
+    async def forget(self) -> None:
+        # The checkpoint goes first: a crash before the read model is cleared
+        # then hands events over again (at-least-once), never skips them. It
+        # is stored, not deleted: without a checkpoint a ``start="now"``
+        # subscription restarted in another process would begin at the head
+        # and never rebuild the cleared read model.
+        start = self._store.start_position
+        await self._store.save_checkpoint(self._id, start)
+        if self._settings.on_reset is not None:
+            await self._settings.on_reset()
+        self.checkpoint = start
+        self._log.info("subscription reset; it rebuilds from the beginning")

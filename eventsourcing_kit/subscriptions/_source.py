@@ -1,0 +1,42 @@
+"""`Source`: what a subscription reads, the store's global order filtered for it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import attrs
+
+from eventsourcing_kit.stores import EventStore, Position, RecordedEvent
+from eventsourcing_kit.subscriptions._groups import GroupMember
+from eventsourcing_kit.subscriptions._parking import is_parking_record
+
+__all__ = ["Source"]
+
+
+@attrs.frozen
+class Source:
+    """What a subscription reads: a store's global order, filtered."""
+
+    store: EventStore
+    category: str | None
+    event_types: tuple[str, ...] | None
+    partition: GroupMember | None
+
+    def read(self, checkpoint: Position | None, batch_size: int) -> AsyncIterator[RecordedEvent]:
+        """The events after `checkpoint` that the store filters for us."""
+        if self.category is not None:
+            return self.store.read_category(
+                self.category,
+                from_position=checkpoint,
+                event_types=self.event_types,
+                batch_size=batch_size,
+            )
+        return self.store.read_all(
+            from_position=checkpoint, event_types=self.event_types, batch_size=batch_size
+        )
+
+    def wanted(self, record: RecordedEvent) -> bool:
+        """Whether the handler gets `record` (parking records and other members' streams not)."""
+        if is_parking_record(record):
+            return False
+        return self.partition is None or self.partition.owns(record.stream_id)

@@ -1,0 +1,26 @@
+"""Small helpers for the tasks a subscription runs."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+__all__ = ["cancel", "retrieve"]
+
+
+async def cancel(task: asyncio.Task[Any] | None) -> None:
+    """Cancel `task` and wait for it to end."""
+    if task is None:
+        return
+    task.cancel()
+    await asyncio.wait({task})
+
+
+def retrieve(task: asyncio.Future[None]) -> None:
+    """A done callback that marks the task's failure as seen.
+
+    The failure is logged by run() and raised by wait() / the `async with`
+    exit; retrieving it here spares asyncio's "never retrieved" warning.
+    """
+    if not task.cancelled():
+        task.exception()
