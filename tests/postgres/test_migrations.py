@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
+import sysconfig
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,6 +20,8 @@ from eventsourcing_kit.stores._ddl import sql_files
 from eventsourcing_kit.stores.postgres import PostgresEventStore, migrate
 
 ALL_FILES = [name for name, _ in sql_files("postgres")]
+# The installed console script, as users run it.
+CLI = shutil.which("eventsourcing-kit", path=sysconfig.get_path("scripts")) or "eventsourcing-kit"
 
 
 @pytest.fixture
@@ -88,6 +93,15 @@ async def test_a_failing_file_is_named_and_changes_nothing(
         assert await connection.fetchval("SELECT to_regnamespace($1)", schema) is None
     finally:
         await connection.close()
+
+
+def test_the_command_line_migrates_a_schema(pg_dsn: str, schema: str) -> None:
+    command = [CLI, "migrate", "--url", f"{pg_dsn}?schema={schema}"]
+    first = subprocess.run(command, capture_output=True, text=True, check=False)
+    again = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert (first.returncode, again.returncode) == (0, 0), first.stderr + again.stderr
+    assert first.stdout == f"schema {schema!r}: applied {', '.join(ALL_FILES)}\n"
+    assert again.stdout == f"schema {schema!r}: up to date\n"
 
 
 def test_cli_migrate_applies_pending_files(

@@ -9,14 +9,36 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from urllib.parse import unquote, urlsplit
 
-from eventsourcing_kit.errors import MigrationError, StoreUnavailableError
+from eventsourcing_kit.errors import ConfigurationError, MigrationError, StoreUnavailableError
 from eventsourcing_kit.stores._migrations import Migration, migrations_of, pending_migrations
 
-__all__ = ["MIN_SQLITE_VERSION", "migrate", "open_connection", "split_statements"]
+__all__ = [
+    "MIN_SQLITE_VERSION",
+    "migrate",
+    "open_connection",
+    "path_from_url",
+    "split_statements",
+]
 
 # ON CONFLICT ... DO UPDATE (the snapshot and checkpoint upserts) needs 3.24.
 MIN_SQLITE_VERSION = (3, 24, 0)
+
+
+def path_from_url(url: str) -> str:
+    """The file a ``sqlite:///`` URL names: ``sqlite:///x.db`` is the relative
+    path x.db, ``sqlite:////x.db`` the absolute /x.db."""
+    scheme, _, _ = url.partition("://")
+    path = unquote(urlsplit(url).path) if scheme.lower() == "sqlite" else ""
+    if path.startswith("/"):
+        path = path[1:]
+    if not path:
+        raise ConfigurationError(
+            f"{url!r} names no SQLite file: use sqlite:///relative.db or "
+            "sqlite:////absolute/path.db"
+        )
+    return path
 
 
 def open_connection(
