@@ -1,4 +1,4 @@
-"""Stream versions are 64-bit on PostgreSQL: a stream goes past 2^31 - 1."""
+"""Stream versions are 64-bit on PostgreSQL: a stream goes past 2^31 - 1 on every append path."""
 
 from __future__ import annotations
 
@@ -43,7 +43,11 @@ async def grouped(pg_dsn: str, pg_store: PostgresEventStore) -> AsyncIterator[Po
 
 
 @pytest.mark.parametrize("size", [1, 2], ids=["one_event", "two_events"])
-@pytest.mark.parametrize("expected", [LAST_INT32], ids=["exact_one_statement"])
+@pytest.mark.parametrize(
+    "expected",
+    [LAST_INT32, ExpectedVersion.ANY, ExpectedVersion.STREAM_EXISTS],
+    ids=["exact_one_statement", "any_function", "stream_exists_function"],
+)
 async def test_an_append_after_version_2_31_minus_1_gets_version_2_31(
     pg_store: PostgresEventStore, expected: int | ExpectedVersion, size: int
 ) -> None:
@@ -53,6 +57,17 @@ async def test_an_append_after_version_2_31_minus_1_gets_version_2_31(
     stored = [e async for e in pg_store.read_stream("Big-1", from_version=2**31)]
     assert result.version == LAST_INT32 + size
     assert [(e.version, e.data) for e in stored] == [(2**31 + n, {"n": n}) for n in range(size)]
+
+
+async def test_an_append_on_the_callers_connection_goes_past_2_31(
+    pg_store: PostgresEventStore,
+) -> None:
+    await stream_at(pg_store, "Big-1", LAST_INT32)
+    async with pg_store.pool.acquire() as connection, connection.transaction():
+        result = await pg_store.append_events(
+            "Big-1", [NewEvent("Deposited", {})], expected_version=LAST_INT32, connection=connection
+        )
+    assert result.version == 2**31
 
 
 async def test_a_group_of_exact_appends_goes_past_2_31(
@@ -74,6 +89,25 @@ async def test_a_group_of_exact_appends_goes_past_2_31(
     # (a group that fails is sent again append by append).
     assert len({result.position[0] for result in results}) < WRITERS
     assert {result.version for result in results} == {2**31}
+
+
+async def test_a_group_through_append_group_goes_past_2_31(
+    grouped: PostgresEventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for w in range(4):
+        await stream_at(grouped, f"Big-{w}", LAST_INT32)
+    sent = record_fetches(grouped, monkeypatch)
+    results = await asyncio.gather(
+        *(
+            grouped.append_events(f"Big-{w % 4}", [NewEvent("Deposited", {})])
+            for w in range(WRITERS)
+        )
+    )
+    assert grouped._sql.append_group in sent
+    assert len({result.position[0] for result in results}) < WRITERS
+    assert sorted(result.version for result in results) == sorted(
+        LAST_INT32 + n for _ in range(4) for n in range(1, WRITERS // 4 + 1)
+    )
 
 
 async def test_a_snapshot_past_2_31_saves_and_loads(pg_store: PostgresEventStore) -> None:
