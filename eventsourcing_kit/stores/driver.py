@@ -20,6 +20,12 @@ from eventsourcing_kit.stores._driver import (
     StreamWrite,
     nested_transaction_error,
 )
+from eventsourcing_kit.stores._migrations import (
+    Migration,
+    load_migrations,
+    migrations_of,
+    pending_migrations,
+)
 from eventsourcing_kit.stores._records import (
     AppendResult,
     ExpectedVersion,
@@ -46,6 +52,7 @@ __all__ = [
     "EventStore",
     "ExpectedVersion",
     "GlobalRead",
+    "Migration",
     "NewEvent",
     "Position",
     "PreparedEvent",
@@ -55,7 +62,10 @@ __all__ = [
     "StreamRead",
     "StreamWrite",
     "expected_version_holds",
+    "load_migrations",
+    "migrations_of",
     "nested_transaction_error",
+    "pending_migrations",
     "sql_files",
     "validate_int_position",
 ]

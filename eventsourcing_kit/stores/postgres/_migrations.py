@@ -1,24 +1,26 @@
 """`migrate()`: apply the pending ``store/postgres/*.sql`` files to one schema.
 
-Each file names its objects unqualified and runs with ``search_path`` set to
-exactly the target schema (bound as a parameter and quoted by the server's
-``quote_ident``), so the same reviewed files install the kit into any schema.
-All pending files run in ONE transaction that first takes an advisory lock
-keyed by the schema name: two processes migrating at once queue on the lock,
-and the second finds every file applied and does nothing. PostgreSQL DDL is
-transactional, so a failing file leaves the schema as it was.
+What to apply, in what order, and what is an error (a file changed after it
+was applied) is decided by ``stores/_migrations.py``, shared with SQLite;
+this module does PostgreSQL's part. Each file names its objects unqualified
+and runs with ``search_path`` set to exactly the target schema (bound as a
+parameter and quoted by the server's ``quote_ident``), so the same reviewed
+files install the kit into any schema. All pending files run in ONE
+transaction that first takes an advisory lock keyed by the schema name: two
+processes migrating at once queue on the lock, and the second finds every
+file applied and does nothing. PostgreSQL DDL is transactional, so a failing
+file leaves the schema as it was.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import asyncpg
 import structlog
 
 from eventsourcing_kit.errors import ConfigurationError, MigrationError
-from eventsourcing_kit.stores._ddl import sql_files
+from eventsourcing_kit.stores.driver import load_migrations, pending_migrations
 from eventsourcing_kit.stores.postgres._errors import translate_error
 
 __all__ = ["DEFAULT_SCHEMA", "MIN_SERVER_VERSION", "migrate", "validate_schema_name"]
@@ -88,7 +90,9 @@ async def _migrate_on(connection: Any, schema: str) -> list[str]:
             f"PostgreSQL {version.major}.{version.minor} is too old for eventsourcing-kit: "
             "it orders events by pg_current_xact_id(), which needs PostgreSQL 13 or later"
         )
+    migrations = load_migrations("postgres")
     applied_now: list[str] = []
+    running = "reading its applied migrations"
     try:
         async with connection.transaction():
             await connection.execute(
@@ -99,26 +103,20 @@ async def _migrate_on(connection: Any, schema: str) -> list[str]:
                 "SELECT set_config('search_path', quote_ident($1), true)", schema
             )
             applied = await _applied(connection, schema)
-            for name, text in sql_files("postgres"):
-                checksum = hashlib.sha256(text.encode()).hexdigest()
-                if name in applied:
-                    if applied[name] != checksum:
-                        log.warning(
-                            "applied migration file changed since; it is not re-run",
-                            migration=name,
-                        )
-                    continue
-                await connection.execute(text)
+            target = f"schema {schema!r}"
+            for migration in pending_migrations(migrations, applied, target=target):
+                running = f"applying {migration.path}"
+                await connection.execute(migration.sql)
                 await connection.execute(
                     "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
-                    name,
-                    checksum,
+                    migration.name,
+                    migration.checksum,
                 )
-                applied_now.append(name)
+                applied_now.append(migration.name)
     except (asyncpg.PostgresError, OSError) as error:
         if isinstance(error, asyncpg.PostgresError) and not _is_connection_error(error):
             raise MigrationError(
-                f"migrating schema {schema!r} failed, nothing was changed: {error}"
+                f"migrating schema {schema!r} failed while {running}; nothing was changed: {error}"
             ) from error
         raise translate_error(error, schema=schema) from error
     if applied_now:
@@ -126,7 +124,7 @@ async def _migrate_on(connection: Any, schema: str) -> list[str]:
     return applied_now
 
 
-async def _applied(connection: Any, schema: str) -> dict[str, str]:
+async def _applied(connection: Any, schema: str) -> dict[str, str | None]:
     exists = await connection.fetchval(
         "SELECT to_regclass(quote_ident($1) || '.schema_migrations') IS NOT NULL", schema
     )

@@ -115,7 +115,7 @@ class Queries:
         insert_many = (
             f"inserted AS (INSERT INTO {s}.events "
             "(event_id, stream_id, version, event_type, data, metadata) "
-            "SELECT u.event_id, $1, claimed.base + u.n::integer, u.event_type, "
+            "SELECT u.event_id, $1, claimed.base + u.n::bigint, u.event_type, "
             "u.data::jsonb, u.metadata::jsonb FROM claimed, "
             "unnest($3::uuid[], $4::text[], $5::text[], $6::text[]) "
             "WITH ORDINALITY AS u(event_id, event_type, data, metadata, n) ORDER BY u.n "
@@ -174,7 +174,7 @@ class Queries:
             # (conflict, version, transaction id, position); a conflict's
             # version is NULL (the append that conflicted reads it).
             append_group_exact=(
-                "WITH g AS (SELECT * FROM unnest($1::text[], $2::integer[], $3::integer[]) "
+                "WITH g AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::integer[]) "
                 "WITH ORDINALITY AS g(stream_id, code, n, i)), "
                 f"updated AS (UPDATE {s}.streams AS current SET version = g.code + g.n "
                 "FROM (SELECT * FROM g WHERE g.code > 0 ORDER BY g.stream_id) AS g "

@@ -9,13 +9,36 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from urllib.parse import unquote, urlsplit
 
-from eventsourcing_kit.errors import MigrationError, StoreUnavailableError
+from eventsourcing_kit.errors import ConfigurationError, MigrationError, StoreUnavailableError
+from eventsourcing_kit.stores.driver import Migration, migrations_of, pending_migrations
 
-__all__ = ["MIN_SQLITE_VERSION", "migrate", "open_connection", "split_statements"]
+__all__ = [
+    "MIN_SQLITE_VERSION",
+    "migrate",
+    "open_connection",
+    "path_from_url",
+    "split_statements",
+]
 
 # ON CONFLICT ... DO UPDATE (the snapshot and checkpoint upserts) needs 3.24.
 MIN_SQLITE_VERSION = (3, 24, 0)
+
+
+def path_from_url(url: str) -> str:
+    """The file a ``sqlite:///`` URL names: ``sqlite:///x.db`` is the relative
+    path x.db, ``sqlite:////x.db`` the absolute /x.db."""
+    scheme, _, _ = url.partition("://")
+    path = unquote(urlsplit(url).path) if scheme.lower() == "sqlite" else ""
+    if path.startswith("/"):
+        path = path[1:]
+    if not path:
+        raise ConfigurationError(
+            f"{url!r} names no SQLite file: use sqlite:///relative.db or "
+            "sqlite:////absolute/path.db"
+        )
+    return path
 
 
 def open_connection(
@@ -78,49 +101,86 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
-def _applied(connection: sqlite3.Connection) -> set[str]:
-    exists = connection.execute(
+def _applied(connection: sqlite3.Connection) -> dict[str, str | None]:
+    """Each recorded file with its checksum (None: recorded before 005 added checksums)."""
+    if not _has_table(connection):
+        return {}
+    if not _has_checksums(connection):
+        names = connection.execute("SELECT name FROM schema_migrations")
+        return {name: None for (name,) in names}
+    return dict(connection.execute("SELECT name, checksum FROM schema_migrations"))
+
+
+def _has_table(connection: sqlite3.Connection) -> bool:
+    found = connection.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
     ).fetchone()
-    if exists is None:
-        return set()
-    return {name for (name,) in connection.execute("SELECT name FROM schema_migrations")}
+    return found is not None
+
+
+def _has_checksums(connection: sqlite3.Connection) -> bool:
+    columns = connection.execute("PRAGMA table_info(schema_migrations)").fetchall()
+    return any(column[1] == "checksum" for column in columns)
+
+
+def _target(connection: sqlite3.Connection) -> str:
+    # The file's path as SQLite opened it (PRAGMA database_list: seq, name, file).
+    for _, name, file in connection.execute("PRAGMA database_list"):
+        if name == "main":
+            return f"SQLite file {file!r}"
+    return "the SQLite file"  # pragma: no cover - "main" is always listed
 
 
 def migrate(connection: sqlite3.Connection, files: Sequence[tuple[str, str]]) -> list[str]:
     """Apply the files not applied yet, in order; return their names.
 
-    All of them are applied in one write transaction, with the record of
-    each: two processes opening a new file at once apply them exactly once
-    (the second waits for the lock, then finds them applied).
+    `files` are ``store/sqlite/*.sql`` as (name, text). What to apply, and
+    what is an error (a file changed after it was applied), is decided by
+    ``stores/_migrations.py``, shared with PostgreSQL. All of them are
+    applied in one write transaction, with the record of each: two processes
+    opening a new file at once apply them exactly once (the second waits for
+    the lock, then finds them applied).
     """
-    if {name for name, _ in files} <= _applied(connection):
+    migrations = migrations_of("sqlite", files)
+    target = _target(connection)
+    # Checked without the write lock first: opening an up-to-date file, the
+    # usual case, never waits for another process's writes.
+    if not pending_migrations(migrations, _applied(connection), target=target):
         return []
     connection.execute("BEGIN IMMEDIATE")
     try:
-        applied = _applied(connection)
         done: list[str] = []
         now = datetime.now(UTC).isoformat(timespec="microseconds")
-        for name, text in files:
-            if name in applied:
-                continue
+        for migration in pending_migrations(migrations, _applied(connection), target=target):
             try:
-                for statement in split_statements(text):
+                for statement in split_statements(migration.sql):
                     connection.execute(statement)
             except sqlite3.OperationalError as error:
                 if getattr(error, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
                     raise
                 raise MigrationError(
-                    f"applying store/sqlite/{name} failed: {error}; the file was left "
-                    "unchanged (the migration is rolled back)"
+                    f"applying {migration.path} to {target} failed: {error}; the file was "
+                    "left unchanged (the migration is rolled back)"
                 ) from error
-            connection.execute(
-                "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)", (name, now)
-            )
-            done.append(name)
+            _record(connection, migration, now)
+            done.append(migration.name)
         connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise
     return done
+
+
+def _record(connection: sqlite3.Connection, migration: Migration, now: str) -> None:
+    # Files up to 004 ran before the record had a checksum column (005 adds it).
+    if _has_checksums(connection):
+        connection.execute(
+            "INSERT INTO schema_migrations (name, applied_at, checksum) VALUES (?, ?, ?)",
+            (migration.name, now, migration.checksum),
+        )
+    else:
+        connection.execute(
+            "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+            (migration.name, now),
+        )
