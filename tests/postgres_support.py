@@ -107,7 +107,7 @@ async def open_store(dsn: str, schema: str, **options: object) -> AsyncIterator[
 def record_fetches(store: PostgresEventStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The queries `store` fetches through its lane from now on, in the order
     they start; each still runs as before."""
-    lane = store._lane
+    lane = store._driver._lane
     fetch = lane.fetch
     started: list[str] = []
 

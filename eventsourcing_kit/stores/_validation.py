@@ -97,11 +97,14 @@ def validate_expected_version(expected_version: object) -> int | ExpectedVersion
 
 def prepare_write(stream_id: object, events: object, expected_version: object) -> StreamWrite:
     """Check one stream's append and encode its events: raises before any I/O."""
-    return StreamWrite(
-        stream_id=validate_stream_id(stream_id),
-        expected=validate_expected_version(expected_version),
-        events=prepare_events(events),
-    )
+    expected = validate_expected_version(expected_version)
+    prepared = prepare_events(events)
+    if isinstance(expected, int) and expected > MAX_INT64 - len(prepared):
+        raise InvalidInputError(
+            f"expected_version={expected} leaves no room for {len(prepared)} more event(s): "
+            f"a stream's version is at most {MAX_INT64} (2**63 - 1)"
+        )
+    return StreamWrite(stream_id=validate_stream_id(stream_id), expected=expected, events=prepared)
 
 
 def prepare_appends(appends: object) -> tuple[StreamWrite, ...]:

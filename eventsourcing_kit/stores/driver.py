@@ -37,7 +37,7 @@ from eventsourcing_kit.stores._records import (
 from eventsourcing_kit.stores._rules import expected_version_holds
 from eventsourcing_kit.stores._signal import AppendSignal
 from eventsourcing_kit.stores._store import CheckpointTransaction, EventStore
-from eventsourcing_kit.stores._validation import MAX_INT64, validate_int_position
+from eventsourcing_kit.stores._validation import MAX_INT64, prepare_write, validate_int_position
 
 __all__ = [
     "MAX_INT64",
@@ -66,6 +66,7 @@ __all__ = [
     "migrations_of",
     "nested_transaction_error",
     "pending_migrations",
+    "prepare_write",
     "sql_files",
     "validate_int_position",
 ]

@@ -24,11 +24,18 @@ class BoundsContract:
             await store.append_events("Account-1", numbered(1), expected_version=MAX_INT64 + 1)
         assert await store.head_position() is None
 
-    async def test_the_largest_64_bit_expected_version_is_a_conflict_not_an_error(
+    async def test_an_append_past_the_largest_64_bit_version_is_refused(
+        self, store: EventStore
+    ) -> None:
+        with pytest.raises(InvalidInputError, match="no room"):
+            await store.append_events("Account-1", numbered(2), expected_version=MAX_INT64 - 1)
+        assert await store.head_position() is None
+
+    async def test_an_expected_version_near_the_64_bit_limit_is_a_conflict_not_an_error(
         self, store: EventStore
     ) -> None:
         with pytest.raises(ConcurrencyError):
-            await store.append_events("Account-1", numbered(1), expected_version=MAX_INT64)
+            await store.append_events("Account-1", numbered(1), expected_version=MAX_INT64 - 1)
 
     async def test_a_from_version_beyond_64_bits_is_refused(self, store: EventStore) -> None:
         with pytest.raises(InvalidInputError):

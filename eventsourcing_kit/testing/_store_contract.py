@@ -33,8 +33,10 @@ import pytest
 
 from eventsourcing_kit.stores import EventStore
 from eventsourcing_kit.testing._contract_appends import AppendContract
+from eventsourcing_kit.testing._contract_bounds import BoundsContract
 from eventsourcing_kit.testing._contract_concurrency import ConcurrencyContract
 from eventsourcing_kit.testing._contract_lifecycle import LifecycleContract
+from eventsourcing_kit.testing._contract_many import AppendManyContract
 from eventsourcing_kit.testing._contract_reads import ReadContract
 from eventsourcing_kit.testing._contract_state import StateContract
 from eventsourcing_kit.testing._contract_support import Reopen
@@ -45,6 +47,8 @@ __all__ = ["Reopen", "StoreContract"]
 
 class StoreContract(
     AppendContract,
+    AppendManyContract,
+    BoundsContract,
     ConcurrencyContract,
     ReadContract,
     ValidationContract,

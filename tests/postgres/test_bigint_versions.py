@@ -84,7 +84,7 @@ async def test_a_group_of_exact_appends_goes_past_2_31(
             for w in range(WRITERS)
         )
     )
-    assert grouped._sql.append_group_exact in sent
+    assert grouped._driver._sql.append_group_exact in sent
     # Fewer transactions than appends: the group statement itself succeeded
     # (a group that fails is sent again append by append).
     assert len({result.position[0] for result in results}) < WRITERS
@@ -103,7 +103,7 @@ async def test_a_group_through_append_group_goes_past_2_31(
             for w in range(WRITERS)
         )
     )
-    assert grouped._sql.append_group in sent
+    assert grouped._driver._sql.append_group in sent
     assert len({result.position[0] for result in results}) < WRITERS
     assert sorted(result.version for result in results) == sorted(
         LAST_INT32 + n for _ in range(4) for n in range(1, WRITERS // 4 + 1)

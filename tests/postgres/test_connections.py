@@ -59,7 +59,7 @@ async def test_statement_timeout_is_a_transient_error(pg_dsn: str, pg_schema: st
     )
     try:
         with pytest.raises(TransientStoreError):
-            await store._fetch("SELECT pg_sleep(1)")
+            await store._driver._reader.fetch("SELECT pg_sleep(1)")
     finally:
         await store.close()
 

@@ -58,7 +58,7 @@ async def test_lone_appends_leave_nothing_in_flight(grouped: PostgresEventStore)
     await grouped.append_events("Account-1", [NewEvent("Opened", {})])
     with pytest.raises(ConcurrencyError):
         await grouped.append_events("Account-1", [NewEvent("Opened", {})], expected_version=0)
-    assert grouped._group is not None and grouped._group.idle
+    assert grouped._driver._appender._group is not None and grouped._driver._appender._group.idle
 
 
 async def test_a_conflict_in_a_group_fails_only_its_own_append(
@@ -99,8 +99,8 @@ async def test_a_group_of_exact_versions_goes_as_one_statement(
             for w in range(WRITERS)
         )
     )
-    assert grouped._sql.append_group_exact in sent
-    assert grouped._sql.append_group not in sent
+    assert grouped._driver._sql.append_group_exact in sent
+    assert grouped._driver._sql.append_group not in sent
     for w, result in enumerate(results):
         first = 2 * (w % 2 == 0) + 1
         assert result.version == first + len(batches[w]) - 1
@@ -119,8 +119,8 @@ async def test_a_group_naming_any_version_or_a_stream_twice_goes_through_the_fun
             for w in range(WRITERS)
         )
     )
-    assert grouped._sql.append_group in sent
-    assert grouped._sql.append_group_exact not in sent
+    assert grouped._driver._sql.append_group in sent
+    assert grouped._driver._sql.append_group_exact not in sent
     assert sorted(result.version for result in results) == sorted(
         v for _ in range(4) for v in range(1, WRITERS // 4 + 1)
     )
@@ -161,7 +161,7 @@ async def test_a_caller_cancelled_while_queued_leaves_the_rest_of_its_group_alon
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     assert isinstance(outcomes[-1], asyncio.CancelledError)
     assert all(isinstance(outcome, AppendResult) for outcome in outcomes[:-1])
-    assert grouped._group is not None and grouped._group.idle
+    assert grouped._driver._appender._group is not None and grouped._driver._appender._group.idle
 
 
 async def test_a_retry_in_a_group_returns_the_original_result(

@@ -110,12 +110,12 @@ async def closed_by_the_server(dsn: str, connection: Any) -> None:
 async def test_the_next_statement_runs_on_the_kept_connection(
     pg_store: PostgresEventStore,
 ) -> None:
-    first = (await pg_store._lane.fetchrow(PID))[0]
+    first = (await pg_store._driver._lane.fetchrow(PID))[0]
     # Without the lane, the pool would lend this just-released connection
     # to the code below and the store's next statement would get another.
     async with pg_store.pool.acquire() as borrowed:
         assert borrowed.get_server_pid() != first
-        second = (await pg_store._lane.fetchrow(PID))[0]
+        second = (await pg_store._driver._lane.fetchrow(PID))[0]
     assert second == first
 
 
@@ -123,10 +123,10 @@ async def test_appends_and_reads_leave_their_connection_with_the_lane(
     pg_store: PostgresEventStore,
 ) -> None:
     await pg_store.append_events("Lane-1", [NewEvent("Opened", {})])
-    assert lent_out(pg_store.pool) == len(pg_store._lane._idle) == 1
-    kept = pg_store._lane._idle[0].get_server_pid()
+    assert lent_out(pg_store.pool) == len(pg_store._driver._lane._idle) == 1
+    kept = pg_store._driver._lane._idle[0].get_server_pid()
     assert [e.event_type async for e in pg_store.read_stream("Lane-1")] == ["Opened"]
-    assert [c.get_server_pid() for c in pg_store._lane._idle] == [kept]
+    assert [c.get_server_pid() for c in pg_store._driver._lane._idle] == [kept]
     assert lent_out(pg_store.pool) == 1
 
 
@@ -144,7 +144,7 @@ async def test_the_lane_keeps_no_more_than_keep_connections(
 async def test_kept_connections_go_back_to_the_pool_once_the_lane_sits_idle(
     pg_store: PostgresEventStore,
 ) -> None:
-    await asyncio.gather(*(pg_store._lane.fetchrow("SELECT 1") for _ in range(3)))
+    await asyncio.gather(*(pg_store._driver._lane.fetchrow("SELECT 1") for _ in range(3)))
     assert lent_out(pg_store.pool) == 3
     assert await until(lambda: lent_out(pg_store.pool) == 0)
 
@@ -152,17 +152,17 @@ async def test_kept_connections_go_back_to_the_pool_once_the_lane_sits_idle(
 async def test_closing_the_lane_gives_every_kept_connection_back(
     pg_store: PostgresEventStore,
 ) -> None:
-    await asyncio.gather(*(pg_store._lane.fetchrow("SELECT 1") for _ in range(3)))
+    await asyncio.gather(*(pg_store._driver._lane.fetchrow("SELECT 1") for _ in range(3)))
     assert lent_out(pg_store.pool) == 3
-    await pg_store._lane.close()
+    await pg_store._driver._lane.close()
     assert lent_out(pg_store.pool) == 0
 
 
 async def test_after_close_a_statements_connection_goes_back_to_the_pool(
     pg_store: PostgresEventStore,
 ) -> None:
-    await pg_store._lane.close()
-    assert (await pg_store._lane.fetchrow("SELECT 1"))[0] == 1
+    await pg_store._driver._lane.close()
+    assert (await pg_store._driver._lane.fetchrow("SELECT 1"))[0] == 1
     assert lent_out(pg_store.pool) == 0
 
 
@@ -172,8 +172,8 @@ async def test_closing_a_store_on_a_users_pool_leaves_none_of_its_connections_ac
     async with users_pool(pg_dsn, max_size=5) as pool:  # pg_store: to empty the schema after
         store = await PostgresEventStore.from_pool(pool, schema=pg_store.schema, migrate=False)
         await store.append_events("Lane-1", [NewEvent("Opened", {})])
-        await asyncio.gather(*(store._lane.fetchrow("SELECT 1") for _ in range(3)))
-        assert len(store._lane._idle) == 3
+        await asyncio.gather(*(store._driver._lane.fetchrow("SELECT 1") for _ in range(3)))
+        assert len(store._driver._lane._idle) == 3
         await store.close()
         assert lent_out(pool) == 0
         await asyncio.wait_for(pool.close(), 10)  # hang guard
@@ -189,7 +189,7 @@ async def test_the_lane_never_keeps_the_pools_last_free_connection(
         open_store(pg_dsn, pg_schema, min_size=1, max_size=2) as store,
         store.pool.acquire() as held,
     ):
-        assert (await store._lane.fetchrow("SELECT 1"))[0] == 1
+        assert (await store._driver._lane.fetchrow("SELECT 1"))[0] == 1
         assert store.pool.get_idle_size() == 1
         async with store.pool.acquire(timeout=5) as other:
             assert other.get_server_pid() != held.get_server_pid()
@@ -199,10 +199,10 @@ async def test_a_kept_connection_goes_back_at_the_next_statement_once_the_pool_r
     pg_dsn: str, pg_schema: str
 ) -> None:
     async with open_store(pg_dsn, pg_schema, min_size=1, max_size=2) as store:
-        await store._lane.fetchrow("SELECT 1")
+        await store._driver._lane.fetchrow("SELECT 1")
         assert lent_out(store.pool) == 1  # kept: the pool had room for one more
         async with store.pool.acquire():  # ... which this takes
-            await store._lane.fetchrow("SELECT 1")
+            await store._driver._lane.fetchrow("SELECT 1")
             assert store.pool.get_idle_size() == 1
 
 
@@ -210,7 +210,7 @@ async def test_a_task_waiting_for_the_connection_the_lane_kept_gets_it_when_the_
     pg_dsn: str, pg_schema: str
 ) -> None:
     async with open_store(pg_dsn, pg_schema, min_size=1, max_size=2) as store:
-        kept = (await store._lane.fetchrow(PID))[0]
+        kept = (await store._driver._lane.fetchrow(PID))[0]
         async with store.pool.acquire():
             # Hang guard only: the lane gives it back after 50 ms unused.
             waited = await asyncio.wait_for(store.pool.acquire(), 10)
@@ -226,45 +226,45 @@ async def test_a_task_waiting_for_the_connection_the_lane_kept_gets_it_when_the_
 async def test_a_statement_that_fails_gives_its_connection_back(
     pg_store: PostgresEventStore,
 ) -> None:
-    await pg_store._lane.fetchrow("SELECT 1")
+    await pg_store._driver._lane.fetchrow("SELECT 1")
     assert lent_out(pg_store.pool) == 1
     with pytest.raises(asyncpg.DivisionByZeroError):
-        await pg_store._lane.fetchrow("SELECT 1/0")
+        await pg_store._driver._lane.fetchrow("SELECT 1/0")
     assert lent_out(pg_store.pool) == 0
-    assert (await pg_store._lane.fetchrow("SELECT 2"))[0] == 2
+    assert (await pg_store._driver._lane.fetchrow("SELECT 2"))[0] == 2
 
 
 async def test_a_cancelled_statement_gives_its_connection_back(
     pg_dsn: str, pg_store: PostgresEventStore
 ) -> None:
-    await pg_store._lane.fetchrow("SELECT 1")
+    await pg_store._driver._lane.fetchrow("SELECT 1")
     query = unique_sleep()
-    statement = asyncio.create_task(pg_store._lane.fetchrow(query))
+    statement = asyncio.create_task(pg_store._driver._lane.fetchrow(query))
     await running_backend(pg_dsn, query)
     statement.cancel()
     await asyncio.gather(statement, return_exceptions=True)
     assert statement.cancelled()
     assert lent_out(pg_store.pool) == 0
-    assert (await pg_store._lane.fetchrow("SELECT 2"))[0] == 2
+    assert (await pg_store._driver._lane.fetchrow("SELECT 2"))[0] == 2
 
 
 async def test_a_kept_connection_the_server_ended_is_not_handed_out(
     pg_dsn: str, pg_store: PostgresEventStore
 ) -> None:
-    before = (await pg_store._fetchrow(PID))[0]
+    before = (await pg_store._driver._reader.fetchrow(PID))[0]
     # Waits until the client has read the server's goodbye: a statement sent
     # before that meets asyncpg's own race (ConnectionDoesNotExistError or
     # InternalClientError), not the lane's.
-    await closed_by_the_server(pg_dsn, pg_store._lane._idle[-1])
-    assert (await pg_store._fetchrow(PID))[0] != before
+    await closed_by_the_server(pg_dsn, pg_store._driver._lane._idle[-1])
+    assert (await pg_store._driver._reader.fetchrow(PID))[0] != before
 
 
 async def test_a_kept_connection_closed_meanwhile_is_not_handed_out(
     pg_store: PostgresEventStore,
 ) -> None:
-    before = (await pg_store._fetchrow(PID))[0]
-    pg_store._lane._idle[-1].terminate()
-    assert (await pg_store._fetchrow(PID))[0] != before
+    before = (await pg_store._driver._reader.fetchrow(PID))[0]
+    pg_store._driver._lane._idle[-1].terminate()
+    assert (await pg_store._driver._reader.fetchrow(PID))[0] != before
 
 
 async def test_closing_a_store_whose_kept_connection_closed_still_closes_its_pool(
@@ -272,8 +272,8 @@ async def test_closing_a_store_whose_kept_connection_closed_still_closes_its_poo
 ) -> None:
     store = await PostgresEventStore.open(pg_dsn, schema=pg_schema, migrate=False)
     try:
-        await store._fetchrow("SELECT 1")
-        store._lane._idle[-1].terminate()
+        await store._driver._reader.fetchrow("SELECT 1")
+        store._driver._lane._idle[-1].terminate()
         await asyncio.wait_for(store.close(), 10)  # hang guard
         assert store.pool.is_closing()
     finally:
@@ -284,7 +284,7 @@ async def test_closing_a_store_whose_kept_connection_closed_still_closes_its_poo
 async def test_a_kept_connection_that_closed_does_not_keep_the_others_from_the_pool(
     pg_store: PostgresEventStore,
 ) -> None:
-    lane = pg_store._lane
+    lane = pg_store._driver._lane
     await asyncio.gather(lane.fetchrow("SELECT 1"), lane.fetchrow("SELECT 1"))
     kept = list(lane._idle)
     assert len(kept) == 2
@@ -301,11 +301,11 @@ async def test_a_statement_whose_connection_the_server_ends_is_store_unavailable
     pg_dsn: str, pg_store: PostgresEventStore
 ) -> None:
     query = unique_sleep()
-    statement = asyncio.create_task(pg_store._fetchrow(query))
+    statement = asyncio.create_task(pg_store._driver._reader.fetchrow(query))
     await terminate_backend(pg_dsn, await running_backend(pg_dsn, query))
     with pytest.raises(StoreUnavailableError):
         await statement
-    assert (await pg_store._fetchrow("SELECT 1"))[0] == 1
+    assert (await pg_store._driver._reader.fetchrow("SELECT 1"))[0] == 1
 
 
 # --- the listener -------------------------------------------------------------
@@ -322,7 +322,7 @@ async def test_a_waiter_cancelled_during_listen_gives_the_connection_back(
             await asyncio.sleep(0)
         # The waiter took a pool connection and sent LISTEN; no answer yet.
         assert lent_out(pool) == 1
-        assert store._listener._connection is None
+        assert store._driver._listener._connection is None
         waiter.cancel()
         await asyncio.gather(waiter, return_exceptions=True)
         assert waiter.cancelled()

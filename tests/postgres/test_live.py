@@ -39,7 +39,7 @@ async def test_a_lost_listen_connection_is_reported_as_a_wake_up(
     pg_store: PostgresEventStore,
 ) -> None:
     assert await pg_store.wait_for_events(timeout=0.01) is False
-    listening = pg_store._listener._connection
+    listening = pg_store._driver._listener._connection
     await pg_store.pool.execute("SELECT pg_terminate_backend($1)", listening.get_server_pid())
     assert await asyncio.wait_for(pg_store.wait_for_events(timeout=30), 10) is True
 
@@ -48,7 +48,7 @@ async def test_after_a_lost_listen_connection_appends_wake_waiters_again(
     pg_dsn: str, pg_store: PostgresEventStore
 ) -> None:
     assert await pg_store.wait_for_events(timeout=0.01) is False
-    listening = pg_store._listener._connection
+    listening = pg_store._driver._listener._connection
     await pg_store.pool.execute("SELECT pg_terminate_backend($1)", listening.get_server_pid())
     while await pg_store.wait_for_events(timeout=0.05):
         pass  # the wake-ups that report the loss and the reconnection
@@ -64,8 +64,8 @@ async def test_a_lost_notify_connection_is_opened_again_for_the_next_append(
 ) -> None:
     async with open_store(pg_dsn, pg_store.schema, notify_delay=0) as writer:
         await writer.append_events("Ping-1", [NewEvent("Pinged", {})])
-        await writer._notifier.flush()  # the first NOTIFY is sent
-        notifying = writer._notifier._connection
+        await writer._driver._notifier.flush()  # the first NOTIFY is sent
+        notifying = writer._driver._notifier._connection
         assert notifying is not None
         await pg_store.pool.execute("SELECT pg_terminate_backend($1)", notifying.get_server_pid())
         assert await pg_store.wait_for_events(timeout=0.01) is False  # now listening
@@ -81,8 +81,8 @@ async def test_appends_in_a_burst_share_one_notify(
     async with open_store(pg_dsn, pg_store.schema, notify_delay=0.5) as writer:
         for version in range(5):
             await writer.append_events("Ping-1", [NewEvent("Pinged", {})], expected_version=version)
-        await writer._notifier.flush()
-        notifying = writer._notifier._connection
+        await writer._driver._notifier.flush()
+        notifying = writer._driver._notifier._connection
         assert notifying is not None
         # One NOTIFY went over the dedicated connection for the five appends.
         assert notifying._protocol.queries_count == 1
@@ -113,12 +113,12 @@ async def test_a_busy_writers_notify_rides_on_its_next_append(
                 version += 1
             stopped = time.monotonic()
             await asyncio.sleep(0.01)  # let the NOTIFYs of those commits arrive
-            assert writer._notifier._connection is None
+            assert writer._driver._notifier._connection is None
             assert any(at < stopped + 0.01 for at in heard)
             # Far fewer NOTIFYs than appends: at most one per notify_delay.
             assert len(heard) <= 4 < version
             # The last commits are announced too, by the background task.
-            await writer._notifier.flush()
+            await writer._driver._notifier.flush()
             await asyncio.sleep(0.05)
             assert heard[-1] > stopped
     finally:

@@ -95,7 +95,7 @@ async def test_the_page_ahead_is_asked_for_before_the_caller_finishes_the_page(
         # Nothing but the first event was awaited: the second page's query
         # went out while the first page was being handed over.
         assert first.data == {"n": 0}
-        assert queries == [pg_store._sql.read_all] * 2
+        assert queries == [pg_store._driver._sql.read_all] * 2
 
 
 def test_a_stored_event_built_without_init_equals_the_constructed_one() -> None:

@@ -30,7 +30,7 @@ from eventsourcing_kit.errors import (
     EventSourcingError,
     InvalidEventError,
 )
-from eventsourcing_kit.stores import Position, RecordedEvent
+from eventsourcing_kit.stores import Position, RecordedEvent, StreamAppend
 
 
 def _no_negative_zero(value: float) -> float:
@@ -157,6 +157,33 @@ class ReferenceStore:
         assert last is not None
         return last
 
+    def append_many(
+        self, writes: list[tuple[str, list[NewEvent], int | ExpectedVersion]]
+    ) -> list[int] | Refused:
+        """The log index of each write's last event, or how the whole append fails."""
+        ids = [event.event_id for _, events, _ in writes for event in events]
+        if len(set(ids)) != len(ids):
+            return Refused(InvalidEventError)
+        index_of = {event.event_id: index for index, event in enumerate(self.log)}
+        if any(event_id in index_of for event_id in ids):
+            # Only a retry of a whole earlier multi-stream append succeeds.
+            retried = [
+                self._retry(stream_id, events, expected, [index_of.get(e.event_id) for e in events])
+                for stream_id, events, expected in writes
+            ]
+            if all(isinstance(index, int) for index in retried):
+                return [index for index in retried if isinstance(index, int)]
+            return Refused(DuplicateEventError)
+        size = len(self.log)
+        last: list[int] = []
+        for stream_id, events, expected in writes:
+            outcome = self.append(stream_id, events, expected)
+            if isinstance(outcome, Refused):
+                del self.log[size:]  # all or nothing
+                return outcome
+            last.append(outcome)
+        return last
+
     def save_snapshot(self, stream_id: str, version: int, schema: str, data: Any) -> None:
         current = self.snapshots.get(stream_id)
         if current is None or version >= current[0]:
@@ -204,6 +231,7 @@ class StoreAgreesWithModel(RuleBasedStateMachine):
         self.positions: list[Position] = []  # the backend's position of each logged event
         self.global_positions: list[int] = []
         self.appends: list[tuple[str, list[NewEvent], int | ExpectedVersion, int]] = []
+        self.multi_appends: list[list[tuple[str, list[NewEvent], int | ExpectedVersion]]] = []
         self.runner: asyncio.Runner | None = None
         self.store: EventStore | None = None
 
@@ -292,6 +320,55 @@ class StoreAgreesWithModel(RuleBasedStateMachine):
         )
         self.check_append(stream_id, batch, expected)
 
+    @rule(
+        data=st.data(),
+        streams=st.lists(st.sampled_from(STREAMS), min_size=2, max_size=3, unique=True),
+    )
+    def append_to_several_streams(self, data: st.DataObject, streams: list[str]) -> None:
+        writes = []
+        for stream_id in streams:
+            actual = self.model.version(stream_id)
+            expected = data.draw(
+                st.one_of(st.just(actual), st.sampled_from([*ExpectedVersion, actual + 1])),
+                label=f"expected_version of {stream_id}",
+            )
+            batch = data.draw(st.lists(new_events, min_size=1, max_size=2), label="events")
+            writes.append((stream_id, batch, expected))
+        self.check_append_many(writes)
+
+    @rule(data=st.data())
+    def retry_an_earlier_multi_stream_append(self, data: st.DataObject) -> None:
+        if self.multi_appends:
+            self.check_append_many(data.draw(st.sampled_from(self.multi_appends), label="append"))
+
+    def check_append_many(
+        self, writes: list[tuple[str, list[NewEvent], int | ExpectedVersion]]
+    ) -> None:
+        log_size = len(self.model.log)
+        before = [self.model.version(stream_id) for stream_id, _, _ in writes]
+        want = self.model.append_many(writes)
+        appends = [
+            StreamAppend(stream_id, batch, expected) for stream_id, batch, expected in writes
+        ]
+        got = self.attempt(lambda s: s.append_many(appends))
+        if isinstance(want, Refused):
+            assert isinstance(got, want.error), f"expected {want.error.__name__}, got {got!r}"
+            if isinstance(got, ConcurrencyError):
+                assert got.actual == want.actual
+            return
+        assert not isinstance(got, Exception), f"expected a successful append, got {got!r}"
+        if len(self.model.log) > log_size:
+            start = log_size
+            for (stream_id, batch, _), version_before in zip(writes, before, strict=True):
+                self.learn_positions(stream_id, version_before, start, len(batch))
+                start += len(batch)
+            self.multi_appends.append(writes)
+        for result, index in zip(got, want, strict=True):
+            assert (result.version, result.position) == (
+                self.model.log[index].version,
+                self.positions[index],
+            )
+
     def check_append(
         self, stream_id: str, batch: list[NewEvent], expected: int | ExpectedVersion
     ) -> None:
@@ -315,11 +392,14 @@ class StoreAgreesWithModel(RuleBasedStateMachine):
             self.global_positions[want],
         )
 
-    def learn_positions(self, stream_id: str, version_before: int, log_size: int) -> None:
+    def learn_positions(
+        self, stream_id: str, version_before: int, log_size: int, count: int | None = None
+    ) -> None:
         new = self.call(
             lambda s: collect(s.read_stream(stream_id, from_version=version_before + 1))
         )
-        assert [stored_form(r) for r in new] == self.model.log[log_size:]
+        end = None if count is None else log_size + count
+        assert [stored_form(r) for r in new] == self.model.log[log_size:end]
         for record in new:
             if self.positions:
                 # One writer at a time: each commit lands after the previous one.

@@ -19,7 +19,16 @@ from eventsourcing_kit.errors import (
     TransientStoreError,
 )
 
-__all__ = ["is_unavailable", "translate_error"]
+__all__ = ["DRIVER_ERRORS", "is_unavailable", "translate_error"]
+
+DRIVER_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
+"""What asyncpg and the socket raise: translated by `translate_error`."""
 
 # SQLSTATE classes and codes, from the PostgreSQL manual, appendix A.
 _TRANSIENT = {

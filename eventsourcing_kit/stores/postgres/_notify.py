@@ -25,8 +25,8 @@ import asyncpg
 import structlog
 
 from eventsourcing_kit.errors import StoreError
+from eventsourcing_kit.stores.driver import AppendSignal
 from eventsourcing_kit.stores.postgres._errors import is_unavailable
-from eventsourcing_kit.stores.postgres._legacy_base import AppendSignal
 
 __all__ = ["Listener", "Notifier", "NotifyMode", "channel_for"]
 

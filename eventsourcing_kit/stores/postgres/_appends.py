@@ -1,0 +1,354 @@
+"""Appending to the PostgreSQL store: one round trip per append, or per group.
+
+One append of one stream with an exact expected version, on the store's own
+connections (the common case), is one statement that claims the stream's row
+in ``streams`` at that version and inserts the events from it
+(`Queries.append_next` and its kin); other expected versions go through the
+``append_event()`` / ``append_events()`` functions (store/postgres/0010:
+lock the stream's row, check the version and the event ids, insert).
+Appends queued while another is in flight share one transaction (`_group`).
+An append to several streams runs each stream's function call in one
+transaction of its own. Every statement's row is turned into the driver's
+typed outcome (`Appended` / `Rejected`) where it comes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import structlog
+
+from eventsourcing_kit.stores.driver import (
+    Appended,
+    AppendOutcome,
+    AppendRequest,
+    AppendResult,
+    ExpectedVersion,
+    Rejected,
+    StreamWrite,
+)
+from eventsourcing_kit.stores.postgres._errors import DRIVER_ERRORS, translate_error
+from eventsourcing_kit.stores.postgres._group import GroupCommitter, Pending
+from eventsourcing_kit.stores.postgres._jsonb import jsonb_text
+from eventsourcing_kit.stores.postgres._lane import Lane
+from eventsourcing_kit.stores.postgres._notify import Listener, Notifier, NotifyMode
+from eventsourcing_kit.stores.postgres._queries import Queries
+
+__all__ = ["Appender"]
+
+logger = structlog.get_logger(__name__)
+
+# The SQL functions take the expected version as one int: the exact version
+# (>= 0), or a negative code for the other expectations.
+_EXPECTED_CODES = {ExpectedVersion.ANY: -1, ExpectedVersion.NO_STREAM: 0}
+_STREAM_EXISTS_CODE = -2
+_LOST_RACE = (asyncpg.UniqueViolationError, asyncpg.SerializationError)
+
+
+class _Conflict(Exception):
+    """Leaves a multi-stream transaction, so that it rolls back whole."""
+
+    def __init__(self, outcome: Rejected) -> None:
+        self.outcome = outcome
+
+
+def _code(expected: int | ExpectedVersion) -> int:
+    if isinstance(expected, int):
+        return expected
+    return _EXPECTED_CODES.get(expected, _STREAM_EXISTS_CODE)
+
+
+def _outcome(row: Any, stream_id: str) -> AppendOutcome:
+    """The outcome of one stream's append from its row (conflict, version, xid, position)."""
+    if row[0]:
+        return Rejected(0, row[1])
+    return Appended(
+        (
+            AppendResult(
+                stream_id=stream_id,
+                version=row[1],
+                global_position=row[3],
+                position=(row[2], row[3]),
+            ),
+        )
+    )
+
+
+class Appender:
+    """The append paths of one store."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        lane: Lane,
+        sql: Queries,
+        *,
+        schema: str,
+        channel: str,
+        notify: NotifyMode,
+        notifier: Notifier,
+        listener: Listener,
+        group_commit: bool,
+    ) -> None:
+        self._pool = pool
+        self._lane = lane
+        self._sql = sql
+        self._schema = schema
+        self._channel = channel
+        self._notify = notify
+        self._notifier = notifier
+        self._listener = listener
+        self._group = GroupCommitter(self._send_group, self._send_one) if group_commit else None
+
+    async def append(self, request: AppendRequest) -> AppendOutcome:
+        writes = request.writes
+        connection = request.session
+        try:
+            if len(writes) > 1:
+                outcome = await self._append_many(writes, connection)
+            else:
+                outcome = await self._append_one(writes[0], connection)
+        except _LOST_RACE:
+            # A unique violation: ids inserted by a transaction that had not
+            # yet committed, or an id reused by an append the one-statement
+            # path sent (it does not look ids up first). A serialization
+            # failure: a caller's REPEATABLE READ snapshot older than the
+            # stream's row. Either aborted the caller's transaction, if any.
+            return Rejected(0, None, session_aborted=connection is not None)
+        except DRIVER_ERRORS as error:
+            raise translate_error(error, schema=self._schema) from error
+        if isinstance(outcome, Appended) and connection is None:
+            self._listener.wake()
+            if self._notify is NotifyMode.AFTER_COMMIT:
+                await self._send_notify()
+        return outcome
+
+    # --- one stream ------------------------------------------------------------
+
+    async def _append_one(self, write: StreamWrite, connection: Any) -> AppendOutcome:
+        stream_id = write.stream_id
+        code = _code(write.expected)
+        group = (
+            self._group
+            if connection is None and self._notify is not NotifyMode.IN_TRANSACTION
+            else None
+        )
+        alone = group is None or group.idle
+        query: str
+        args: tuple[Any, ...]
+        ids: list[Any] = []
+        types: list[str] = []
+        datas: list[str] = []
+        metadatas: list[str] = []
+        if len(write.events) == 1 and alone:
+            # One event (the common case): scalar parameters (append_next or
+            # append_new, else append_event()).
+            prepared = write.events[0]
+            event = prepared.event
+            query = self._sql.append_one
+            args = (
+                stream_id,
+                code,
+                event.event_id,
+                event.event_type,
+                jsonb_text(prepared.data, event.data),
+                jsonb_text(prepared.metadata, event.metadata),
+            )
+        else:
+            for prepared in write.events:
+                event = prepared.event
+                ids.append(event.event_id)
+                types.append(event.event_type)
+                datas.append(jsonb_text(prepared.data, event.data))
+                metadatas.append(jsonb_text(prepared.metadata, event.metadata))
+            query = self._sql.append
+            args = (stream_id, code, ids, types, datas, metadatas)
+        if connection is not None:
+            channel = None if self._notify is NotifyMode.OFF else self._channel
+            row = await connection.fetchrow(query, *args, channel)
+        elif not alone:
+            assert group is not None
+            row = await group.submit(stream_id, code, ids, types, datas, metadatas)
+        elif group is not None:
+            # Nothing of ours in flight: sent from this task, and what
+            # queues up meanwhile goes as a group behind it.
+            group.hold()
+            try:
+                row = await self._send(query, args)
+            finally:
+                group.release()
+        else:
+            row = await self._send(query, args)
+        assert row is not None
+        return _outcome(row, stream_id)
+
+    async def _send(self, query: str, args: tuple[Any, ...]) -> Any:
+        # One append statement on the store's own connections; `args` lack
+        # the last parameter, the channel to NOTIFY inside the transaction.
+        if self._notify is not NotifyMode.COALESCED:
+            channel = self._channel if self._notify is NotifyMode.IN_TRANSACTION else None
+            return await self._statement(query, args, channel)
+        notifier = self._notifier
+        channel = notifier.take_due()
+        try:
+            row = await self._statement(query, args, channel)
+        except BaseException:
+            if channel is not None:
+                notifier.poke()  # the NOTIFY it carried may not have gone out
+            raise
+        if channel is None:
+            if not row[0]:
+                notifier.poke()  # committed, not announced yet
+        elif row[0]:
+            notifier.poke()  # no commit, so no NOTIFY: still owed
+        return row
+
+    async def _statement(self, query: str, args: tuple[Any, ...], channel: str | None) -> Any:
+        # The row of append_event()/append_events(): (conflict, version,
+        # transaction id, position). An exact expected version takes the
+        # one-statement path instead (Queries.append_next and its kin), whose
+        # conflicts carry no version; the functions serve the other codes.
+        code = args[1]
+        if code < 0:
+            return await self._lane.fetchrow(query, *args, channel)
+        sql = self._sql
+        if query is sql.append_one:
+            statement, count = (sql.append_next if code else sql.append_new), 1
+        else:
+            statement, count = (sql.append_next_many if code else sql.append_new_many), len(args[2])
+        row = await self._lane.fetchrow(statement, *args, channel)
+        if row is not None and row[1] is not None:
+            return (False, code + count, row[0], row[1])
+        return (True, None, None, None)  # the core reads the version of a conflict
+
+    async def _send_one(self, pending: Pending) -> Any:
+        # A group of one, or a group's append sent again on its own.
+        query: str
+        args: tuple[Any, ...]
+        if len(pending.ids) == 1:
+            query = self._sql.append_one
+            args = (
+                pending.stream_id,
+                pending.code,
+                pending.ids[0],
+                pending.types[0],
+                pending.datas[0],
+                pending.metadatas[0],
+            )
+        else:
+            query = self._sql.append
+            args = (
+                pending.stream_id,
+                pending.code,
+                pending.ids,
+                pending.types,
+                pending.datas,
+                pending.metadatas,
+            )
+        return await self._send(query, args)
+
+    async def _send_group(self, group: Sequence[Pending]) -> list[Any]:
+        ids: list[Any] = []
+        types: list[str] = []
+        datas: list[str] = []
+        metadatas: list[str] = []
+        for pending in group:
+            ids += pending.ids
+            types += pending.types
+            datas += pending.datas
+            metadatas += pending.metadatas
+        stream_ids = [pending.stream_id for pending in group]
+        codes = [pending.code for pending in group]
+        counts = [len(pending.ids) for pending in group]
+        if min(codes) >= 0 and len(set(stream_ids)) == len(stream_ids):
+            # The common group: one statement, no function (append_group_exact).
+            owners: list[int] = []
+            places: list[int] = []
+            for owner, count in enumerate(counts, 1):
+                owners += [owner] * count
+                places += range(1, count + 1)
+            rows = await self._lane.fetch(
+                self._sql.append_group_exact,
+                stream_ids,
+                codes,
+                counts,
+                owners,
+                places,
+                ids,
+                types,
+                datas,
+                metadatas,
+            )
+        else:
+            rows = await self._lane.fetch(
+                self._sql.append_group, stream_ids, codes, counts, ids, types, datas, metadatas
+            )
+        if self._notify is NotifyMode.COALESCED and not all(row[0] for row in rows):
+            self._notifier.poke()
+        return rows
+
+    async def _send_notify(self) -> None:
+        try:
+            await self._notifier.send()
+        except DRIVER_ERRORS as error:
+            # The append is committed; live readers fall back to polling.
+            logger.warning("notify failed", error=repr(error))
+
+    # --- several streams --------------------------------------------------------
+
+    async def _append_many(self, writes: Sequence[StreamWrite], connection: Any) -> AppendOutcome:
+        # Each stream through the function (it checks the version and the
+        # event ids before inserting), all in one transaction: a savepoint in
+        # the caller's, else one of its own on a pool connection. The first
+        # conflict rolls back every stream's events.
+        channel = None if self._notify is NotifyMode.OFF else self._channel
+        try:
+            if connection is not None:
+                async with connection.transaction():
+                    results = await self._write_all(connection, writes, channel)
+            else:
+                async with self._pool.acquire() as own, own.transaction():
+                    results = await self._write_all(own, writes, channel)
+        except _Conflict as conflict:
+            return conflict.outcome
+        return Appended(tuple(results))
+
+    async def _write_all(
+        self, connection: Any, writes: Sequence[StreamWrite], channel: str | None
+    ) -> list[AppendResult]:
+        results = []
+        for index, write in enumerate(writes):
+            args = (
+                write.stream_id,
+                _code(write.expected),
+                [prepared.event.event_id for prepared in write.events],
+                [prepared.event.event_type for prepared in write.events],
+                [jsonb_text(prepared.data, prepared.event.data) for prepared in write.events],
+                [
+                    jsonb_text(prepared.metadata, prepared.event.metadata)
+                    for prepared in write.events
+                ],
+            )
+            # The NOTIFY goes with the last write: one per transaction.
+            notify = channel if index == len(writes) - 1 else None
+            try:
+                row = await connection.fetchrow(self._sql.append, *args, notify)
+            except asyncpg.UniqueViolationError:
+                raise _Conflict(Rejected(index)) from None
+            if row[0]:
+                raise _Conflict(Rejected(index, row[1]))
+            results.append(
+                AppendResult(
+                    stream_id=write.stream_id,
+                    version=row[1],
+                    global_position=row[3],
+                    position=(row[2], row[3]),
+                )
+            )
+        return results
+
+    async def close(self) -> None:
+        if self._group is not None:
+            await self._group.close()

@@ -1,0 +1,233 @@
+"""Reading the PostgreSQL store: streams, and the global order that never skips.
+
+Readers follow ``(transaction_id, global_position)`` and only deliver rows
+below the oldest running transaction (see `_queries` for why). Payloads
+travel as JSON text and are decoded with orjson, so the store works on any
+pool, whatever JSON codecs its owner installed on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+import orjson
+import structlog
+
+from eventsourcing_kit.stores.driver import GlobalRead, Position, RecordedEvent, StreamRead
+from eventsourcing_kit.stores.postgres._errors import DRIVER_ERRORS, translate_error
+from eventsourcing_kit.stores.postgres._lane import Lane
+from eventsourcing_kit.stores.postgres._positions import START
+from eventsourcing_kit.stores.postgres._queries import Queries
+
+__all__ = ["Reader", "record"]
+
+logger = structlog.get_logger(__name__)
+
+_from_stored = RecordedEvent.from_stored
+
+
+def record(row: Any) -> RecordedEvent:
+    """The event of one row of the store's reading queries."""
+    # The read paths' per-row cost: orjson directly (JSONB text needs no
+    # checks), and no attrs __init__.
+    stream_id, version, event_type, data, metadata, event_id, position, xid, at = row
+    return _from_stored(
+        stream_id,
+        version,
+        event_type,
+        orjson.loads(data),
+        orjson.loads(metadata),
+        event_id,
+        position,
+        (xid, position),
+        at,
+    )
+
+
+class Reader:
+    """The reading queries of one store, on its lane of pool connections."""
+
+    def __init__(self, lane: Lane, sql: Queries, *, schema: str, visibility_wait: float) -> None:
+        self._lane = lane
+        self._sql = sql
+        self._schema = schema
+        self._visibility_wait = visibility_wait
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]:
+        """Run `query` on the lane, with driver errors translated."""
+        try:
+            return await self._lane.fetch(query, *args)
+        except DRIVER_ERRORS as error:
+            raise translate_error(error, schema=self._schema) from error
+
+    async def fetchrow(self, query: str, *args: Any) -> Any:
+        """One row of `query` on the lane, with driver errors translated."""
+        try:
+            return await self._lane.fetchrow(query, *args)
+        except DRIVER_ERRORS as error:
+            raise translate_error(error, schema=self._schema) from error
+
+    # --- streams ---------------------------------------------------------------
+
+    def read_stream(self, request: StreamRead) -> AsyncIterator[RecordedEvent]:
+        return self._read_stream(request.stream_id, request.from_version, request.batch_size)
+
+    async def _read_stream(
+        self, stream_id: str, version: int, batch_size: int
+    ) -> AsyncIterator[RecordedEvent]:
+        while True:
+            rows = await self.fetch(self._sql.read_stream, stream_id, version, batch_size)
+            for row in rows:
+                yield record(row)
+            if len(rows) < batch_size:
+                return
+            version = rows[-1][1] + 1
+
+    async def stream_version(self, stream_id: str) -> int:
+        row = await self.fetchrow(self._sql.stream_version, stream_id)
+        return 0 if row is None else int(row[0])
+
+    async def events_by_id(
+        self, event_ids: Sequence[UUID], connection: Any = None
+    ) -> Mapping[UUID, RecordedEvent]:
+        """The stored events among `event_ids`: on `connection` (the caller's
+        transaction, which sees its own writes) or on the lane."""
+        ids = list(event_ids)
+        try:
+            if connection is None:
+                rows = await self._lane.fetch(self._sql.by_event_ids, ids)
+            else:
+                rows = await connection.fetch(self._sql.by_event_ids, ids)
+        except DRIVER_ERRORS as error:
+            raise translate_error(error, schema=self._schema) from error
+        return {row[5]: record(row) for row in rows}
+
+    # --- the global order --------------------------------------------------------
+
+    def read_global(self, request: GlobalRead) -> AsyncIterator[RecordedEvent]:
+        after = request.after
+        assert isinstance(after, tuple)
+        types = request.event_types
+        category = request.category
+        extra: tuple[Any, ...]
+        sql = self._sql
+        if category is None:
+            if types is None:
+                query, held, extra = sql.read_all, sql.held_back, ()
+            else:
+                query, held, extra = sql.read_all_types, sql.held_back_types, (list(types),)
+        elif types is None:
+            query, held, extra = sql.read_category, sql.held_back_category, (category,)
+        else:
+            query, held = sql.read_category_types, sql.held_back_category_types
+            extra = (category, list(types))
+        return self._scan(query, held, after, request.batch_size, extra)
+
+    async def _scan(
+        self,
+        query: str,
+        held: str,
+        after: tuple[int, int],
+        batch_size: int,
+        extra: tuple[Any, ...],
+    ) -> AsyncIterator[RecordedEvent]:
+        # One short query per page: no connection is held while the caller
+        # works on the events. While the caller works on a full page, the
+        # next one is already being fetched (at most two pages in memory):
+        # the server and the client no longer wait for each other in turn.
+        settled = False
+        rows = await self.fetch(query, after[0], after[1], batch_size, *extra)
+        while True:
+            if rows:
+                after = (rows[-1][7], rows[-1][6])
+            ahead: asyncio.Task[list[Any]] | None = None
+            if len(rows) >= batch_size:
+                ahead = asyncio.ensure_future(
+                    self.fetch(query, after[0], after[1], batch_size, *extra)
+                )
+                # Let the task send its query now: a caller that consumes
+                # without awaiting anything else would otherwise give the
+                # loop no turn until this page is done, and the page ahead
+                # would only be asked for when it is needed.
+                await asyncio.sleep(0)
+            try:
+                # Decoded whole first, inline (record's body): a comprehension
+                # costs less per row than resuming this generator between rows.
+                decode = orjson.loads
+                for event in [
+                    _from_stored(
+                        r[0], r[1], r[2], decode(r[3]), decode(r[4]), r[5], r[6], (r[7], r[6]), r[8]
+                    )
+                    for r in rows
+                ]:
+                    yield event
+            except BaseException:
+                if ahead is not None:
+                    # The caller stopped early (or failed): drop the page ahead.
+                    ahead.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await ahead
+                raise
+            if ahead is not None:
+                rows = await ahead
+                continue
+            # At the end, once: if committed events are held back by older
+            # transactions still running, wait for those and read on.
+            if settled or not await self.settle(after, held, extra):
+                return
+            settled = True
+            rows = await self.fetch(query, after[0], after[1], batch_size, *extra)
+
+    async def settle(
+        self, after: tuple[int, int], held: str | None = None, extra: tuple[Any, ...] = ()
+    ) -> bool:
+        """Wait until the events stored after `after` can be delivered.
+
+        `held` (default: every event) is the ``held_back`` query matching
+        the reader's filter, `extra` its filter arguments: a category reader
+        neither waits for nor reads again for other categories' events.
+
+        True when there are such events (the caller reads once more). Events
+        of a committed transaction are held back while an older one is still
+        running (see _queries). Such transactions are usually short, so a
+        reader that just saw its own append commit waits for them rather
+        than end without it. The wait is bounded by `visibility_wait`: a long
+        transaction elsewhere delays the events to a later read, it never
+        makes a reader skip them.
+        """
+        if self._visibility_wait <= 0:
+            return False
+        top_xid, top_position, xmin = await self.fetchrow(
+            held or self._sql.held_back, after[0], after[1], *extra
+        )
+        if top_xid is None or (top_xid, top_position) <= after:
+            return False
+        # The page just read may have used an older snapshot than this one.
+        if top_xid < xmin:
+            return True
+        top = top_xid
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._visibility_wait
+        delay = 0.001
+        while loop.time() < deadline:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+            if (await self.fetchrow(self._sql.xmin))[0] > top:
+                return True
+        logger.info(
+            "events held back by a long-running transaction",
+            schema=self._schema,
+            transaction_id=top,
+            oldest_running=xmin,
+            waited_s=self._visibility_wait,
+        )
+        return True
+
+    async def head_position(self) -> Position | None:
+        await self.settle(START)
+        row = await self.fetchrow(self._sql.head_position)
+        return None if row is None else (row[0], row[1])
