@@ -38,6 +38,9 @@ __all__ = [
 
 MAX_NAME_LENGTH = 255
 MAX_INT64 = 2**63 - 1
+# Builds a PreparedEvent from a 3-tuple without the named tuple's
+# Python-level __new__: one is made per event of every append.
+_tuple_new = tuple.__new__
 """The largest version or position any backend stores (a signed 64-bit int)."""
 
 
@@ -179,7 +182,7 @@ def prepare_events(events: object) -> tuple[PreparedEvent, ...]:
         seen.add(event.event_id)
         data = _dump(event, index, "data")
         metadata = _dump(event, index, "metadata")
-        encoded.append(PreparedEvent(event, data, metadata))
+        encoded.append(_tuple_new(PreparedEvent, (event, data, metadata)))
     return tuple(encoded)
 
 

@@ -2,11 +2,10 @@
 
 Every statement of the store is one short query with no session state left
 behind, so the connection it ran on can serve the next one at once. Taking
-it from asyncpg's pool and giving it back each time cost about 33 us of
-client CPU and 25 us of wall time per one-event append against a kept
-connection (benchmarks/results/client_path.json; asyncpg runs the release
-as a shielded task of its own). So the lane
-keeps up to `keep` connections after use and hands them out again directly.
+it from asyncpg's pool and giving it back each time costs a task per
+release (asyncpg runs the release as a shielded task of its own), which a
+sequential writer would pay on every append. So the lane keeps up to `keep`
+connections after use and hands them out again directly.
 
 Kept connections are still the pool's: they are given back once the lane
 has sat unused for `idle` seconds, when a statement on one fails (the

@@ -7,8 +7,8 @@ while it was away are gone. `Notifier` sends the NOTIFY for appends made
 through the store's pool after they commit, coalesced: one NOTIFY for all
 the appends that commit within a short delay, carried inside a later
 append's own transaction when the store keeps appending, else sent by a
-background task (see docs/postgres.md, and benchmarks/results/
-notify_cost.json for why not inside every append's transaction).
+background task. Not inside every append's transaction: PostgreSQL
+serializes the commits of notifying transactions (see docs/postgres.md).
 """
 
 from __future__ import annotations
