@@ -6,18 +6,17 @@ find the driver interface in `eventsourcing_kit.stores.driver`.
 """
 
 from eventsourcing_kit.stores._connect import connect
+from eventsourcing_kit.stores._position import MAX_INT64, Position
 from eventsourcing_kit.stores._records import (
     AppendResult,
     ExpectedVersion,
     NewEvent,
-    Position,
     RecordedEvent,
     Snapshot,
     StreamAppend,
 )
 from eventsourcing_kit.stores._store import DEFAULT_BATCH_SIZE, CheckpointTransaction, EventStore
 from eventsourcing_kit.stores._validation import (
-    MAX_INT64,
     MAX_NAME_LENGTH,
     validate_batch_size,
     validate_category,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 from uuid import UUID, uuid4
 
 import attrs
+
+from eventsourcing_kit.stores._position import Position
 
 __all__ = [
     "AppendResult",
@@ -19,15 +21,6 @@ __all__ = [
     "Snapshot",
     "StreamAppend",
 ]
-
-Position: TypeAlias = int | tuple[int, int]
-"""A resume token in the global order.
-
-An int where the backend's insert order is its commit order (memory, SQLite);
-a pair of ints on PostgreSQL, where the writing transaction orders events
-(see docs/store.md). Positions of one backend compare with each other and can
-be stored as JSON.
-"""
 
 
 class ExpectedVersion(enum.Enum):

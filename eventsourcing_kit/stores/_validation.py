@@ -17,6 +17,7 @@ from eventsourcing_kit.errors import (
 )
 from eventsourcing_kit.serialization import encode_json as dumps
 from eventsourcing_kit.stores._driver import PreparedEvent, StreamWrite
+from eventsourcing_kit.stores._position import MAX_INT64
 from eventsourcing_kit.stores._records import ExpectedVersion, NewEvent, Snapshot, StreamAppend
 
 __all__ = [
@@ -31,13 +32,11 @@ __all__ = [
     "validate_event_types",
     "validate_expected_version",
     "validate_from_version",
-    "validate_int_position",
     "validate_stream_id",
     "validate_subscription_id",
 ]
 
 MAX_NAME_LENGTH = 255
-MAX_INT64 = 2**63 - 1
 # Builds a PreparedEvent from a 3-tuple without the named tuple's
 # Python-level __new__: one is made per event of every append.
 _tuple_new = tuple.__new__
@@ -248,20 +247,6 @@ def validate_batch_size(batch_size: object) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidInputError(f"invalid batch_size {batch_size!r}: pass a positive int")
     return batch_size
-
-
-def validate_int_position(position: object) -> int:
-    """Positions of backends whose insert order is their commit order: ints >= 0."""
-    if (
-        isinstance(position, bool)
-        or not isinstance(position, int)
-        or not 0 <= position <= MAX_INT64
-    ):
-        raise InvalidInputError(
-            f"invalid position {position!r} for this store: pass None or the `position` of "
-            "an event read from it"
-        )
-    return position
 
 
 def validate_subscription_id(subscription_id: object) -> str:

@@ -26,6 +26,7 @@ from eventsourcing_kit.stores._migrations import (
     migrations_of,
     pending_migrations,
 )
+from eventsourcing_kit.stores._position import MAX_INT64, position_of
 from eventsourcing_kit.stores._records import (
     AppendResult,
     ExpectedVersion,
@@ -37,7 +38,7 @@ from eventsourcing_kit.stores._records import (
 from eventsourcing_kit.stores._rules import expected_version_holds
 from eventsourcing_kit.stores._signal import AppendSignal
 from eventsourcing_kit.stores._store import CheckpointTransaction, EventStore
-from eventsourcing_kit.stores._validation import MAX_INT64, prepare_write, validate_int_position
+from eventsourcing_kit.stores._validation import prepare_write
 
 __all__ = [
     "MAX_INT64",
@@ -66,7 +67,7 @@ __all__ = [
     "migrations_of",
     "nested_transaction_error",
     "pending_migrations",
+    "position_of",
     "prepare_write",
     "sql_files",
-    "validate_int_position",
 ]

@@ -65,7 +65,7 @@ async def count_lag(
     exact = True
     try:
         async for record in reader:
-            if record.position > head:  # type: ignore[operator]
+            if record.position > head:
                 break
             if read >= limit:
                 exact = False

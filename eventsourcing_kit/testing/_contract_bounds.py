@@ -52,9 +52,9 @@ class BoundsContract:
         self, store: EventStore, position: int
     ) -> None:
         with pytest.raises(InvalidInputError):
-            await collect(store.read_all(from_position=position))
+            await collect(store.read_all(from_position=position))  # type: ignore[arg-type]
         with pytest.raises(InvalidInputError):
-            await store.save_checkpoint("projection", position)
+            await store.save_checkpoint("projection", position)  # type: ignore[arg-type]
 
     async def test_a_snapshot_version_beyond_64_bits_is_refused(self, store: EventStore) -> None:
         snapshot = Snapshot(stream_id="Account-1", version=MAX_INT64 + 1, state_schema="s", data={})

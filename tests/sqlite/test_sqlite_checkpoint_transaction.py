@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from eventsourcing_kit import NewEvent
+from eventsourcing_kit import NewEvent, Position
 from eventsourcing_kit.errors import InvalidInputError
 from eventsourcing_kit.stores.sqlite import SQLiteEventStore
 
@@ -41,7 +41,7 @@ async def test_handler_writes_commit_with_the_checkpoint(
         transaction.connection.execute("INSERT INTO balances VALUES (?, ?)", ("Account-1", 5))
         transaction.save(7)
     assert balances(read_model) == [("Account-1", 5)]
-    assert await store.load_checkpoint("projection") == 7
+    assert await store.load_checkpoint("projection") == Position(7)
 
 
 async def test_a_failing_block_keeps_neither_its_writes_nor_the_checkpoint(
@@ -58,7 +58,7 @@ async def test_a_failing_block_keeps_neither_its_writes_nor_the_checkpoint(
     with pytest.raises(Boom):
         await failing_handler()
     assert balances(read_model) == []
-    assert await store.load_checkpoint("projection") == 3
+    assert await store.load_checkpoint("projection") == Position(3)
 
 
 async def test_appends_by_the_handler_commit_with_the_checkpoint(

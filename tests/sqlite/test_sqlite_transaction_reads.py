@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from eventsourcing_kit import NewEvent
+from eventsourcing_kit import NewEvent, Position
 from eventsourcing_kit.stores import Snapshot
 from eventsourcing_kit.stores.sqlite import SQLiteEventStore
 
@@ -47,7 +47,7 @@ async def test_load_snapshot_sees_the_transactions_snapshot(store: SQLiteEventSt
 async def test_load_checkpoint_sees_the_transactions_checkpoint(store: SQLiteEventStore) -> None:
     async with store.checkpoint_transaction("manager"):
         await store.save_checkpoint("other", 5)
-        assert await store.load_checkpoint("other") == 5
+        assert await store.load_checkpoint("other") == Position(5)
 
 
 async def test_tasks_started_outside_do_not_see_the_open_transactions_writes(

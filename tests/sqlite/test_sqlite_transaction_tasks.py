@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from eventsourcing_kit import NewEvent
+from eventsourcing_kit import NewEvent, Position
 from eventsourcing_kit.errors import InvalidInputError
 from eventsourcing_kit.stores.sqlite import SQLiteEventStore
 
@@ -35,7 +35,7 @@ async def test_an_append_under_wait_for_commits_with_the_checkpoint(
         )
         transaction.save(1)
     assert await stream_ids(store) == ["Order-1"]
-    assert await store.load_checkpoint("manager") == 1
+    assert await store.load_checkpoint("manager") == Position(1)
 
 
 async def test_appends_gathered_in_child_tasks_commit_with_the_checkpoint(

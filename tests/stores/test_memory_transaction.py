@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from eventsourcing_kit import CheckpointTransaction, MemoryEventStore, NewEvent, Snapshot
+from eventsourcing_kit import CheckpointTransaction, MemoryEventStore, NewEvent, Position, Snapshot
 from eventsourcing_kit.errors import InvalidInputError
 
 
@@ -74,7 +74,7 @@ async def test_a_committed_block_keeps_its_appends_and_checkpoint(
         await store.append_events("Order-1", events(2))
         transaction.save(2)
     assert await store.stream_version("Order-1") == 2
-    assert await store.load_checkpoint("manager") == 2
+    assert await store.load_checkpoint("manager") == Position(2)
 
 
 async def test_readers_outside_do_not_see_the_open_transactions_appends(

@@ -34,7 +34,7 @@ from eventsourcing_kit.stores.driver import (
     StreamRead,
     expected_version_holds,
     nested_transaction_error,
-    validate_int_position,
+    position_of,
 )
 
 __all__ = ["MemoryDriver"]
@@ -89,10 +89,10 @@ class MemoryDriver(Driver):
 
     @property
     def start_position(self) -> Position:
-        return 0
+        return Position(0)
 
     def check_position(self, position: object) -> Position:
-        return validate_int_position(position)
+        return position_of(position, parts=1, backend="memory")
 
     # --- transactions ----------------------------------------------------------
 
@@ -192,7 +192,7 @@ class MemoryDriver(Driver):
                     stream_id=write.stream_id,
                     version=len(stream),
                     global_position=position,
-                    position=position,
+                    position=Position(position),
                 )
             )
         if self._open is None:
@@ -222,7 +222,7 @@ class MemoryDriver(Driver):
             metadata=decode_json(row.metadata),
             event_id=row.event_id,
             global_position=index + 1,
-            position=index + 1,
+            position=Position(index + 1),
             recorded_at=row.recorded_at,
         )
 
@@ -240,8 +240,7 @@ class MemoryDriver(Driver):
 
     def read_global(self, request: GlobalRead) -> AsyncIterator[RecordedEvent]:
         types = None if request.event_types is None else frozenset(request.event_types)
-        assert isinstance(request.after, int)
-        return self._scan(request.category, request.after, types)
+        return self._scan(request.category, request.after[0], types)
 
     async def _scan(
         self, category: str | None, start: int, wanted: frozenset[str] | None
@@ -264,7 +263,8 @@ class MemoryDriver(Driver):
         return sum(1 for index in self.streams.get(stream_id, ()) if index < visible)
 
     async def head_position(self) -> Position | None:
-        return self._visible() or None
+        visible = self._visible()
+        return Position(visible) if visible else None
 
     # --- snapshots and checkpoints -------------------------------------------
 

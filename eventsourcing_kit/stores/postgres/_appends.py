@@ -26,6 +26,7 @@ from eventsourcing_kit.stores.driver import (
     AppendRequest,
     AppendResult,
     ExpectedVersion,
+    Position,
     Rejected,
     StreamWrite,
 )
@@ -70,7 +71,7 @@ def _outcome(row: Any, stream_id: str) -> AppendOutcome:
                 stream_id=stream_id,
                 version=row[1],
                 global_position=row[3],
-                position=(row[2], row[3]),
+                position=Position(row[2], row[3]),
             ),
         )
     )
@@ -344,7 +345,7 @@ class Appender:
                     stream_id=write.stream_id,
                     version=row[1],
                     global_position=row[3],
-                    position=(row[2], row[3]),
+                    position=Position(row[2], row[3]),
                 )
             )
         return results

@@ -147,7 +147,7 @@ class PostgresDriver(Driver):
 
     async def load_checkpoint(self, subscription_id: str) -> Position | None:
         row = await self._reader.fetchrow(self._sql.load_checkpoint, subscription_id)
-        return None if row is None else (row[0], row[1])
+        return None if row is None else Position(row[0], row[1])
 
     async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
         xid, global_position = validate_position(position)

@@ -28,6 +28,9 @@ __all__ = ["Reader", "record"]
 logger = structlog.get_logger(__name__)
 
 _from_stored = RecordedEvent.from_stored
+# Builds a Position from a tuple without its checks: per row read, from
+# values the server gave.
+_tuple_new = tuple.__new__
 
 
 def record(row: Any) -> RecordedEvent:
@@ -43,7 +46,7 @@ def record(row: Any) -> RecordedEvent:
         orjson.loads(metadata),
         event_id,
         position,
-        (xid, position),
+        _tuple_new(Position, (xid, position)),
         at,
     )
 
@@ -109,8 +112,7 @@ class Reader:
     # --- the global order --------------------------------------------------------
 
     def read_global(self, request: GlobalRead) -> AsyncIterator[RecordedEvent]:
-        after = request.after
-        assert isinstance(after, tuple)
+        after = (request.after[0], request.after[1])
         types = request.event_types
         category = request.category
         extra: tuple[Any, ...]
@@ -160,7 +162,15 @@ class Reader:
                 decode = orjson.loads
                 for event in [
                     _from_stored(
-                        r[0], r[1], r[2], decode(r[3]), decode(r[4]), r[5], r[6], (r[7], r[6]), r[8]
+                        r[0],
+                        r[1],
+                        r[2],
+                        decode(r[3]),
+                        decode(r[4]),
+                        r[5],
+                        r[6],
+                        _tuple_new(Position, (r[7], r[6])),
+                        r[8],
                     )
                     for r in rows
                 ]:
@@ -228,6 +238,6 @@ class Reader:
         return True
 
     async def head_position(self) -> Position | None:
-        await self.settle(START)
+        await self.settle((START[0], START[1]))
         row = await self.fetchrow(self._sql.head_position)
-        return None if row is None else (row[0], row[1])
+        return None if row is None else Position(row[0], row[1])

@@ -39,7 +39,7 @@ from eventsourcing_kit.stores.driver import (
     Snapshot,
     StreamRead,
     nested_transaction_error,
-    validate_int_position,
+    position_of,
 )
 from eventsourcing_kit.stores.sqlite import _ops as ops
 from eventsourcing_kit.stores.sqlite._errors import translate_error
@@ -144,10 +144,10 @@ class SQLiteDriver(Driver):
 
     @property
     def start_position(self) -> Position:
-        return 0
+        return Position(0)
 
     def check_position(self, position: object) -> Position:
-        return validate_int_position(position)
+        return position_of(position, parts=1, backend="SQLite")
 
     # --- writing -----------------------------------------------------------------
 
@@ -180,8 +180,7 @@ class SQLiteDriver(Driver):
             category=request.category is not None, type_count=None if types is None else len(types)
         )
         prefix = () if request.category is None else (request.category,)
-        after = request.after
-        assert isinstance(after, int)
+        after = request.after[0]
         return self._pages(sql, prefix, after, types or (), request.batch_size, by_version=False)
 
     async def _pages(

@@ -20,6 +20,7 @@ from eventsourcing_kit.stores.driver import (
     Appended,
     AppendOutcome,
     AppendResult,
+    Position,
     RecordedEvent,
     Rejected,
     Snapshot,
@@ -51,6 +52,9 @@ _INSERT = (
 )
 _BY_IDS_PAGE = 500  # below SQLite's smallest limit on bound parameters (999)
 _SAVEPOINT = "eventsourcing_kit_write"
+# Builds a Position from a tuple without its checks: per row read, from
+# rowids the database gave.
+_tuple_new = tuple.__new__
 
 
 def _now() -> str:
@@ -180,7 +184,10 @@ def _append_one(connection: sqlite3.Connection, index: int, write: StreamWrite) 
         raise _Rejection(Rejected(index)) from None
     assert last is not None
     return AppendResult(
-        stream_id=stream_id, version=actual + len(rows), global_position=last, position=last
+        stream_id=stream_id,
+        version=actual + len(rows),
+        global_position=last,
+        position=_tuple_new(Position, (last,)),
     )
 
 
@@ -197,7 +204,7 @@ def _record(row: Any) -> RecordedEvent:
         metadata=loads(metadata),
         event_id=UUID(bytes=event_id),
         global_position=position,
-        position=position,
+        position=_tuple_new(Position, (position,)),
         recorded_at=datetime.fromisoformat(recorded_at),
     )
 
@@ -237,9 +244,9 @@ def stream_version(connection: sqlite3.Connection, stream_id: str) -> int:
     return 0 if row is None else int(row[0])
 
 
-def head_position(connection: sqlite3.Connection) -> int | None:
+def head_position(connection: sqlite3.Connection) -> Position | None:
     value = connection.execute("SELECT max(global_position) FROM events").fetchone()[0]
-    return None if value is None else int(value)
+    return None if value is None else Position(int(value))
 
 
 # --- snapshots and checkpoints --------------------------------------------------
@@ -279,23 +286,23 @@ def load_snapshot(connection: sqlite3.Connection, stream_id: str) -> Snapshot | 
 
 
 def save_checkpoint(
-    connection: sqlite3.Connection, subscription_id: str, position: int, *, nested: bool
+    connection: sqlite3.Connection, subscription_id: str, position: Position, *, nested: bool
 ) -> None:
     with _write(connection, nested=nested):
         connection.execute(
             "INSERT INTO subscription_checkpoints (subscription_id, position, updated_at)"
             " VALUES (?, ?, ?) ON CONFLICT (subscription_id) DO UPDATE SET"
             " position = excluded.position, updated_at = excluded.updated_at",
-            (subscription_id, position, _now()),
+            (subscription_id, position[0], _now()),
         )
 
 
-def load_checkpoint(connection: sqlite3.Connection, subscription_id: str) -> int | None:
+def load_checkpoint(connection: sqlite3.Connection, subscription_id: str) -> Position | None:
     row = connection.execute(
         "SELECT position FROM subscription_checkpoints WHERE subscription_id = ?",
         (subscription_id,),
     ).fetchone()
-    return None if row is None else int(row[0])
+    return None if row is None else Position(int(row[0]))
 
 
 def delete_checkpoint(

@@ -1,0 +1,95 @@
+"""`Position`: one type for a place in the global order, whatever the backend."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from eventsourcing_kit.errors import InvalidInputError
+
+__all__ = ["MAX_INT64", "Position", "position_of"]
+
+MAX_INT64 = 2**63 - 1
+"""The largest version or position part any backend stores (a signed 64-bit int)."""
+
+
+class Position(tuple[int, ...]):
+    """A place in one store's global order: ordered, hashable, storable as text.
+
+    Take positions from the store (`RecordedEvent.position`,
+    `head_position()`, `start_position`), compare them with each other and
+    pass them back (`read_all(from_position=...)`, checkpoints). Keep one as
+    text with ``str(position)`` and get it back with `Position.parse`. What
+    it holds depends on the backend (one number on SQLite and in memory, the
+    writing transaction and a number on PostgreSQL, where the transaction
+    orders events): do no arithmetic on it, and compare only positions of
+    one store.
+
+    A tuple underneath, so that comparing and building one costs what a
+    tuple does on the read paths.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, *parts: int) -> Self:
+        if not parts or not all(_is_part(part) for part in parts):
+            raise InvalidInputError(
+                f"a Position holds one or more ints from 0 to {MAX_INT64}, got {parts!r}"
+            )
+        return tuple.__new__(cls, parts)
+
+    def __getnewargs__(self) -> tuple[int, ...]:
+        return tuple(self)
+
+    def __str__(self) -> str:
+        return ":".join(map(str, self))
+
+    def __repr__(self) -> str:
+        return f"Position({str(self)!r})"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    @classmethod
+    def parse(cls, text: str) -> Position:
+        """The position whose text (``str(position)``) is `text`."""
+        try:
+            parts = tuple(int(part) for part in text.split(":")) if isinstance(text, str) else ()
+        except ValueError:
+            parts = ()
+        if not parts or not text.isascii():
+            raise InvalidInputError(f"invalid position text {text!r}: pass what str(position) gave")
+        return cls(*parts)
+
+
+def _is_part(part: object) -> bool:
+    return isinstance(part, int) and not isinstance(part, bool) and 0 <= part <= MAX_INT64
+
+
+def position_of(value: object, *, parts: int, backend: str) -> Position:
+    """`value` as a position of a backend whose positions have `parts` parts.
+
+    Takes a `Position`, and for stores written before positions had a type of
+    their own, an int (one part) or a list or tuple of several ints (a pair
+    after a JSON round trip). Anything else, or a position of another shape, raises
+    `InvalidInputError` naming the backend.
+    """
+    if type(value) is Position:
+        if len(value) == parts:
+            return value
+    elif parts == 1 and _is_part(value):
+        assert isinstance(value, int)
+        return tuple.__new__(Position, (value,))
+    elif (
+        parts > 1
+        and isinstance(value, tuple | list)
+        and not isinstance(value, Position)
+        and len(value) == parts
+        and all(_is_part(part) for part in value)
+    ):
+        return tuple.__new__(Position, tuple(value))
+    earlier = "an int" if parts == 1 else "a pair of ints" if parts == 2 else f"{parts} ints"
+    raise InvalidInputError(
+        f"invalid position {value!r} for the {backend} store: pass None or the `position` "
+        "of an event read from this store (or its head_position(), start_position); a "
+        f"position stored by an earlier version of the kit is {earlier}"
+    )
