@@ -83,12 +83,15 @@ class StoreFactory:
                     "drop the schema option"
                 )
             dsn = await self._postgres.require()
-            storage = _Storage(backend, dsn, {"migrate": False, **POSTGRES_DEFAULTS, **options})
-            # Known before it exists, so that a failed migration is dropped too.
+            schema = self._postgres.new_schema_name()
+            options = {"migrate": False, **POSTGRES_DEFAULTS, **options}
+            storage = _Storage(backend, with_schema(dsn, schema), options)
+            # Recorded before the schema exists: a migration that fails
+            # half-way leaves a schema that close() drops all the same.
+            storage.schema = schema
             self._storages.append(storage)
-            storage.schema = await self._postgres.create_schema()
-            storage.url = with_schema(dsn, storage.schema)
-            return await self._connect(storage, storage.options)
+            await self._postgres.migrate(schema)
+            return await self._connect(storage, options)
         raise ConfigurationError(
             f"unknown backend {backend!r} for store_factory.open(); use one of {BACKENDS}"
         )

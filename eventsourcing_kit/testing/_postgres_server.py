@@ -135,13 +135,15 @@ class PostgresServer:
             skip_or_fail(self._reason)
         return self.dsn
 
-    async def create_schema(self) -> str:
-        """A new schema with every migration applied; its name starts with SCHEMA_PREFIX."""
+    def new_schema_name(self) -> str:
+        """A schema name no other test or session uses: SCHEMA_PREFIX and 12 hex digits."""
+        return SCHEMA_PREFIX + secrets.token_hex(6)
+
+    async def migrate(self, schema: str) -> None:
+        """Create `schema` with every migration of the kit applied."""
         from eventsourcing_kit.stores.postgres import migrate
 
-        schema = SCHEMA_PREFIX + secrets.token_hex(6)
         await migrate(self.dsn, schema=schema)
-        return schema
 
     async def drop_schema(self, schema: str) -> None:
         """Drop a schema this plugin made, with everything in it."""
