@@ -12,6 +12,10 @@ from hypothesis import HealthCheck, settings
 # The store contract lives in the package; rewrite its asserts so failures show values.
 pytest.register_assert_rewrite("eventsourcing_kit.testing")
 
+# Stores for tests: store_factory, store_backend, store, postgres_dsn and the
+# --eventsourcing-kit-dsn option, the way users get them (docs/testing.md).
+pytest_plugins = ["eventsourcing_kit.testing.plugin"]
+
 # ci: few examples and no deadline (shared, slow machines); dev: the local
 # default; thorough: for a long run before a release.
 settings.register_profile(

@@ -19,6 +19,7 @@ import asyncpg
 import pytest
 
 from eventsourcing_kit.stores.postgres import PostgresEventStore, migrate, quote_identifier
+from eventsourcing_kit.testing._postgres_server import require_postgres as _plugin_require_postgres
 
 __all__ = [
     "TEST_DSN",
@@ -40,20 +41,12 @@ def new_schema_name() -> str:
 
 
 def require_postgres(dsn: str = TEST_DSN) -> str:
-    """`dsn` if the server answers; else skip, or fail when env ``CI`` is set."""
+    """`dsn` if the server answers; else skip, or fail when env ``CI`` is set.
 
-    async def probe() -> None:
-        connection = await asyncpg.connect(dsn, timeout=5)
-        await connection.close()
-
-    try:
-        asyncio.run(probe())
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        message = f"PostgreSQL is unreachable at {dsn}: {error!r}"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message + " (CI is set: PostgreSQL is required)", pytrace=False)
-        pytest.skip(message + " (set EVENTSOURCING_KIT_TEST_DSN, or start the server)")
-    return dsn
+    The rule is the store plugin's (eventsourcing_kit.testing.plugin), so
+    that these fixtures and the plugin's skip and fail alike.
+    """
+    return _plugin_require_postgres(dsn)
 
 
 async def drop_schema(dsn: str, schema: str) -> None:

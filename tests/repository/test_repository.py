@@ -1,4 +1,8 @@
-"""Repository: load, save, snapshots, and update with retries."""
+"""Repository: load, save, snapshots, and update with retries.
+
+Every test that asks for `store` runs on memory, SQLite and PostgreSQL (the
+store plugin's `store` fixture, enabled in the root conftest.py).
+"""
 
 from __future__ import annotations
 

@@ -1,26 +1,33 @@
-"""Fixtures for the SQLite backend's own tests: a store on a new file."""
+"""Fixtures for the SQLite backend's own tests: a store on a new file.
+
+`store` comes from the store plugin's `store_factory`; `path` is its file and
+`raw` a plain sqlite3 connection to that file. A test that needs a file with
+no store on it yet uses `tmp_path`.
+"""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from eventsourcing_kit.stores.sqlite import SQLiteEventStore
+from eventsourcing_kit.testing import StoreFactory
 
 
 @pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "events.db"
+async def store(store_factory: StoreFactory) -> SQLiteEventStore:
+    store = await store_factory.open("sqlite")
+    assert isinstance(store, SQLiteEventStore)
+    return store
 
 
 @pytest.fixture
-async def store(path: Path) -> AsyncIterator[SQLiteEventStore]:
-    store = await SQLiteEventStore.open(str(path))
-    yield store
-    await store.close()
+def path(store: SQLiteEventStore) -> Path:
+    """The file of `store`."""
+    return Path(store.path)
 
 
 @pytest.fixture

@@ -48,15 +48,18 @@ async def test_reopening_does_not_apply_migrations_again(
     assert applied_migrations(raw) == before
 
 
-async def test_opening_an_older_file_applies_only_the_new_migrations(
-    path: Path, raw: sqlite3.Connection
-) -> None:
-    files = sql_files("sqlite")
-    migrate(raw, files[:2])
-    old = applied_migrations(raw)
-    store = await SQLiteEventStore.open(str(path))
-    await store.close()
-    now = applied_migrations(raw)
+async def test_opening_an_older_file_applies_only_the_new_migrations(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"  # not the `store` fixture's file: that one is migrated already
+    raw = sqlite3.connect(path, isolation_level=None)
+    try:
+        files = sql_files("sqlite")
+        migrate(raw, files[:2])
+        old = applied_migrations(raw)
+        store = await SQLiteEventStore.open(str(path))
+        await store.close()
+        now = applied_migrations(raw)
+    finally:
+        raw.close()
     assert now[:2] == old
     assert [name for name, _ in now] == [name for name, _ in files]
 
@@ -110,6 +113,6 @@ async def test_an_in_memory_or_uri_path_is_refused(path: str) -> None:
 @pytest.mark.parametrize(
     "options", [{"busy_timeout": -1}, {"busy_timeout": "5"}, {"synchronous": "OFF"}]
 )
-async def test_bad_options_are_refused(path: Path, options: dict[str, object]) -> None:
+async def test_bad_options_are_refused(tmp_path: Path, options: dict[str, object]) -> None:
     with pytest.raises(ConfigurationError):
-        await SQLiteEventStore.open(str(path), **options)  # type: ignore[arg-type]
+        await SQLiteEventStore.open(str(tmp_path / "events.db"), **options)  # type: ignore[arg-type]

@@ -26,6 +26,12 @@ NEW_FILES = [name for name in ALL_FILES if name not in RELEASED["sqlite"]]
 CLI = shutil.which("eventsourcing-kit", path=sysconfig.get_path("scripts")) or "eventsourcing-kit"
 
 
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    """A file no store has opened yet (the folder's `path` is a store's file)."""
+    return tmp_path / "events.db"
+
+
 def make_previous_release_file(path: Path) -> None:
     """A file as the previous release left it: 001-004 applied and recorded by
     name and time (no checksums then), and one stream of three events."""

@@ -13,8 +13,9 @@ from eventsourcing_kit.stores.sqlite._worker import Worker as _Worker
 
 
 async def test_a_connection_opened_after_start_was_cancelled_is_closed_by_stop(
-    path: Path,
+    tmp_path: Path,
 ) -> None:
+    path = tmp_path / "events.db"
     started = threading.Event()
     release = threading.Event()
     done = threading.Event()

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from eventsourcing_kit import EventStore, connect
-from eventsourcing_kit.testing import StoreContract
+from eventsourcing_kit import EventStore
+from eventsourcing_kit.testing import StoreContract, StoreFactory
 
 
 class TestMemoryStore(StoreContract):
     @pytest.fixture
-    async def store(self) -> AsyncIterator[EventStore]:
-        store = await connect("memory://")
-        yield store
-        await store.close()
+    async def store(self, store_factory: StoreFactory) -> EventStore:
+        return await store_factory.open("memory")
 
     @pytest.fixture
-    def store_url(self) -> str:
-        return "memory://"
+    def store_url(self, store_factory: StoreFactory, store: EventStore) -> str:
+        return store_factory.url(store)

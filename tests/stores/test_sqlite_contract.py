@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import pytest
 
-from eventsourcing_kit import EventStore, connect
-from eventsourcing_kit.testing import StoreContract
-from eventsourcing_kit.testing._store_contract import Reopen
+from eventsourcing_kit import EventStore
+from eventsourcing_kit.testing import StoreContract, StoreFactory
 
 
 class TestSQLiteStore(StoreContract):
     @pytest.fixture
-    def store_url(self, tmp_path: Path) -> str:
-        # An absolute path: sqlite:////tmp/... (four slashes).
-        return f"sqlite:///{tmp_path / 'events.db'}"
+    async def store(self, store_factory: StoreFactory) -> EventStore:
+        return await store_factory.open("sqlite")
 
     @pytest.fixture
-    async def store(self, store_url: str) -> AsyncIterator[EventStore]:
-        store = await connect(store_url)
-        yield store
-        await store.close()
+    def store_url(self, store_factory: StoreFactory, store: EventStore) -> str:
+        return store_factory.url(store)
 
     @pytest.fixture
-    async def reopen(self, store_url: str) -> AsyncIterator[Reopen]:
-        opened: list[EventStore] = []
-
-        async def open_again() -> EventStore:
-            store = await connect(store_url)
-            opened.append(store)
-            return store
-
-        yield open_again
-        for store in opened:
-            await store.close()
+    def reopen(
+        self, store_factory: StoreFactory, store: EventStore
+    ) -> Callable[[], Awaitable[EventStore]]:
+        return lambda: store_factory.reopen(store)

@@ -1,54 +1,30 @@
 """Fixtures for the subscription tests: each runs on memory, SQLite and PostgreSQL.
 
-`backend` opens stores on one set of data, again and again (a restart);
-`store` is one store opened on it. `read_model` is a table a transactional
-handler writes through `HandlerContext.connection` (SQLite and PostgreSQL).
+`backend` is the storage of one fresh store of the plugin's `store_backend`,
+opened again and again (a restart); `store` is the first store on it.
+`read_model` is a table a transactional handler writes through
+`HandlerContext.connection` (SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 from subscription_support import Backend, ReadModel
 
 from eventsourcing_kit import EventStore
-
-
-@pytest.fixture(scope="session")
-def pg_session() -> Iterator[tuple[str, str]]:
-    """(dsn, schema): a migrated schema for the session, dropped at its end."""
-    from postgres_support import TEST_DSN, require_postgres, session_schema
-
-    dsn = require_postgres(TEST_DSN)
-    with session_schema(dsn) as schema:
-        yield dsn, schema
-
-
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    # A plain fixture: the PostgreSQL session schema is made (and the tables
-    # emptied) with asyncio.run, outside the test's event loop.
-    if request.param == "memory":
-        yield Backend("memory", "memory://", {})
-    elif request.param == "sqlite":
-        yield Backend("sqlite", f"sqlite:///{tmp_path / 'events.db'}", {})
-    else:
-        from postgres_support import reset_schema
-
-        dsn, schema = request.getfixturevalue("pg_session")
-        try:
-            yield Backend("postgres", dsn, {"schema": schema, "migrate": False})
-        finally:
-            asyncio.run(reset_schema(dsn, schema))
+from eventsourcing_kit.testing import StoreFactory
 
 
 @pytest.fixture
-async def store(backend: Backend) -> AsyncIterator[EventStore]:
-    async with backend.open() as opened:
-        yield opened
+async def backend(store_factory: StoreFactory, store_backend: str) -> Backend:
+    return Backend(store_backend, store_factory, await store_factory.open(store_backend))
+
+
+@pytest.fixture
+def store(backend: Backend) -> EventStore:
+    return backend.store
 
 
 @pytest.fixture

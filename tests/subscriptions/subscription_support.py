@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from eventsourcing_kit import EventStore, NewEvent, connect
+from eventsourcing_kit import EventStore, NewEvent
 from eventsourcing_kit.subscriptions import HandlerContext, RetryPolicy
+from eventsourcing_kit.testing import StoreFactory
 
 NO_WAIT = RetryPolicy(max_retries=2, initial_delay=0.0)
 """Retries without backoff sleeps, so failure tests stay quick."""
@@ -20,23 +21,36 @@ GUARD_S = 20.0
 
 
 class Backend:
-    """One backend's data, opened as often as a test restarts."""
+    """One backend's storage, opened again as often as a test restarts.
 
-    def __init__(self, name: str, url: str, options: dict[str, Any]) -> None:
+    `store` is the first store on it (the `store` fixture); `open()` opens
+    another store object on the same storage and closes it afterwards. A
+    memory store has no storage outside its object: there `open()` gives
+    `store` itself, and leaves it open. `url` and `options` say where the
+    storage is, for a worker process: the SQLite URL, or the PostgreSQL DSN
+    and {"schema": name}.
+    """
+
+    def __init__(self, name: str, factory: StoreFactory, store: EventStore) -> None:
         self.name = name
+        self.store = store
+        self._factory = factory
+        url = factory.url(store)
+        self.options: dict[str, Any] = {}
+        if name == "postgres":
+            from eventsourcing_kit.stores.postgres import split_schema
+
+            url, schema = split_schema(url)
+            self.options = {"schema": schema}
         self.url = url
-        self.options = options
-        self._memory: EventStore | None = None
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[EventStore]:
-        """A store on this backend's data (in memory: the same store again)."""
+        """A store on this backend's storage (in memory: `store` again)."""
         if self.name == "memory":
-            if self._memory is None:
-                self._memory = await connect("memory://")
-            yield self._memory
+            yield self.store
             return
-        store = await connect(self.url, **self.options)
+        store = await self._factory.reopen(self.store)
         try:
             yield store
         finally:
