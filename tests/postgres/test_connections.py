@@ -113,3 +113,36 @@ async def test_a_connection_lent_from_the_stores_pool_is_reset_on_release(
 async def test_an_invalid_notify_delay_is_rejected(pg_dsn: str, delay: object) -> None:
     with pytest.raises(ConfigurationError, match="notify_delay"):
         await PostgresEventStore.open(pg_dsn, notify_delay=delay, migrate=False)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("min_size", -1),
+        ("min_size", 1.5),
+        ("max_size", 0),
+        ("max_size", True),
+        ("statement_timeout", 0),
+        ("statement_timeout", float("inf")),
+        ("connect_timeout", -1),
+        ("connect_timeout", "5"),
+    ],
+)
+async def test_an_invalid_pool_option_is_rejected_before_connecting(
+    option: str, value: object
+) -> None:
+    # No server listens on port 1: an attempt to connect would raise
+    # StoreUnavailableError instead.
+    with pytest.raises(ConfigurationError, match=option):
+        await PostgresEventStore.open(
+            "postgresql://nobody@127.0.0.1:1/none",
+            migrate=False,
+            **{option: value},  # type: ignore[arg-type]
+        )
+
+
+async def test_max_size_below_min_size_is_rejected_before_connecting() -> None:
+    with pytest.raises(ConfigurationError, match="max_size"):
+        await PostgresEventStore.open(
+            "postgresql://nobody@127.0.0.1:1/none", min_size=5, max_size=2, migrate=False
+        )

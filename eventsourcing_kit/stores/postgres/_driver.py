@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
@@ -59,13 +59,20 @@ class PostgresDriver(Driver):
     def __init__(
         self,
         pool: asyncpg.Pool,
-        *,
-        schema: str,
         options: PostgresOptions,
+        *,
         owns_pool: bool,
         quiet_reset: QuietReset | None = None,
-        notify_connect: Any = None,
+        notify_connect: Callable[[], Awaitable[asyncpg.Connection]] | None = None,
     ) -> None:
+        """A driver on `pool` with checked `options`.
+
+        `owns_pool`: `close` closes the pool too. `quiet_reset` is given for
+        the store's own pool only (a user's pool keeps its reset);
+        `notify_connect` opens the dedicated NOTIFY connection, where the
+        store may open connections of its own.
+        """
+        schema = options.schema
         self.pool = pool
         self.schema = schema
         self._owns_pool = owns_pool
@@ -73,8 +80,6 @@ class PostgresDriver(Driver):
         channel = channel_for(schema)
         self._notifier = Notifier(pool, channel, delay=options.notify_delay, connect=notify_connect)
         self._listener = Listener(pool, channel)
-        # quiet_reset is set on the store's own pool only: a user's pool
-        # keeps its reset.
         self._lane = Lane(pool, quiet_reset=quiet_reset)
         self._reader = Reader(
             self._lane, self._sql, schema=schema, visibility_wait=options.visibility_wait

@@ -1,9 +1,8 @@
 """`PostgresEventStore`: the core `EventStore` on the PostgreSQL driver.
 
-The driver's parts: `_appends` (one round trip per append, group commit,
-several streams in one transaction), `_reads` (the gap-free global order),
-`_notify` (LISTEN/NOTIFY), `_lane` (kept pool connections), `_options` (the
-options, checked once).
+The store adds what only PostgreSQL has: opening on a DSN or a pool, and
+appends that join a caller's transaction. Everything else is the core's;
+the driver and its parts are described in `_driver`.
 """
 
 from __future__ import annotations
@@ -34,15 +33,12 @@ from eventsourcing_kit.stores.postgres._connect import (
 )
 from eventsourcing_kit.stores.postgres._driver import PostgresDriver
 from eventsourcing_kit.stores.postgres._errors import DRIVER_ERRORS, translate_error
-from eventsourcing_kit.stores.postgres._migrations import (
-    DEFAULT_SCHEMA,
-    migrate,
-    validate_schema_name,
-)
+from eventsourcing_kit.stores.postgres._migrations import DEFAULT_SCHEMA, migrate
 from eventsourcing_kit.stores.postgres._options import (
     DEFAULT_NOTIFY_DELAY,
     DEFAULT_VISIBILITY_WAIT,
     NotifyOption,
+    PoolOptions,
     PostgresOptions,
 )
 
@@ -104,36 +100,41 @@ class PostgresEventStore(EventStore):
                 f"the DSN names schema {url_schema!r} and the schema option {schema!r}; "
                 "give one of them"
             )
-        schema = validate_schema_name(schema or url_schema or DEFAULT_SCHEMA)
         options = PostgresOptions.check(
+            schema=schema or url_schema or DEFAULT_SCHEMA,
             notify=notify,
             visibility_wait=visibility_wait,
             notify_delay=notify_delay,
             group_commit=group_commit,
         )
+        sizes = PoolOptions.check(
+            min_size=min_size,
+            max_size=max_size,
+            statement_timeout=statement_timeout,
+            connect_timeout=connect_timeout,
+        )
         quiet_reset = QuietReset()
         pool = await create_pool(
             dsn,
-            min_size=min_size,
-            max_size=max_size,
-            timeout=connect_timeout,
-            statement_timeout=statement_timeout,
+            min_size=sizes.min_size,
+            max_size=sizes.max_size,
+            timeout=sizes.connect_timeout,
+            statement_timeout=sizes.statement_timeout,
             reset=quiet_reset,
         )
         try:
             if migrate:
-                await _migrate(pool, schema)
+                await _migrate(pool, options.schema)
             driver = PostgresDriver(
                 pool,
-                schema=schema,
-                options=options,
+                options,
                 owns_pool=True,
                 quiet_reset=quiet_reset,
                 notify_connect=functools.partial(
                     open_connection,
                     dsn,
-                    timeout=connect_timeout,
-                    server_settings=server_settings(statement_timeout),
+                    timeout=sizes.connect_timeout,
+                    server_settings=server_settings(sizes.statement_timeout),
                 ),
             )
             return cls(driver)
@@ -158,16 +159,16 @@ class PostgresEventStore(EventStore):
         The pool keeps its own ``reset``; asyncpg's default sends one more
         round trip on every release (see docs/postgres.md, "Your own pool").
         """
-        validate_schema_name(schema)
         options = PostgresOptions.check(
+            schema=schema,
             notify=notify,
             visibility_wait=visibility_wait,
             notify_delay=notify_delay,
             group_commit=group_commit,
         )
         if migrate:
-            await _migrate(pool, schema)
-        return cls(PostgresDriver(pool, schema=schema, options=options, owns_pool=False))
+            await _migrate(pool, options.schema)
+        return cls(PostgresDriver(pool, options, owns_pool=False))
 
     @property
     def pool(self) -> asyncpg.Pool:
