@@ -1,15 +1,20 @@
-"""The PostgreSQL driver: appends, reads, snapshots, checkpoints, live wake-ups."""
+"""`PostgresDriver`: the PostgreSQL backend behind the core `EventStore`.
+
+It wires the parts, each a module of its own: `_appends` (the append
+paths), `_reads` (streams and the gap-free global order), `_snapshots`
+(snapshots and checkpoints), `_notify` (LISTEN/NOTIFY), `_lane` (the pool
+connections kept between statements).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from eventsourcing_kit.serialization import decode_json
 from eventsourcing_kit.stores.driver import (
     AppendOutcome,
     AppendRequest,
@@ -23,34 +28,15 @@ from eventsourcing_kit.stores.driver import (
 )
 from eventsourcing_kit.stores.postgres._appends import Appender
 from eventsourcing_kit.stores.postgres._connect import QuietReset
-from eventsourcing_kit.stores.postgres._errors import DRIVER_ERRORS, translate_error
-from eventsourcing_kit.stores.postgres._jsonb import jsonb_text
 from eventsourcing_kit.stores.postgres._lane import Lane
 from eventsourcing_kit.stores.postgres._notify import Listener, Notifier, channel_for
 from eventsourcing_kit.stores.postgres._options import PostgresOptions
 from eventsourcing_kit.stores.postgres._positions import START, validate_position
 from eventsourcing_kit.stores.postgres._queries import Queries
 from eventsourcing_kit.stores.postgres._reads import Reader
+from eventsourcing_kit.stores.postgres._snapshots import Snapshots
 
 __all__ = ["PostgresDriver"]
-
-
-class _Transaction(DriverTransaction):
-    """A checkpoint transaction on one pool connection."""
-
-    def __init__(self, connection: Any, statement: str, subscription_id: str) -> None:
-        self._connection = connection
-        self._statement = statement
-        self._subscription_id = subscription_id
-
-    @property
-    def connection(self) -> Any:
-        """The pool's ``asyncpg.Connection`` (proxy) inside the transaction."""
-        return self._connection
-
-    async def save_checkpoint(self, position: Position) -> None:
-        xid, global_position = validate_position(position)
-        await self._connection.execute(self._statement, self._subscription_id, xid, global_position)
 
 
 class PostgresDriver(Driver):
@@ -95,6 +81,7 @@ class PostgresDriver(Driver):
             listener=self._listener,
             group_commit=options.group_commit,
         )
+        self._snapshots = Snapshots(pool, self._lane, self._sql, schema=schema)
 
     # --- positions -----------------------------------------------------------
 
@@ -130,47 +117,22 @@ class PostgresDriver(Driver):
     # --- snapshots and checkpoints ---------------------------------------------
 
     async def save_snapshot(self, snapshot: Snapshot, data: bytes) -> None:
-        await self._reader.fetch(
-            self._sql.save_snapshot,
-            snapshot.stream_id,
-            snapshot.version,
-            snapshot.state_schema,
-            jsonb_text(data, snapshot.data),
-        )
+        await self._snapshots.save_snapshot(snapshot, data)
 
     async def load_snapshot(self, stream_id: str) -> Snapshot | None:
-        row = await self._reader.fetchrow(self._sql.load_snapshot, stream_id)
-        if row is None:
-            return None
-        return Snapshot(
-            stream_id=row[0],
-            version=row[1],
-            state_schema=row[2],
-            data=decode_json(row[3]),
-            recorded_at=row[4],
-        )
+        return await self._snapshots.load_snapshot(stream_id)
 
     async def load_checkpoint(self, subscription_id: str) -> Position | None:
-        row = await self._reader.fetchrow(self._sql.load_checkpoint, subscription_id)
-        return None if row is None else Position(row[0], row[1])
+        return await self._snapshots.load_checkpoint(subscription_id)
 
     async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
-        xid, global_position = validate_position(position)
-        await self._reader.fetch(self._sql.save_checkpoint, subscription_id, xid, global_position)
+        await self._snapshots.save_checkpoint(subscription_id, position)
 
     async def delete_checkpoint(self, subscription_id: str) -> None:
-        await self._reader.fetch(self._sql.delete_checkpoint, subscription_id)
+        await self._snapshots.delete_checkpoint(subscription_id)
 
-    def transaction(self, subscription_id: str) -> Any:
-        return self._transaction(subscription_id)
-
-    @asynccontextmanager
-    async def _transaction(self, subscription_id: str) -> AsyncIterator[DriverTransaction]:
-        try:
-            async with self.pool.acquire() as connection, connection.transaction():
-                yield _Transaction(connection, self._sql.save_checkpoint, subscription_id)
-        except DRIVER_ERRORS as error:
-            raise translate_error(error, schema=self.schema) from error
+    def transaction(self, subscription_id: str) -> AbstractAsyncContextManager[DriverTransaction]:
+        return self._snapshots.transaction(subscription_id)
 
     # --- live delivery and lifecycle -------------------------------------------
 

@@ -1,0 +1,123 @@
+"""Snapshots and subscription checkpoints: one row per stream, one per subscription.
+
+A snapshot replaces the stream's kept one only when it is as new or newer
+(``save_snapshot``'s ``WHERE``), so a slow writer never takes a newer
+snapshot back. Its data travels as JSON text (`jsonb_text`): JSONB keeps
+what the encoder wrote, whatever codecs the pool's owner installed.
+Checkpoints are positions, ``(transaction id, global position)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from eventsourcing_kit.serialization import decode_json
+from eventsourcing_kit.stores.driver import DriverTransaction, Position, Snapshot
+from eventsourcing_kit.stores.postgres._errors import DRIVER_ERRORS, translate_error
+from eventsourcing_kit.stores.postgres._jsonb import jsonb_text
+from eventsourcing_kit.stores.postgres._lane import Lane
+from eventsourcing_kit.stores.postgres._positions import validate_position
+from eventsourcing_kit.stores.postgres._queries import Queries
+
+__all__ = ["Snapshots"]
+
+
+class _CheckpointTransaction(DriverTransaction):
+    """A checkpoint transaction on one pool connection."""
+
+    def __init__(self, connection: Any, statement: str, subscription_id: str) -> None:
+        self._connection = connection
+        self._statement = statement
+        self._subscription_id = subscription_id
+
+    @property
+    def connection(self) -> Any:
+        """The pool's ``asyncpg.Connection`` (proxy) inside the transaction."""
+        return self._connection
+
+    async def save_checkpoint(self, position: Position) -> None:
+        xid, global_position = validate_position(position)
+        await self._connection.execute(self._statement, self._subscription_id, xid, global_position)
+
+
+class Snapshots:
+    """The snapshot and checkpoint statements of one store."""
+
+    def __init__(self, pool: asyncpg.Pool, lane: Lane, sql: Queries, *, schema: str) -> None:
+        self._pool = pool
+        self._lane = lane
+        self._sql = sql
+        self._schema = schema
+
+    async def _fetch(self, query: str, *args: Any) -> list[Any]:
+        try:
+            return await self._lane.fetch(query, *args)
+        except DRIVER_ERRORS as error:
+            raise translate_error(error, schema=self._schema) from error
+
+    async def _fetchrow(self, query: str, *args: Any) -> Any:
+        try:
+            return await self._lane.fetchrow(query, *args)
+        except DRIVER_ERRORS as error:
+            raise translate_error(error, schema=self._schema) from error
+
+    # --- snapshots -------------------------------------------------------------
+
+    async def save_snapshot(self, snapshot: Snapshot, data: bytes) -> None:
+        """Keep `snapshot` (its data encoded as `data`) unless a newer one is kept."""
+        await self._fetch(
+            self._sql.save_snapshot,
+            snapshot.stream_id,
+            snapshot.version,
+            snapshot.state_schema,
+            jsonb_text(data, snapshot.data),
+        )
+
+    async def load_snapshot(self, stream_id: str) -> Snapshot | None:
+        """The stream's kept snapshot, or None."""
+        row = await self._fetchrow(self._sql.load_snapshot, stream_id)
+        if row is None:
+            return None
+        stream_id, version, state_schema, data, recorded_at = row
+        return Snapshot(
+            stream_id=stream_id,
+            version=version,
+            state_schema=state_schema,
+            data=decode_json(data),
+            recorded_at=recorded_at,
+        )
+
+    # --- checkpoints -----------------------------------------------------------
+
+    async def load_checkpoint(self, subscription_id: str) -> Position | None:
+        """The subscription's stored position, or None."""
+        row = await self._fetchrow(self._sql.load_checkpoint, subscription_id)
+        if row is None:
+            return None
+        xid, global_position = row
+        return Position(xid, global_position)
+
+    async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
+        """Store the subscription's position."""
+        xid, global_position = validate_position(position)
+        await self._fetch(self._sql.save_checkpoint, subscription_id, xid, global_position)
+
+    async def delete_checkpoint(self, subscription_id: str) -> None:
+        """Forget the subscription's position."""
+        await self._fetch(self._sql.delete_checkpoint, subscription_id)
+
+    def transaction(self, subscription_id: str) -> AbstractAsyncContextManager[DriverTransaction]:
+        """A transaction on one pool connection that ends by storing the checkpoint."""
+        return self._transaction(subscription_id)
+
+    @asynccontextmanager
+    async def _transaction(self, subscription_id: str) -> AsyncIterator[DriverTransaction]:
+        try:
+            async with self._pool.acquire() as connection, connection.transaction():
+                yield _CheckpointTransaction(connection, self._sql.save_checkpoint, subscription_id)
+        except DRIVER_ERRORS as error:
+            raise translate_error(error, schema=self._schema) from error
