@@ -58,7 +58,7 @@ async def test_lone_appends_leave_nothing_in_flight(grouped: PostgresEventStore)
     await grouped.append_events("Account-1", [NewEvent("Opened", {})])
     with pytest.raises(ConcurrencyError):
         await grouped.append_events("Account-1", [NewEvent("Opened", {})], expected_version=0)
-    assert grouped._driver._appender._group is not None and grouped._driver._appender._group.idle
+    assert grouped._driver._group is not None and grouped._driver._group.idle
 
 
 async def test_a_conflict_in_a_group_fails_only_its_own_append(
@@ -161,7 +161,7 @@ async def test_a_caller_cancelled_while_queued_leaves_the_rest_of_its_group_alon
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     assert isinstance(outcomes[-1], asyncio.CancelledError)
     assert all(isinstance(outcome, AppendResult) for outcome in outcomes[:-1])
-    assert grouped._driver._appender._group is not None and grouped._driver._appender._group.idle
+    assert grouped._driver._group is not None and grouped._driver._group.idle
 
 
 async def test_a_retry_in_a_group_returns_the_original_result(

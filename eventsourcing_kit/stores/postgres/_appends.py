@@ -3,13 +3,16 @@
 One append of one stream with an exact expected version, on the store's own
 connections (the common case), is one statement that claims the stream's row
 in ``streams`` at that version and inserts the events from it
-(`Queries.append_next` and its kin); other expected versions go through the
-``append_event()`` / ``append_events()`` functions (store/postgres/0010:
-lock the stream's row, check the version and the event ids, insert).
-Appends queued while another is in flight share one transaction (`_group`).
-An append to several streams runs each stream's function call in one
-transaction of its own. Every statement's row is turned into the driver's
-typed outcome (`Appended` / `Rejected`) where it comes back.
+(`Queries.append_next` and its kin); other expected versions, and appends on
+a caller's connection, go through the ``append_event()`` /
+``append_events()`` functions (store/postgres/0010: lock the stream's row,
+check the version and the first event id, insert). Appends queued while
+another is in flight share one transaction (`_group`). An append to several
+streams runs each stream's function call in one transaction of its own.
+
+The SQL takes the expected version as an int code (`_code`); every
+statement's row is turned into the driver's typed outcome (`Appended` /
+`Rejected`) where it comes back.
 """
 
 from __future__ import annotations
@@ -37,22 +40,25 @@ from eventsourcing_kit.stores.postgres._lane import Lane
 from eventsourcing_kit.stores.postgres._notify import Listener, Notifier, NotifyMode
 from eventsourcing_kit.stores.postgres._queries import Queries
 
-__all__ = ["Appender"]
+__all__ = ["Appends"]
 
 logger = structlog.get_logger(__name__)
 
-# The SQL functions take the expected version as one int: the exact version
-# (>= 0), or a negative code for the other expectations.
+# The SQL takes the expected version as one int: the exact version (>= 0),
+# or a negative code for the other expectations.
 _EXPECTED_CODES = {ExpectedVersion.ANY: -1, ExpectedVersion.NO_STREAM: 0}
 _STREAM_EXISTS_CODE = -2
+# A unique violation: ids inserted by a transaction that had not yet
+# committed when the function looked, or an id reused by an append the
+# one-statement path sent (it does not look ids up first). A serialization
+# failure: a caller's REPEATABLE READ snapshot older than the stream's row.
 _LOST_RACE = (asyncpg.UniqueViolationError, asyncpg.SerializationError)
-
-
-class _Conflict(Exception):
-    """Leaves a multi-stream transaction, so that it rolls back whole."""
-
-    def __init__(self, outcome: Rejected) -> None:
-        self.outcome = outcome
+# Builds a Position without its checks: once per append, from values the
+# server gave.
+_tuple_new = tuple.__new__
+# The one-statement paths' conflict: the stream's row did not hold the
+# expected version. The statement does not read the version; the core does.
+_NOT_CLAIMED = Rejected(0)
 
 
 def _code(expected: int | ExpectedVersion) -> int:
@@ -61,24 +67,43 @@ def _code(expected: int | ExpectedVersion) -> int:
     return _EXPECTED_CODES.get(expected, _STREAM_EXISTS_CODE)
 
 
-def _outcome(row: Any, stream_id: str) -> AppendOutcome:
-    """The outcome of one stream's append from its row (conflict, version, xid, position)."""
-    if row[0]:
-        return Rejected(0, row[1])
+def _function_outcome(row: Any, stream_id: str) -> AppendOutcome:
+    """The outcome of one append's row of the append functions or of a group.
+
+    The row: (conflict, the stream's version, transaction id, position). A
+    conflict is a version that did not hold or a first event id stored
+    already; the core tells them apart. Its version is NULL from
+    ``append_group_exact``, which does not read it.
+    """
+    conflict, version, xid, position = row
+    if conflict:
+        return Rejected(0, version)
     return Appended(
         (
             AppendResult(
                 stream_id=stream_id,
-                version=row[1],
-                global_position=row[3],
-                position=Position(row[2], row[3]),
+                version=version,
+                global_position=position,
+                position=_tuple_new(Position, (xid, position)),
             ),
         )
     )
 
 
-class Appender:
-    """The append paths of one store."""
+class _RollBack(Exception):
+    """Leaves a multi-stream transaction with its outcome, so that it rolls back whole."""
+
+    def __init__(self, outcome: Rejected) -> None:
+        self.outcome = outcome
+
+
+class Appends:
+    """The append paths of the PostgreSQL driver.
+
+    A base class of `PostgresDriver` rather than a part it delegates to:
+    the core awaits `append` once per append, and a delegating coroutine
+    would add a frame to every one of them.
+    """
 
     def __init__(
         self,
@@ -104,88 +129,90 @@ class Appender:
         self._group = GroupCommitter(self._send_group, self._send_one) if group_commit else None
 
     async def append(self, request: AppendRequest) -> AppendOutcome:
+        """Write the request: one stream in one round trip, several in one transaction."""
         writes = request.writes
         connection = request.session
-        try:
-            if len(writes) > 1:
-                outcome = await self._append_many(writes, connection)
+        if len(writes) > 1:
+            outcome = await self._append_many(writes, connection)
+        else:
+            write = writes[0]
+            stream_id = write.stream_id
+            events = write.events
+            expected = write.expected
+            code = (
+                expected
+                if isinstance(expected, int)
+                else _EXPECTED_CODES.get(expected, _STREAM_EXISTS_CODE)
+            )
+            group = (
+                self._group
+                if connection is None and self._notify is not NotifyMode.IN_TRANSACTION
+                else None
+            )
+            alone = group is None or group.idle
+            query: str
+            args: tuple[Any, ...]
+            ids: list[Any] = []
+            types: list[str] = []
+            datas: list[str] = []
+            metadatas: list[str] = []
+            if len(events) == 1 and alone:
+                # One event (the common case): scalar parameters (append_next
+                # or append_new, else append_event()).
+                event, data, metadata = events[0]
+                query = self._sql.append_one
+                args = (
+                    stream_id,
+                    code,
+                    event.event_id,
+                    event.event_type,
+                    jsonb_text(data, event.data),
+                    jsonb_text(metadata, event.metadata),
+                )
             else:
-                outcome = await self._append_one(writes[0], connection)
-        except _LOST_RACE:
-            # A unique violation: ids inserted by a transaction that had not
-            # yet committed, or an id reused by an append the one-statement
-            # path sent (it does not look ids up first). A serialization
-            # failure: a caller's REPEATABLE READ snapshot older than the
-            # stream's row. Either aborted the caller's transaction, if any.
-            return Rejected(0, None, session_aborted=connection is not None)
-        except DRIVER_ERRORS as error:
-            raise translate_error(error, schema=self._schema) from error
-        if isinstance(outcome, Appended) and connection is None:
+                for event, data, metadata in events:
+                    ids.append(event.event_id)
+                    types.append(event.event_type)
+                    datas.append(jsonb_text(data, event.data))
+                    metadatas.append(jsonb_text(metadata, event.metadata))
+                query = self._sql.append
+                args = (stream_id, code, ids, types, datas, metadatas)
+            try:
+                if connection is not None:
+                    # The caller's transaction: the functions, which lock the
+                    # stream's row and check it, so that a REPEATABLE READ
+                    # snapshot fails as a serialization error, never a
+                    # silent mismatch.
+                    channel = None if self._notify is NotifyMode.OFF else self._channel
+                    row = await connection.fetchrow(query, *args, channel)
+                    outcome = _function_outcome(row, stream_id)
+                elif not alone:
+                    assert group is not None
+                    outcome = await group.submit(stream_id, code, ids, types, datas, metadatas)
+                elif group is not None:
+                    # Nothing of ours in flight: sent from this task, and what
+                    # queues up meanwhile goes as a group behind it.
+                    group.hold()
+                    try:
+                        outcome = await self._send(query, args)
+                    finally:
+                        group.release()
+                else:
+                    outcome = await self._send(query, args)
+            except _LOST_RACE:
+                # Either aborted the caller's transaction, if any.
+                return Rejected(0, None, session_aborted=connection is not None)
+            except DRIVER_ERRORS as error:
+                raise translate_error(error, schema=self._schema) from error
+        if connection is None and outcome.__class__ is Appended:
             self._listener.wake()
             if self._notify is NotifyMode.AFTER_COMMIT:
                 await self._send_notify()
         return outcome
 
-    # --- one stream ------------------------------------------------------------
+    # --- one stream on the store's connections -----------------------------------
 
-    async def _append_one(self, write: StreamWrite, connection: Any) -> AppendOutcome:
-        stream_id = write.stream_id
-        code = _code(write.expected)
-        group = (
-            self._group
-            if connection is None and self._notify is not NotifyMode.IN_TRANSACTION
-            else None
-        )
-        alone = group is None or group.idle
-        query: str
-        args: tuple[Any, ...]
-        ids: list[Any] = []
-        types: list[str] = []
-        datas: list[str] = []
-        metadatas: list[str] = []
-        if len(write.events) == 1 and alone:
-            # One event (the common case): scalar parameters (append_next or
-            # append_new, else append_event()).
-            prepared = write.events[0]
-            event = prepared.event
-            query = self._sql.append_one
-            args = (
-                stream_id,
-                code,
-                event.event_id,
-                event.event_type,
-                jsonb_text(prepared.data, event.data),
-                jsonb_text(prepared.metadata, event.metadata),
-            )
-        else:
-            for prepared in write.events:
-                event = prepared.event
-                ids.append(event.event_id)
-                types.append(event.event_type)
-                datas.append(jsonb_text(prepared.data, event.data))
-                metadatas.append(jsonb_text(prepared.metadata, event.metadata))
-            query = self._sql.append
-            args = (stream_id, code, ids, types, datas, metadatas)
-        if connection is not None:
-            channel = None if self._notify is NotifyMode.OFF else self._channel
-            row = await connection.fetchrow(query, *args, channel)
-        elif not alone:
-            assert group is not None
-            row = await group.submit(stream_id, code, ids, types, datas, metadatas)
-        elif group is not None:
-            # Nothing of ours in flight: sent from this task, and what
-            # queues up meanwhile goes as a group behind it.
-            group.hold()
-            try:
-                row = await self._send(query, args)
-            finally:
-                group.release()
-        else:
-            row = await self._send(query, args)
-        assert row is not None
-        return _outcome(row, stream_id)
-
-    async def _send(self, query: str, args: tuple[Any, ...]) -> Any:
+    async def _send(self, query: str, args: tuple[Any, ...]) -> AppendOutcome:
         # One append statement on the store's own connections; `args` lack
         # the last parameter, the channel to NOTIFY inside the transaction.
         if self._notify is not NotifyMode.COALESCED:
@@ -194,37 +221,52 @@ class Appender:
         notifier = self._notifier
         channel = notifier.take_due()
         try:
-            row = await self._statement(query, args, channel)
+            outcome = await self._statement(query, args, channel)
         except BaseException:
             if channel is not None:
                 notifier.poke()  # the NOTIFY it carried may not have gone out
             raise
         if channel is None:
-            if not row[0]:
+            if outcome.__class__ is Appended:
                 notifier.poke()  # committed, not announced yet
-        elif row[0]:
+        elif outcome.__class__ is not Appended:
             notifier.poke()  # no commit, so no NOTIFY: still owed
-        return row
+        return outcome
 
-    async def _statement(self, query: str, args: tuple[Any, ...], channel: str | None) -> Any:
-        # The row of append_event()/append_events(): (conflict, version,
-        # transaction id, position). An exact expected version takes the
-        # one-statement path instead (Queries.append_next and its kin), whose
-        # conflicts carry no version; the functions serve the other codes.
+    async def _statement(
+        self, query: str, args: tuple[Any, ...], channel: str | None
+    ) -> AppendOutcome:
+        # An exact expected version takes the one-statement path
+        # (Queries.append_next and its kin); the functions serve the other
+        # codes.
         code = args[1]
         if code < 0:
-            return await self._lane.fetchrow(query, *args, channel)
+            return _function_outcome(await self._lane.fetchrow(query, *args, channel), args[0])
         sql = self._sql
         if query is sql.append_one:
             statement, count = (sql.append_next if code else sql.append_new), 1
         else:
             statement, count = (sql.append_next_many if code else sql.append_new_many), len(args[2])
+        # The row: (transaction id, position, the NOTIFY's result). No row,
+        # or a NULL position, when the stream's row did not hold `code`.
         row = await self._lane.fetchrow(statement, *args, channel)
-        if row is not None and row[1] is not None:
-            return (False, code + count, row[0], row[1])
-        return (True, None, None, None)  # the core reads the version of a conflict
+        if row is None or row[1] is None:
+            return _NOT_CLAIMED
+        position = row[1]
+        return Appended(
+            (
+                AppendResult(
+                    stream_id=args[0],
+                    version=code + count,
+                    global_position=position,
+                    position=_tuple_new(Position, (row[0], position)),
+                ),
+            )
+        )
 
-    async def _send_one(self, pending: Pending) -> Any:
+    # --- group commit --------------------------------------------------------------
+
+    async def _send_one(self, pending: Pending) -> AppendOutcome:
         # A group of one, or a group's append sent again on its own.
         query: str
         args: tuple[Any, ...]
@@ -250,7 +292,7 @@ class Appender:
             )
         return await self._send(query, args)
 
-    async def _send_group(self, group: Sequence[Pending]) -> list[Any]:
+    async def _send_group(self, group: Sequence[Pending]) -> list[AppendOutcome]:
         ids: list[Any] = []
         types: list[str] = []
         datas: list[str] = []
@@ -286,9 +328,15 @@ class Appender:
             rows = await self._lane.fetch(
                 self._sql.append_group, stream_ids, codes, counts, ids, types, datas, metadatas
             )
-        if self._notify is NotifyMode.COALESCED and not all(row[0] for row in rows):
+        outcomes = [
+            _function_outcome(row, stream_id)
+            for row, stream_id in zip(rows, stream_ids, strict=True)
+        ]
+        if self._notify is NotifyMode.COALESCED and any(
+            outcome.__class__ is Appended for outcome in outcomes
+        ):
             self._notifier.poke()
-        return rows
+        return outcomes
 
     async def _send_notify(self) -> None:
         try:
@@ -297,7 +345,7 @@ class Appender:
             # The append is committed; live readers fall back to polling.
             logger.warning("notify failed", error=repr(error))
 
-    # --- several streams --------------------------------------------------------
+    # --- several streams -------------------------------------------------------------
 
     async def _append_many(self, writes: Sequence[StreamWrite], connection: Any) -> AppendOutcome:
         # Each stream through the function (it checks the version and the
@@ -308,18 +356,20 @@ class Appender:
         try:
             if connection is not None:
                 async with connection.transaction():
-                    results = await self._write_all(connection, writes, channel)
-            else:
-                async with self._pool.acquire() as own, own.transaction():
-                    results = await self._write_all(own, writes, channel)
-        except _Conflict as conflict:
-            return conflict.outcome
-        return Appended(tuple(results))
+                    return await self._write_all(connection, writes, channel)
+            async with self._pool.acquire() as own, own.transaction():
+                return await self._write_all(own, writes, channel)
+        except _RollBack as rollback:
+            return rollback.outcome
+        except _LOST_RACE:
+            return Rejected(0, None, session_aborted=connection is not None)
+        except DRIVER_ERRORS as error:
+            raise translate_error(error, schema=self._schema) from error
 
     async def _write_all(
         self, connection: Any, writes: Sequence[StreamWrite], channel: str | None
-    ) -> list[AppendResult]:
-        results = []
+    ) -> Appended:
+        results: list[AppendResult] = []
         for index, write in enumerate(writes):
             args = (
                 write.stream_id,
@@ -337,19 +387,14 @@ class Appender:
             try:
                 row = await connection.fetchrow(self._sql.append, *args, notify)
             except asyncpg.UniqueViolationError:
-                raise _Conflict(Rejected(index)) from None
-            if row[0]:
-                raise _Conflict(Rejected(index, row[1]))
-            results.append(
-                AppendResult(
-                    stream_id=write.stream_id,
-                    version=row[1],
-                    global_position=row[3],
-                    position=Position(row[2], row[3]),
-                )
-            )
-        return results
+                raise _RollBack(Rejected(index)) from None
+            outcome = _function_outcome(row, write.stream_id)
+            if isinstance(outcome, Rejected):
+                raise _RollBack(Rejected(index, outcome.actual))
+            results.extend(outcome.results)
+        return Appended(tuple(results))
 
-    async def close(self) -> None:
+    async def _wait_for_groups(self) -> None:
+        # At close: the group commits in flight finish first.
         if self._group is not None:
             await self._group.close()

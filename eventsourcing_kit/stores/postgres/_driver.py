@@ -1,9 +1,9 @@
 """`PostgresDriver`: the PostgreSQL backend behind the core `EventStore`.
 
-It wires the parts, each a module of its own: `_appends` (the append
-paths), `_reads` (streams and the gap-free global order), `_snapshots`
-(snapshots and checkpoints), `_notify` (LISTEN/NOTIFY), `_lane` (the pool
-connections kept between statements).
+It wires the parts, each a module of its own: `_appends` (the append paths,
+a base class of the driver), `_reads` (streams and the gap-free global
+order), `_snapshots` (snapshots and checkpoints), `_notify` (LISTEN/NOTIFY),
+`_lane` (the pool connections kept between statements).
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from uuid import UUID
 import asyncpg
 
 from eventsourcing_kit.stores.driver import (
-    AppendOutcome,
-    AppendRequest,
     Driver,
     DriverTransaction,
     GlobalRead,
@@ -26,7 +24,7 @@ from eventsourcing_kit.stores.driver import (
     Snapshot,
     StreamRead,
 )
-from eventsourcing_kit.stores.postgres._appends import Appender
+from eventsourcing_kit.stores.postgres._appends import Appends
 from eventsourcing_kit.stores.postgres._connect import QuietReset
 from eventsourcing_kit.stores.postgres._lane import Lane
 from eventsourcing_kit.stores.postgres._notify import Listener, Notifier, channel_for
@@ -39,8 +37,12 @@ from eventsourcing_kit.stores.postgres._snapshots import Snapshots
 __all__ = ["PostgresDriver"]
 
 
-class PostgresDriver(Driver):
-    """The storage of one store in one PostgreSQL schema."""
+class PostgresDriver(Appends, Driver):
+    """The storage of one store in one PostgreSQL schema, on an asyncpg pool.
+
+    `append` comes from `Appends`. Positions are pairs ``(transaction id,
+    global position)`` (`_positions`).
+    """
 
     def __init__(
         self,
@@ -62,26 +64,23 @@ class PostgresDriver(Driver):
         self.pool = pool
         self.schema = schema
         self._owns_pool = owns_pool
-        self._sql = Queries.for_schema(schema)
+        sql = Queries.for_schema(schema)
         channel = channel_for(schema)
-        self._notifier = Notifier(pool, channel, delay=options.notify_delay, connect=notify_connect)
-        self._listener = Listener(pool, channel)
-        self._lane = Lane(pool, quiet_reset=quiet_reset)
-        self._reader = Reader(
-            self._lane, self._sql, schema=schema, visibility_wait=options.visibility_wait
-        )
-        self._appender = Appender(
+        lane = Lane(pool, quiet_reset=quiet_reset)
+        Appends.__init__(
+            self,
             pool,
-            self._lane,
-            self._sql,
+            lane,
+            sql,
             schema=schema,
             channel=channel,
             notify=options.notify,
-            notifier=self._notifier,
-            listener=self._listener,
+            notifier=Notifier(pool, channel, delay=options.notify_delay, connect=notify_connect),
+            listener=Listener(pool, channel),
             group_commit=options.group_commit,
         )
-        self._snapshots = Snapshots(pool, self._lane, self._sql, schema=schema)
+        self._reader = Reader(lane, sql, schema=schema, visibility_wait=options.visibility_wait)
+        self._snapshots = Snapshots(pool, lane, sql, schema=schema)
 
     # --- positions -----------------------------------------------------------
 
@@ -92,10 +91,7 @@ class PostgresDriver(Driver):
     def check_position(self, position: object) -> Position:
         return validate_position(position)
 
-    # --- writing and reading ---------------------------------------------------
-
-    async def append(self, request: AppendRequest) -> AppendOutcome:
-        return await self._appender.append(request)
+    # --- reading ---------------------------------------------------------------
 
     async def events_by_id(
         self, event_ids: Sequence[UUID], *, session: Any = None
@@ -144,7 +140,7 @@ class PostgresDriver(Driver):
         return await self._listener.wait(timeout)
 
     async def close(self) -> None:
-        await self._appender.close()
+        await self._wait_for_groups()
         await self._lane.close()
         await self._notifier.close()
         await self._listener.close()

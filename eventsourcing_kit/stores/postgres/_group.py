@@ -10,9 +10,10 @@ many concurrent writers on few cores. Nothing waits to fill a group: an
 append that finds none in flight (`idle`) is sent at once by its caller,
 alone, through the ordinary statement, between `hold` and `release`.
 
-Each append keeps its own outcome: the function checks each stream before
+Each append keeps its own outcome: the statement checks each stream before
 inserting, so a conflict or a retry is one row of the result and the others
-commit. When the group's statement fails as a whole (a unique violation
+commit; the sender turns each row into that append's `Appended` or
+`Rejected`. When the group's statement fails as a whole (a unique violation
 from a racing transaction, a JSONB refusal, a lost connection), every
 append of it is sent again on its own, so each gets its own result or error
 (an append of the group that had in fact committed is then recognized by
@@ -26,6 +27,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import attrs
+
+from eventsourcing_kit.stores.driver import AppendOutcome
 
 __all__ = ["MAX_IN_FLIGHT", "GroupCommitter", "Pending"]
 
@@ -44,15 +47,15 @@ class Pending:
     types: list[str]
     datas: list[str]
     metadatas: list[str]
-    future: asyncio.Future[Any]
+    future: asyncio.Future[AppendOutcome]
 
 
-SendGroup = Callable[[Sequence[Pending]], Awaitable[list[Any]]]
-SendOne = Callable[[Pending], Awaitable[Any]]
+SendGroup = Callable[[Sequence[Pending]], Awaitable[list[AppendOutcome]]]
+SendOne = Callable[[Pending], Awaitable[AppendOutcome]]
 
 
 class GroupCommitter:
-    """Sends queued appends in groups; `submit` returns the append's result row."""
+    """Sends queued appends in groups; `submit` returns the append's outcome."""
 
     def __init__(self, send_group: SendGroup, send_one: SendOne) -> None:
         self._send_group = send_group
@@ -83,9 +86,9 @@ class GroupCommitter:
         types: list[str],
         datas: list[str],
         metadatas: list[str],
-    ) -> Any:
-        """Queue one append and wait for its row (or the driver's error)."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    ) -> AppendOutcome:
+        """Queue one append and wait for its outcome (or the driver's error)."""
+        future: asyncio.Future[AppendOutcome] = asyncio.get_running_loop().create_future()
         self._queue.append(Pending(stream_id, code, ids, types, datas, metadatas, future))
         self._start_flush()
         # Not shielded: cancelling a caller cancels only its own future, which
@@ -109,15 +112,15 @@ class GroupCommitter:
                     await self._one(group[0])
                     continue
                 try:
-                    rows = await self._send_group(group)
+                    outcomes = await self._send_group(group)
                 except Exception:
                     # One append's failure failed them all: each on its own.
                     for pending in group:
                         await self._one(pending)
                     continue
-                for pending, row in zip(group, rows, strict=True):
+                for pending, outcome in zip(group, outcomes, strict=True):
                     if not pending.future.done():
-                        pending.future.set_result(row)
+                        pending.future.set_result(outcome)
         except BaseException as error:
             # Cancelled (the store closing): no waiter may hang.
             for pending in group:
@@ -129,13 +132,13 @@ class GroupCommitter:
 
     async def _one(self, pending: Pending) -> None:
         try:
-            row = await self._send_one(pending)
+            outcome = await self._send_one(pending)
         except Exception as error:
             if not pending.future.done():
                 pending.future.set_exception(error)
         else:
             if not pending.future.done():
-                pending.future.set_result(row)
+                pending.future.set_result(outcome)
 
     async def close(self) -> None:
         """Wait for the groups in flight."""
