@@ -8,7 +8,8 @@ a caller's connection, go through the ``append_event()`` /
 ``append_events()`` functions (store/postgres/0010: lock the stream's row,
 check the version and the first event id, insert). Appends queued while
 another is in flight share one transaction (`_group`). An append to several
-streams runs each stream's function call in one transaction of its own.
+streams is one ``append_group()`` call in a transaction of its own, rolled
+back whole when one stream does not hold.
 
 The SQL takes the expected version as an int code (`_code`); every
 statement's row is turned into the driver's typed outcome (`Appended` /
@@ -348,53 +349,87 @@ class Appends:
     # --- several streams -------------------------------------------------------------
 
     async def _append_many(self, writes: Sequence[StreamWrite], connection: Any) -> AppendOutcome:
-        # Each stream through the function (it checks the version and the
-        # event ids before inserting), all in one transaction: a savepoint in
-        # the caller's, else one of its own on a pool connection. The first
-        # conflict rolls back every stream's events.
-        channel = None if self._notify is NotifyMode.OFF else self._channel
+        # One append_group() call, in a transaction of its own: a savepoint in
+        # the caller's, else on a pool connection. The function locks every
+        # stream's row first, in stream id order as a group commit does (so
+        # that multi-stream appends and groups never deadlock on each
+        # other), then checks and writes each stream; one that does not hold
+        # rolls the transaction back, and nothing of the others stays. Never
+        # part of a group commit: a group commits the appends that hold.
+        stream_ids = [write.stream_id for write in writes]
+        codes = [_code(write.expected) for write in writes]
+        counts = [len(write.events) for write in writes]
+        ids: list[Any] = []
+        types: list[str] = []
+        datas: list[str] = []
+        metadatas: list[str] = []
+        for write in writes:
+            for event, data, metadata in write.events:
+                ids.append(event.event_id)
+                types.append(event.event_type)
+                datas.append(jsonb_text(data, event.data))
+                metadatas.append(jsonb_text(metadata, event.metadata))
+        args = (stream_ids, codes, counts, ids, types, datas, metadatas)
+        notify = self._notify
         try:
             if connection is not None:
+                # NOTIFY in the caller's transaction, as a one-stream append
+                # on its connection does: sent when the caller commits.
                 async with connection.transaction():
-                    return await self._write_all(connection, writes, channel)
+                    return await self._write_all(
+                        connection, writes, args, notify is not NotifyMode.OFF
+                    )
             async with self._pool.acquire() as own, own.transaction():
-                return await self._write_all(own, writes, channel)
+                outcome = await self._write_all(
+                    own, writes, args, notify is NotifyMode.IN_TRANSACTION
+                )
         except _RollBack as rollback:
             return rollback.outcome
-        except _LOST_RACE:
-            return Rejected(0, None, session_aborted=connection is not None)
+        except _LOST_RACE as error:
+            # The savepoint, or the transaction of our own, was rolled back:
+            # the caller's transaction goes on.
+            return Rejected(_culprit(error, writes))
         except DRIVER_ERRORS as error:
             raise translate_error(error, schema=self._schema) from error
+        if notify is NotifyMode.COALESCED:
+            self._notifier.poke()  # committed, not announced yet
+        return outcome
 
     async def _write_all(
-        self, connection: Any, writes: Sequence[StreamWrite], channel: str | None
+        self, connection: Any, writes: Sequence[StreamWrite], args: tuple[Any, ...], notify: bool
     ) -> Appended:
-        results: list[AppendResult] = []
-        for index, write in enumerate(writes):
-            args = (
-                write.stream_id,
-                _code(write.expected),
-                [prepared.event.event_id for prepared in write.events],
-                [prepared.event.event_type for prepared in write.events],
-                [jsonb_text(prepared.data, prepared.event.data) for prepared in write.events],
-                [
-                    jsonb_text(prepared.metadata, prepared.event.metadata)
-                    for prepared in write.events
-                ],
+        rows = await connection.fetch(self._sql.append_group, *args)
+        results = []
+        for index, (write, (conflict, version, xid, position)) in enumerate(
+            zip(writes, rows, strict=True)
+        ):
+            if conflict:
+                raise _RollBack(Rejected(index, version))
+            results.append(
+                AppendResult(
+                    stream_id=write.stream_id,
+                    version=version,
+                    global_position=position,
+                    position=_tuple_new(Position, (xid, position)),
+                )
             )
-            # The NOTIFY goes with the last write: one per transaction.
-            notify = channel if index == len(writes) - 1 else None
-            try:
-                row = await connection.fetchrow(self._sql.append, *args, notify)
-            except asyncpg.UniqueViolationError:
-                raise _RollBack(Rejected(index)) from None
-            outcome = _function_outcome(row, write.stream_id)
-            if isinstance(outcome, Rejected):
-                raise _RollBack(Rejected(index, outcome.actual))
-            results.extend(outcome.results)
+        if notify:
+            await self._notifier.send(connection)
         return Appended(tuple(results))
 
     async def _wait_for_groups(self) -> None:
         # At close: the group commits in flight finish first.
         if self._group is not None:
             await self._group.close()
+
+
+def _culprit(error: BaseException, writes: Sequence[StreamWrite]) -> int:
+    # The write whose event id a unique violation names (its detail reads
+    # "Key (event_id)=(...) already exists."), else the first: the core looks
+    # every id up before it blames a write's version.
+    detail = getattr(error, "detail", None) or ""
+    for index, write in enumerate(writes):
+        for prepared in write.events:
+            if str(prepared.event.event_id) in detail:
+                return index
+    return 0
