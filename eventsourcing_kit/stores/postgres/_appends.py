@@ -8,12 +8,10 @@ a caller's connection, go through the ``append_event()`` /
 ``append_events()`` functions (store/postgres/0010: lock the stream's row,
 check the version and the first event id, insert). Appends queued while
 another is in flight share one transaction (`_group`). An append to several
-streams is one ``append_group()`` call in a transaction of its own, rolled
-back whole when one stream does not hold.
+streams goes on its own (`_many`).
 
-The SQL takes the expected version as an int code (`_code`); every
-statement's row is turned into the driver's typed outcome (`Appended` /
-`Rejected`) where it comes back.
+Every statement's row is turned into the driver's typed outcome
+(`Appended` / `Rejected`) where it comes back (`_rows`).
 """
 
 from __future__ import annotations
@@ -29,73 +27,33 @@ from eventsourcing_kit.stores.driver import (
     AppendOutcome,
     AppendRequest,
     AppendResult,
-    ExpectedVersion,
     Position,
     Rejected,
-    StreamWrite,
 )
 from eventsourcing_kit.stores.postgres._errors import DRIVER_ERRORS, translate_error
 from eventsourcing_kit.stores.postgres._group import GroupCommitter, Pending
 from eventsourcing_kit.stores.postgres._jsonb import jsonb_text
 from eventsourcing_kit.stores.postgres._lane import Lane
+from eventsourcing_kit.stores.postgres._many import append_many
 from eventsourcing_kit.stores.postgres._notify import Listener, Notifier, NotifyMode
 from eventsourcing_kit.stores.postgres._queries import Queries
+from eventsourcing_kit.stores.postgres._rows import (
+    EXPECTED_CODES,
+    LOST_RACE,
+    STREAM_EXISTS_CODE,
+    function_outcome,
+)
 
 __all__ = ["Appends"]
 
 logger = structlog.get_logger(__name__)
 
-# The SQL takes the expected version as one int: the exact version (>= 0),
-# or a negative code for the other expectations.
-_EXPECTED_CODES = {ExpectedVersion.ANY: -1, ExpectedVersion.NO_STREAM: 0}
-_STREAM_EXISTS_CODE = -2
-# A unique violation: ids inserted by a transaction that had not yet
-# committed when the function looked, or an id reused by an append the
-# one-statement path sent (it does not look ids up first). A serialization
-# failure: a caller's REPEATABLE READ snapshot older than the stream's row.
-_LOST_RACE = (asyncpg.UniqueViolationError, asyncpg.SerializationError)
 # Builds a Position without its checks: once per append, from values the
 # server gave.
 _tuple_new = tuple.__new__
 # The one-statement paths' conflict: the stream's row did not hold the
 # expected version. The statement does not read the version; the core does.
 _NOT_CLAIMED = Rejected(0)
-
-
-def _code(expected: int | ExpectedVersion) -> int:
-    if isinstance(expected, int):
-        return expected
-    return _EXPECTED_CODES.get(expected, _STREAM_EXISTS_CODE)
-
-
-def _function_outcome(row: Any, stream_id: str) -> AppendOutcome:
-    """The outcome of one append's row of the append functions or of a group.
-
-    The row: (conflict, the stream's version, transaction id, position). A
-    conflict is a version that did not hold or a first event id stored
-    already; the core tells them apart. Its version is NULL from
-    ``append_group_exact``, which does not read it.
-    """
-    conflict, version, xid, position = row
-    if conflict:
-        return Rejected(0, version)
-    return Appended(
-        (
-            AppendResult(
-                stream_id=stream_id,
-                version=version,
-                global_position=position,
-                position=_tuple_new(Position, (xid, position)),
-            ),
-        )
-    )
-
-
-class _RollBack(Exception):
-    """Leaves a multi-stream transaction with its outcome, so that it rolls back whole."""
-
-    def __init__(self, outcome: Rejected) -> None:
-        self.outcome = outcome
 
 
 class Appends:
@@ -134,16 +92,25 @@ class Appends:
         writes = request.writes
         connection = request.session
         if len(writes) > 1:
-            outcome = await self._append_many(writes, connection)
+            outcome = await append_many(
+                writes,
+                connection,
+                pool=self._pool,
+                sql=self._sql,
+                notify=self._notify,
+                notifier=self._notifier,
+                schema=self._schema,
+            )
         else:
             write = writes[0]
             stream_id = write.stream_id
             events = write.events
             expected = write.expected
+            # expected_code(), inline: one call fewer on every append.
             code = (
                 expected
                 if isinstance(expected, int)
-                else _EXPECTED_CODES.get(expected, _STREAM_EXISTS_CODE)
+                else EXPECTED_CODES.get(expected, STREAM_EXISTS_CODE)
             )
             group = (
                 self._group
@@ -186,7 +153,7 @@ class Appends:
                     # silent mismatch.
                     channel = None if self._notify is NotifyMode.OFF else self._channel
                     row = await connection.fetchrow(query, *args, channel)
-                    outcome = _function_outcome(row, stream_id)
+                    outcome = function_outcome(row, stream_id)
                 elif not alone:
                     assert group is not None
                     outcome = await group.submit(stream_id, code, ids, types, datas, metadatas)
@@ -200,7 +167,7 @@ class Appends:
                         group.release()
                 else:
                     outcome = await self._send(query, args)
-            except _LOST_RACE:
+            except LOST_RACE:
                 # Either aborted the caller's transaction, if any.
                 return Rejected(0, None, session_aborted=connection is not None)
             except DRIVER_ERRORS as error:
@@ -242,7 +209,7 @@ class Appends:
         # codes.
         code = args[1]
         if code < 0:
-            return _function_outcome(await self._lane.fetchrow(query, *args, channel), args[0])
+            return function_outcome(await self._lane.fetchrow(query, *args, channel), args[0])
         sql = self._sql
         if query is sql.append_one:
             statement, count = (sql.append_next if code else sql.append_new), 1
@@ -330,7 +297,7 @@ class Appends:
                 self._sql.append_group, stream_ids, codes, counts, ids, types, datas, metadatas
             )
         outcomes = [
-            _function_outcome(row, stream_id)
+            function_outcome(row, stream_id)
             for row, stream_id in zip(rows, stream_ids, strict=True)
         ]
         if self._notify is NotifyMode.COALESCED and any(
@@ -346,90 +313,7 @@ class Appends:
             # The append is committed; live readers fall back to polling.
             logger.warning("notify failed", error=repr(error))
 
-    # --- several streams -------------------------------------------------------------
-
-    async def _append_many(self, writes: Sequence[StreamWrite], connection: Any) -> AppendOutcome:
-        # One append_group() call, in a transaction of its own: a savepoint in
-        # the caller's, else on a pool connection. The function locks every
-        # stream's row first, in stream id order as a group commit does (so
-        # that multi-stream appends and groups never deadlock on each
-        # other), then checks and writes each stream; one that does not hold
-        # rolls the transaction back, and nothing of the others stays. Never
-        # part of a group commit: a group commits the appends that hold.
-        stream_ids = [write.stream_id for write in writes]
-        codes = [_code(write.expected) for write in writes]
-        counts = [len(write.events) for write in writes]
-        ids: list[Any] = []
-        types: list[str] = []
-        datas: list[str] = []
-        metadatas: list[str] = []
-        for write in writes:
-            for event, data, metadata in write.events:
-                ids.append(event.event_id)
-                types.append(event.event_type)
-                datas.append(jsonb_text(data, event.data))
-                metadatas.append(jsonb_text(metadata, event.metadata))
-        args = (stream_ids, codes, counts, ids, types, datas, metadatas)
-        notify = self._notify
-        try:
-            if connection is not None:
-                # NOTIFY in the caller's transaction, as a one-stream append
-                # on its connection does: sent when the caller commits.
-                async with connection.transaction():
-                    return await self._write_all(
-                        connection, writes, args, notify is not NotifyMode.OFF
-                    )
-            async with self._pool.acquire() as own, own.transaction():
-                outcome = await self._write_all(
-                    own, writes, args, notify is NotifyMode.IN_TRANSACTION
-                )
-        except _RollBack as rollback:
-            return rollback.outcome
-        except _LOST_RACE as error:
-            # The savepoint, or the transaction of our own, was rolled back:
-            # the caller's transaction goes on.
-            return Rejected(_culprit(error, writes))
-        except DRIVER_ERRORS as error:
-            raise translate_error(error, schema=self._schema) from error
-        if notify is NotifyMode.COALESCED:
-            self._notifier.poke()  # committed, not announced yet
-        return outcome
-
-    async def _write_all(
-        self, connection: Any, writes: Sequence[StreamWrite], args: tuple[Any, ...], notify: bool
-    ) -> Appended:
-        rows = await connection.fetch(self._sql.append_group, *args)
-        results = []
-        for index, (write, (conflict, version, xid, position)) in enumerate(
-            zip(writes, rows, strict=True)
-        ):
-            if conflict:
-                raise _RollBack(Rejected(index, version))
-            results.append(
-                AppendResult(
-                    stream_id=write.stream_id,
-                    version=version,
-                    global_position=position,
-                    position=_tuple_new(Position, (xid, position)),
-                )
-            )
-        if notify:
-            await self._notifier.send(connection)
-        return Appended(tuple(results))
-
     async def _wait_for_groups(self) -> None:
         # At close: the group commits in flight finish first.
         if self._group is not None:
             await self._group.close()
-
-
-def _culprit(error: BaseException, writes: Sequence[StreamWrite]) -> int:
-    # The write whose event id a unique violation names (its detail reads
-    # "Key (event_id)=(...) already exists."), else the first: the core looks
-    # every id up before it blames a write's version.
-    detail = getattr(error, "detail", None) or ""
-    for index, write in enumerate(writes):
-        for prepared in write.events:
-            if str(prepared.event.event_id) in detail:
-                return index
-    return 0

@@ -1,9 +1,10 @@
 """`PostgresDriver`: the PostgreSQL backend behind the core `EventStore`.
 
 It wires the parts, each a module of its own: `_appends` (the append paths,
-a base class of the driver), `_reads` (streams and the gap-free global
-order), `_snapshots` (snapshots and checkpoints), `_notify` (LISTEN/NOTIFY),
-`_lane` (the pool connections kept between statements).
+a base class of the driver; several streams in `_many`), `_reads` (streams
+and the gap-free global order), `_snapshots` (snapshots and checkpoints),
+`_notify` (LISTEN/NOTIFY), `_lane` (the pool connections kept between
+statements).
 """
 
 from __future__ import annotations
