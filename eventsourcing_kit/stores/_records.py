@@ -69,7 +69,14 @@ class StreamAppend:
 
 @attrs.frozen(slots=True, kw_only=True)
 class RecordedEvent:
-    """An event as stored: its place in its stream and in the global order."""
+    """An event as stored: its place in its stream and in the global order.
+
+    `position` is its place in the global order, to resume after (see
+    `Position`). It is made from `global_position` and, on a backend whose
+    global order is not the order of `global_position` alone (PostgreSQL),
+    the ordering number the backend stored with it (`ordering`), when it is
+    asked for: a reader of many events builds none it does not use.
+    """
 
     stream_id: str
     version: int
@@ -78,8 +85,16 @@ class RecordedEvent:
     metadata: Mapping[str, Any]
     event_id: UUID
     global_position: int
-    position: Position
     recorded_at: datetime
+    _ordering: int | None = attrs.field(default=None, repr=False)
+
+    @property
+    def position(self) -> Position:
+        """The resume token after this event, for `read_all`, `read_category`
+        and subscriptions."""
+        if self._ordering is None:
+            return _int_new(Position, self.global_position)
+        return Position.pair(self._ordering, self.global_position)
 
     @property
     def category(self) -> str:
@@ -96,7 +111,7 @@ class RecordedEvent:
         metadata: Mapping[str, Any],
         event_id: UUID,
         global_position: int,
-        position: Position,
+        ordering: int | None,
         recorded_at: datetime,
     ) -> RecordedEvent:
         """The event a backend read back from its storage, built without
@@ -116,7 +131,7 @@ class RecordedEvent:
         _set_metadata(event, metadata)
         _set_event_id(event, event_id)
         _set_global_position(event, global_position)
-        _set_position(event, position)
+        _set_ordering(event, ordering)
         _set_recorded_at(event, recorded_at)
         return event
 
@@ -134,7 +149,8 @@ _set_data = _slot_setter("data")
 _set_metadata = _slot_setter("metadata")
 _set_event_id = _slot_setter("event_id")
 _set_global_position = _slot_setter("global_position")
-_set_position = _slot_setter("position")
+_set_ordering = _slot_setter("_ordering")
+_int_new = int.__new__
 _set_recorded_at = _slot_setter("recorded_at")
 
 

@@ -109,7 +109,7 @@ async def test_a_multi_stream_append_keeps_each_streams_events_together_in_the_g
         ("Stock-1", 2),
         ("Stock-1", 3),
     ]
-    assert len({e.position[0] for e in read}) == 1  # one transaction
+    assert len({e.position.parts[0] for e in read}) == 1  # one transaction
     assert [r.position for r in results] == [read[1].position, read[4].position]
 
 

@@ -87,7 +87,7 @@ async def test_a_group_of_exact_appends_goes_past_2_31(
     assert grouped._driver._sql.append_group_exact in sent
     # Fewer transactions than appends: the group statement itself succeeded
     # (a group that fails is sent again append by append).
-    assert len({result.position[0] for result in results}) < WRITERS
+    assert len({result.position.parts[0] for result in results}) < WRITERS
     assert {result.version for result in results} == {2**31}
 
 
@@ -104,7 +104,7 @@ async def test_a_group_through_append_group_goes_past_2_31(
         )
     )
     assert grouped._driver._sql.append_group in sent
-    assert len({result.position[0] for result in results}) < WRITERS
+    assert len({result.position.parts[0] for result in results}) < WRITERS
     assert sorted(result.version for result in results) == sorted(
         LAST_INT32 + n for _ in range(4) for n in range(1, WRITERS // 4 + 1)
     )

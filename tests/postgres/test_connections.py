@@ -92,7 +92,7 @@ async def test_a_position_that_went_through_json_is_accepted(
 ) -> None:
     await pg_store.append_events("Account-1", [NewEvent("Opened", {}), NewEvent("Closed", {})])
     first, second = [e async for e in pg_store.read_all()]
-    after = [e.event_id async for e in pg_store.read_all(from_position=list(first.position))]
+    after = [e.event_id async for e in pg_store.read_all(from_position=list(first.position.parts))]
     assert after == [second.event_id]
 
 

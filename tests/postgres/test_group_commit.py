@@ -31,7 +31,7 @@ async def test_appends_queued_together_share_one_transaction(
     results = await asyncio.gather(
         *(grouped.append_events(f"Account-{w}", [NewEvent("Opened", {})]) for w in range(WRITERS))
     )
-    assert len({result.position[0] for result in results}) < WRITERS
+    assert len({result.position.parts[0] for result in results}) < WRITERS
 
 
 async def test_group_commit_is_the_default(pg_store: PostgresEventStore) -> None:
@@ -39,7 +39,7 @@ async def test_group_commit_is_the_default(pg_store: PostgresEventStore) -> None
     results = await asyncio.gather(
         *(pg_store.append_events(f"Account-{w}", [NewEvent("Opened", {})]) for w in range(WRITERS))
     )
-    assert len({result.position[0] for result in results}) < WRITERS
+    assert len({result.position.parts[0] for result in results}) < WRITERS
 
 
 async def test_without_group_commit_every_append_is_its_own_transaction(
@@ -49,7 +49,7 @@ async def test_without_group_commit_every_append_is_its_own_transaction(
         results = await asyncio.gather(
             *(alone.append_events(f"Account-{w}", [NewEvent("Opened", {})]) for w in range(WRITERS))
         )
-    assert len({result.position[0] for result in results}) == WRITERS
+    assert len({result.position.parts[0] for result in results}) == WRITERS
 
 
 async def test_lone_appends_leave_nothing_in_flight(grouped: PostgresEventStore) -> None:

@@ -13,7 +13,7 @@ import attrs
 import pytest
 from postgres_support import open_store
 
-from eventsourcing_kit import NewEvent, RecordedEvent
+from eventsourcing_kit import NewEvent, Position, RecordedEvent
 from eventsourcing_kit.stores.postgres import PostgresEventStore
 
 
@@ -108,7 +108,7 @@ async def test_the_page_ahead_is_asked_for_before_the_caller_finishes_the_page(
         # another session's running transaction can hold the new events back
         # for a moment, and the reader then waits and asks again.
         assert first.data == {"n": 0}
-        assert started[-1] == (pg_store._driver._sql.read_all, (*third.position, 3))
+        assert started[-1] == (pg_store._driver._sql.read_all, (*third.position.parts, 3))
 
 
 def test_a_stored_event_built_without_init_equals_the_constructed_one() -> None:
@@ -120,11 +120,12 @@ def test_a_stored_event_built_without_init_equals_the_constructed_one() -> None:
         "metadata": {"correlation_id": "c"},
         "event_id": uuid.uuid4(),
         "global_position": 7,
-        "position": (12, 7),
+        "ordering": 12,
         "recorded_at": datetime.datetime.now(datetime.UTC),
     }
     built = RecordedEvent.from_stored(**values)
     assert built == RecordedEvent(**values)
+    assert built.position == Position(12, 7)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         built.version = 4  # type: ignore[misc]
 

@@ -222,7 +222,6 @@ class MemoryDriver(Driver):
             metadata=decode_json(row.metadata),
             event_id=row.event_id,
             global_position=index + 1,
-            position=Position(index + 1),
             recorded_at=row.recorded_at,
         )
 
@@ -240,7 +239,7 @@ class MemoryDriver(Driver):
 
     def read_global(self, request: GlobalRead) -> AsyncIterator[RecordedEvent]:
         types = None if request.event_types is None else frozenset(request.event_types)
-        return self._scan(request.category, request.after[0], types)
+        return self._scan(request.category, int(request.after), types)
 
     async def _scan(
         self, category: str | None, start: int, wanted: frozenset[str] | None

@@ -48,9 +48,6 @@ __all__ = ["Appends"]
 
 logger = structlog.get_logger(__name__)
 
-# Builds a Position without its checks: once per append, from values the
-# server gave.
-_tuple_new = tuple.__new__
 # The one-statement paths' conflict: the stream's row did not hold the
 # expected version. The statement does not read the version; the core does.
 _NOT_CLAIMED = Rejected(0)
@@ -227,7 +224,7 @@ class Appends:
                     stream_id=args[0],
                     version=code + count,
                     global_position=position,
-                    position=_tuple_new(Position, (row[0], position)),
+                    position=Position.pair(row[0], position),
                 ),
             )
         )

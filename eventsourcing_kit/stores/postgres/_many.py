@@ -120,7 +120,7 @@ async def _write_all(
                 stream_id=write.stream_id,
                 version=version,
                 global_position=position,
-                position=Position(xid, position),
+                position=Position.pair(xid, position),
             )
         )
     if notifier is not None:

@@ -20,7 +20,6 @@ import structlog
 from eventsourcing_kit.stores.driver import GlobalRead, Position, RecordedEvent, StreamRead
 from eventsourcing_kit.stores.postgres._errors import DRIVER_ERRORS, translate_error
 from eventsourcing_kit.stores.postgres._lane import Lane
-from eventsourcing_kit.stores.postgres._positions import START
 from eventsourcing_kit.stores.postgres._queries import Queries
 
 __all__ = ["Reader", "record"]
@@ -28,15 +27,13 @@ __all__ = ["Reader", "record"]
 logger = structlog.get_logger(__name__)
 
 _from_stored = RecordedEvent.from_stored
-# Builds a Position from a tuple without its checks: per row read, from
-# values the server gave.
-_tuple_new = tuple.__new__
 
 
 def record(row: Any) -> RecordedEvent:
     """The event of one row of the store's reading queries."""
     # The read paths' per-row cost: orjson directly (JSONB text needs no
-    # checks), and no attrs __init__.
+    # checks), no attrs __init__, and the transaction id kept as the event's
+    # ordering (its Position is made only when asked for).
     stream_id, version, event_type, data, metadata, event_id, position, xid, at = row
     return _from_stored(
         stream_id,
@@ -46,7 +43,7 @@ def record(row: Any) -> RecordedEvent:
         orjson.loads(metadata),
         event_id,
         position,
-        _tuple_new(Position, (xid, position)),
+        xid,
         at,
     )
 
@@ -112,7 +109,8 @@ class Reader:
     # --- the global order --------------------------------------------------------
 
     def read_global(self, request: GlobalRead) -> AsyncIterator[RecordedEvent]:
-        after = (request.after[0], request.after[1])
+        xid, position = request.after.parts
+        after = (xid, position)
         types = request.event_types
         category = request.category
         extra: tuple[Any, ...]
@@ -169,7 +167,7 @@ class Reader:
                         decode(r[4]),
                         r[5],
                         r[6],
-                        _tuple_new(Position, (r[7], r[6])),
+                        r[7],
                         r[8],
                     )
                     for r in rows
@@ -238,6 +236,6 @@ class Reader:
         return True
 
     async def head_position(self) -> Position | None:
-        await self.settle((START[0], START[1]))
+        await self.settle((0, 0))
         row = await self.fetchrow(self._sql.head_position)
-        return None if row is None else Position(row[0], row[1])
+        return None if row is None else Position.pair(row[0], row[1])

@@ -24,9 +24,6 @@ from eventsourcing_kit.stores.driver import (
 
 __all__ = ["EXPECTED_CODES", "LOST_RACE", "STREAM_EXISTS_CODE", "expected_code", "function_outcome"]
 
-# Builds a Position without its checks: once per append, from values the
-# server gave.
-_tuple_new = tuple.__new__
 
 # The exact version (>= 0), or a negative code for the other expectations.
 EXPECTED_CODES = {ExpectedVersion.ANY: -1, ExpectedVersion.NO_STREAM: 0}
@@ -65,7 +62,7 @@ def function_outcome(row: Any, stream_id: str) -> AppendOutcome:
                 stream_id=stream_id,
                 version=version,
                 global_position=position,
-                position=_tuple_new(Position, (xid, position)),
+                position=Position.pair(xid, position),
             ),
         )
     )

@@ -40,7 +40,7 @@ class _CheckpointTransaction(DriverTransaction):
         return self._connection
 
     async def save_checkpoint(self, position: Position) -> None:
-        xid, global_position = validate_position(position)
+        xid, global_position = validate_position(position).parts
         await self._connection.execute(self._statement, self._subscription_id, xid, global_position)
 
 
@@ -99,11 +99,11 @@ class Snapshots:
         if row is None:
             return None
         xid, global_position = row
-        return Position(xid, global_position)
+        return Position.pair(xid, global_position)
 
     async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
         """Store the subscription's position."""
-        xid, global_position = validate_position(position)
+        xid, global_position = validate_position(position).parts
         await self._fetch(self._sql.save_checkpoint, subscription_id, xid, global_position)
 
     async def delete_checkpoint(self, subscription_id: str) -> None:

@@ -180,7 +180,7 @@ class SQLiteDriver(Driver):
             category=request.category is not None, type_count=None if types is None else len(types)
         )
         prefix = () if request.category is None else (request.category,)
-        after = request.after[0]
+        after = int(request.after)
         return self._pages(sql, prefix, after, types or (), request.batch_size, by_version=False)
 
     async def _pages(

@@ -52,9 +52,8 @@ _INSERT = (
 )
 _BY_IDS_PAGE = 500  # below SQLite's smallest limit on bound parameters (999)
 _SAVEPOINT = "eventsourcing_kit_write"
-# Builds a Position from a tuple without its checks: per row read, from
-# rowids the database gave.
-_tuple_new = tuple.__new__
+# Builds a Position without its checks, from a rowid the database gave.
+_int_new = int.__new__
 
 
 def _now() -> str:
@@ -187,7 +186,7 @@ def _append_one(connection: sqlite3.Connection, index: int, write: StreamWrite) 
         stream_id=stream_id,
         version=actual + len(rows),
         global_position=last,
-        position=_tuple_new(Position, (last,)),
+        position=_int_new(Position, last),
     )
 
 
@@ -204,7 +203,6 @@ def _record(row: Any) -> RecordedEvent:
         metadata=loads(metadata),
         event_id=UUID(bytes=event_id),
         global_position=position,
-        position=_tuple_new(Position, (position,)),
         recorded_at=datetime.fromisoformat(recorded_at),
     )
 
@@ -293,7 +291,7 @@ def save_checkpoint(
             "INSERT INTO subscription_checkpoints (subscription_id, position, updated_at)"
             " VALUES (?, ?, ?) ON CONFLICT (subscription_id) DO UPDATE SET"
             " position = excluded.position, updated_at = excluded.updated_at",
-            (subscription_id, position[0], _now()),
+            (subscription_id, int(position), _now()),
         )
 
 
