@@ -94,6 +94,7 @@ class EventStore:
     def __init__(self, driver: Driver) -> None:
         self._driver = driver
         self._closed = False
+        self._logger: Any = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -105,6 +106,16 @@ class EventStore:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    def _log(self) -> Any:
+        # Bound on the store's first append, the way structlog's
+        # cache_logger_on_first_use does: through the module's lazy logger,
+        # every append would pay for binding a new logger, even with debug
+        # filtered out. Configure logging before the first append.
+        log = self._logger
+        if log is None:
+            log = self._logger = logger.bind()
+        return log
 
     def _check_open(self) -> None:
         if self._closed:
@@ -154,7 +165,7 @@ class EventStore:
             results = list(outcome.results)
             written = True
         last = results[-1]
-        logger.debug(
+        self._log().debug(
             "appended" if written else "append retry recognised, nothing written",
             stream_id=last.stream_id,
             streams=len(writes),
