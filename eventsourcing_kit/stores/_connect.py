@@ -6,7 +6,6 @@ import inspect
 from collections.abc import Callable, Generator
 from types import TracebackType
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from eventsourcing_kit.errors import ConfigurationError
 from eventsourcing_kit.stores._store import EventStore
@@ -69,17 +68,9 @@ async def _open(url: str, options: dict[str, Any]) -> EventStore:
             raise ConfigurationError(f"memory:// takes no options, got {sorted(options)}")
         return MemoryEventStore()
     if scheme == "sqlite":
-        from eventsourcing_kit.stores.sqlite import SQLiteEventStore
+        from eventsourcing_kit.stores.sqlite import SQLiteEventStore, path_from_url
 
-        path = unquote(urlsplit(url).path)
-        if path.startswith("/"):
-            # sqlite:///x.db is the relative path x.db; sqlite:////x.db is /x.db.
-            path = path[1:]
-        if not path:
-            raise ConfigurationError(
-                f"store URL {url!r} names no file: use sqlite:///relative.db or "
-                "sqlite:////absolute/path.db"
-            )
+        path = path_from_url(url)
         _check_options(SQLiteEventStore.open, options, "sqlite://")
         return await SQLiteEventStore.open(path, **options)
     if scheme in ("postgresql", "postgres"):

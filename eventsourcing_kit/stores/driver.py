@@ -38,6 +38,7 @@ from eventsourcing_kit.stores._records import (
 from eventsourcing_kit.stores._rules import expected_version_holds
 from eventsourcing_kit.stores._signal import AppendSignal
 from eventsourcing_kit.stores._store import CheckpointTransaction, EventStore
+from eventsourcing_kit.stores._urls import redact_url, split_schema
 from eventsourcing_kit.stores._validation import prepare_write
 
 __all__ = [
@@ -69,5 +70,7 @@ __all__ = [
     "pending_migrations",
     "position_of",
     "prepare_write",
+    "redact_url",
+    "split_schema",
     "sql_files",
 ]

@@ -11,9 +11,12 @@ import asyncio
 import os
 import secrets
 from typing import NoReturn
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
+
+from eventsourcing_kit.stores.driver import redact_url as redact
+from eventsourcing_kit.stores.driver import split_schema
 
 __all__ = [
     "DEFAULT_DSN",
@@ -43,29 +46,15 @@ def ci_is_set() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
-def redact(dsn: str) -> str:
-    """`dsn` without its password, fit for skip and failure messages."""
-    try:
-        parts = urlsplit(dsn)
-    except ValueError:
-        return "<unparseable DSN>"
-    if parts.password is None:
-        return dsn
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def schema_named_in(dsn: str) -> str | None:
     """The ``?schema=NAME`` of `dsn`, if it has one."""
-    names = [value for key, value in parse_qsl(urlsplit(dsn).query) if key == "schema"]
-    return names[-1] if names else None
+    return split_schema(dsn)[1]
 
 
 def with_schema(dsn: str, schema: str) -> str:
     """`dsn` with ``?schema=NAME``: the URL `connect()` opens that schema's store with."""
-    parts = urlsplit(dsn)
-    query = [(key, value) for key, value in parse_qsl(parts.query) if key != "schema"]
-    return urlunsplit(parts._replace(query=urlencode([*query, ("schema", schema)])))
+    rest = split_schema(dsn)[0]
+    return f"{rest}{'&' if urlsplit(rest).query else '?'}{urlencode({'schema': schema})}"
 
 
 async def unreachable(dsn: str) -> str | None:

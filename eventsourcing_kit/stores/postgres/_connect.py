@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
 from eventsourcing_kit.errors import ConfigurationError, StoreUnavailableError
+from eventsourcing_kit.stores.driver import redact_url, split_schema
 
 __all__ = [
     "QuietReset",
     "check_dsn",
     "create_pool",
     "open_connection",
-    "redact",
     "server_settings",
     "split_schema",
 ]
@@ -22,33 +21,9 @@ __all__ = [
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
 
-def redact(dsn: str) -> str:
-    """`dsn` without its password, fit for messages and logs."""
-    try:
-        parts = urlsplit(dsn)
-    except ValueError:
-        return "<unparseable DSN>"
-    if parts.password is None:
-        return dsn
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def split_schema(dsn: str) -> tuple[str, str | None]:
-    """Take the kit's own ``?schema=NAME`` out of `dsn` (asyncpg would pass it
-    to the server as a setting); return the DSN left and the name, if any."""
-    parts = urlsplit(dsn)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    schemas = [value for key, value in query if key == "schema"]
-    if not schemas:
-        return dsn, None
-    rest = urlencode([(key, value) for key, value in query if key != "schema"])
-    return urlunsplit(parts._replace(query=rest)), schemas[-1]
-
-
 def _unavailable(dsn: str, error: BaseException) -> StoreUnavailableError:
     return StoreUnavailableError(
-        f"cannot connect to PostgreSQL at {redact(dsn)}: {error!r}; check that the server "
+        f"cannot connect to PostgreSQL at {redact_url(dsn)}: {error!r}; check that the server "
         "runs, that host, port, database and user are right, and that it accepts connections"
     )
 

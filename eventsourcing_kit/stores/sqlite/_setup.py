@@ -35,7 +35,7 @@ def path_from_url(url: str) -> str:
         path = path[1:]
     if not path:
         raise ConfigurationError(
-            f"{url!r} names no SQLite file: use sqlite:///relative.db or "
+            f"store URL {url!r} names no file: use sqlite:///relative.db or "
             "sqlite:////absolute/path.db"
         )
     return path
