@@ -53,9 +53,7 @@ class _Row(NamedTuple):
 class _Transaction(DriverTransaction):
     """An open checkpoint transaction: what it must undo if it fails."""
 
-    def __init__(self, driver: MemoryDriver, subscription_id: str) -> None:
-        self._driver = driver
-        self._subscription_id = subscription_id
+    def __init__(self, driver: MemoryDriver) -> None:
         self.rows_before = len(driver.rows)
         self.snapshots_before = dict(driver.snapshots)
         self.checkpoints_before = dict(driver.checkpoints)
@@ -124,7 +122,7 @@ class MemoryDriver(Driver):
     @asynccontextmanager
     async def _transaction(self, subscription_id: str) -> AsyncIterator[DriverTransaction]:
         async with self._lock:
-            opened = _Transaction(self, subscription_id)
+            opened = _Transaction(self)
             self._open = opened
             token = _OPEN.set((*_OPEN.get(), opened))
             committed = False
@@ -258,8 +256,11 @@ class MemoryDriver(Driver):
             index += 1
 
     async def stream_version(self, stream_id: str) -> int:
-        visible = self._visible()
-        return sum(1 for index in self.streams.get(stream_id, ()) if index < visible)
+        stream = self.streams.get(stream_id, ())
+        if self._open is None or self._joined():
+            return len(stream)
+        visible = self._open.rows_before
+        return sum(1 for index in stream if index < visible)
 
     async def head_position(self) -> Position | None:
         visible = self._visible()
