@@ -15,6 +15,7 @@ from eventsourcing_kit.stores import (
     RecordedEvent,
     Snapshot,
 )
+from eventsourcing_kit.testing._strategies import STORABLE_FLOATS
 
 __all__ = [
     "ANY",
@@ -36,11 +37,6 @@ __all__ = [
 
 Reopen: TypeAlias = Callable[[], Awaitable[EventStore]]
 """Opens another store object on the storage of the ``store`` fixture."""
-
-
-def _no_negative_zero(value: float) -> float:
-    # Stores refuse -0.0 (JSONB cannot keep it); adding 0.0 turns it into 0.0.
-    return value + 0.0
 
 
 ANY = ExpectedVersion.ANY
@@ -92,7 +88,7 @@ def json_values() -> st.SearchStrategy[Any]:
         st.none()
         | st.booleans()
         | st.integers(min_value=-(2**63), max_value=2**63 - 1)
-        | st.floats(allow_nan=False, allow_infinity=False).map(_no_negative_zero)
+        | STORABLE_FLOATS
         | text
     )
     return st.recursive(

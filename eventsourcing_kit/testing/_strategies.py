@@ -31,6 +31,10 @@ def _no_negative_zero(value: float) -> float:
     return value + 0.0
 
 
+STORABLE_FLOATS = st.floats(allow_nan=False, allow_infinity=False).map(_no_negative_zero)
+"""Floats every store keeps exactly: finite, and no negative zero."""
+
+
 A = TypeVar("A", bound=Aggregate)
 E = TypeVar("E")
 
@@ -52,7 +56,7 @@ _TZ = st.one_of(
 _SCALARS: dict[Any, st.SearchStrategy[Any]] = {
     int: _INT64,
     str: _TEXT,
-    float: st.floats(allow_nan=False, allow_infinity=False).map(_no_negative_zero),
+    float: STORABLE_FLOATS,
     Decimal: st.decimals(allow_nan=False, allow_infinity=False),
     # Years away from the ends of the range, where an offset moves the instant out of it.
     datetime: st.datetimes(
