@@ -38,9 +38,8 @@ from eventsourcing_kit.stores.postgres._many import append_many
 from eventsourcing_kit.stores.postgres._notify import Listener, Notifier, NotifyMode
 from eventsourcing_kit.stores.postgres._queries import Queries
 from eventsourcing_kit.stores.postgres._rows import (
-    EXPECTED_CODES,
     LOST_RACE,
-    STREAM_EXISTS_CODE,
+    expected_code,
     function_outcome,
 )
 
@@ -102,13 +101,7 @@ class Appends:
             write = writes[0]
             stream_id = write.stream_id
             events = write.events
-            expected = write.expected
-            # expected_code(), inline: one call fewer on every append.
-            code = (
-                expected
-                if isinstance(expected, int)
-                else EXPECTED_CODES.get(expected, STREAM_EXISTS_CODE)
-            )
+            code = expected_code(write.expected)
             group = (
                 self._group
                 if connection is None and self._notify is not NotifyMode.IN_TRANSACTION
@@ -169,7 +162,7 @@ class Appends:
                 return Rejected(0, None, session_aborted=connection is not None)
             except DRIVER_ERRORS as error:
                 raise translate_error(error, schema=self._schema) from error
-        if connection is None and outcome.__class__ is Appended:
+        if connection is None and isinstance(outcome, Appended):
             self._listener.wake()
             if self._notify is NotifyMode.AFTER_COMMIT:
                 await self._send_notify()
@@ -192,9 +185,9 @@ class Appends:
                 notifier.poke()  # the NOTIFY it carried may not have gone out
             raise
         if channel is None:
-            if outcome.__class__ is Appended:
+            if isinstance(outcome, Appended):
                 notifier.poke()  # committed, not announced yet
-        elif outcome.__class__ is not Appended:
+        elif not isinstance(outcome, Appended):
             notifier.poke()  # no commit, so no NOTIFY: still owed
         return outcome
 
@@ -298,7 +291,7 @@ class Appends:
             for row, stream_id in zip(rows, stream_ids, strict=True)
         ]
         if self._notify is NotifyMode.COALESCED and any(
-            outcome.__class__ is Appended for outcome in outcomes
+            isinstance(outcome, Appended) for outcome in outcomes
         ):
             self._notifier.poke()
         return outcomes
