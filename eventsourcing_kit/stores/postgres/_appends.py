@@ -108,33 +108,10 @@ class Appends:
                 else None
             )
             alone = group is None or group.idle
-            query: str
-            args: tuple[Any, ...]
-            ids: list[Any] = []
-            types: list[str] = []
-            datas: list[str] = []
-            metadatas: list[str] = []
-            if len(events) == 1 and alone:
-                # One event (the common case): scalar parameters (append_next
-                # or append_new, else append_event()).
-                event, data, metadata = events[0]
-                query = self._sql.append_one
-                args = (
-                    stream_id,
-                    code,
-                    event.event_id,
-                    event.event_type,
-                    jsonb_text(data, event.data),
-                    jsonb_text(metadata, event.metadata),
-                )
-            else:
-                for event, data, metadata in events:
-                    ids.append(event.event_id)
-                    types.append(event.event_type)
-                    datas.append(jsonb_text(data, event.data))
-                    metadatas.append(jsonb_text(metadata, event.metadata))
-                query = self._sql.append
-                args = (stream_id, code, ids, types, datas, metadatas)
+            ids = [event.event_id for event, _, _ in events]
+            types = [event.event_type for event, _, _ in events]
+            datas = [jsonb_text(data, event.data) for event, data, _ in events]
+            metadatas = [jsonb_text(metadata, event.metadata) for event, _, metadata in events]
             try:
                 if connection is not None:
                     # The caller's transaction: the functions, which lock the
@@ -142,6 +119,7 @@ class Appends:
                     # snapshot fails as a serialization error, never a
                     # silent mismatch.
                     channel = None if self._notify is NotifyMode.OFF else self._channel
+                    query, args = self._statement_for(stream_id, code, ids, types, datas, metadatas)
                     row = await connection.fetchrow(query, *args, channel)
                     outcome = function_outcome(row, stream_id)
                 elif not alone:
@@ -152,11 +130,15 @@ class Appends:
                     # queues up meanwhile goes as a group behind it.
                     group.hold()
                     try:
-                        outcome = await self._send(query, args)
+                        outcome = await self._send(
+                            *self._statement_for(stream_id, code, ids, types, datas, metadatas)
+                        )
                     finally:
                         group.release()
                 else:
-                    outcome = await self._send(query, args)
+                    outcome = await self._send(
+                        *self._statement_for(stream_id, code, ids, types, datas, metadatas)
+                    )
             except LOST_RACE:
                 # Either aborted the caller's transaction, if any.
                 return Rejected(0, None, session_aborted=connection is not None)
@@ -222,25 +204,30 @@ class Appends:
             )
         )
 
+    def _statement_for(
+        self,
+        stream_id: str,
+        code: int,
+        ids: list[Any],
+        types: list[str],
+        datas: list[str],
+        metadatas: list[str],
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The statement of one append sent alone, and its arguments but the channel.
+
+        One event (the common case) takes scalar parameters (append_next or
+        append_new, else append_event()); a batch, arrays.
+        """
+        if len(ids) == 1:
+            return self._sql.append_one, (stream_id, code, ids[0], types[0], datas[0], metadatas[0])
+        return self._sql.append, (stream_id, code, ids, types, datas, metadatas)
+
     # --- group commit --------------------------------------------------------------
 
     async def _send_one(self, pending: Pending) -> AppendOutcome:
         # A group of one, or a group's append sent again on its own.
-        query: str
-        args: tuple[Any, ...]
-        if len(pending.ids) == 1:
-            query = self._sql.append_one
-            args = (
-                pending.stream_id,
-                pending.code,
-                pending.ids[0],
-                pending.types[0],
-                pending.datas[0],
-                pending.metadatas[0],
-            )
-        else:
-            query = self._sql.append
-            args = (
+        return await self._send(
+            *self._statement_for(
                 pending.stream_id,
                 pending.code,
                 pending.ids,
@@ -248,7 +235,7 @@ class Appends:
                 pending.datas,
                 pending.metadatas,
             )
-        return await self._send(query, args)
+        )
 
     async def _send_group(self, group: Sequence[Pending]) -> list[AppendOutcome]:
         ids: list[Any] = []
