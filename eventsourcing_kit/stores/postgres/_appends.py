@@ -32,14 +32,14 @@ from eventsourcing_kit.stores.driver import (
 )
 from eventsourcing_kit.stores.postgres._errors import DRIVER_ERRORS, translate_error
 from eventsourcing_kit.stores.postgres._group import GroupCommitter, Pending
-from eventsourcing_kit.stores.postgres._jsonb import jsonb_text
 from eventsourcing_kit.stores.postgres._lane import Lane
 from eventsourcing_kit.stores.postgres._many import append_many
 from eventsourcing_kit.stores.postgres._notify import Listener, Notifier, NotifyMode
 from eventsourcing_kit.stores.postgres._queries import Queries
 from eventsourcing_kit.stores.postgres._rows import (
     LOST_RACE,
-    expected_code,
+    EncodedAppend,
+    encode_append,
     function_outcome,
 )
 
@@ -81,7 +81,12 @@ class Appends:
         self._notify = notify
         self._notifier = notifier
         self._listener = listener
-        self._group = GroupCommitter(self._send_group, self._send_one) if group_commit else None
+        # Appends that NOTIFY inside their own transaction are sent one by one.
+        self._group = (
+            GroupCommitter(self._send_group, self._send)
+            if group_commit and notify is not NotifyMode.IN_TRANSACTION
+            else None
+        )
 
     async def append(self, request: AppendRequest) -> AppendOutcome:
         """Write the request: one stream in one round trip, several in one transaction."""
@@ -98,47 +103,23 @@ class Appends:
                 schema=self._schema,
             )
         else:
-            write = writes[0]
-            stream_id = write.stream_id
-            events = write.events
-            code = expected_code(write.expected)
-            group = (
-                self._group
-                if connection is None and self._notify is not NotifyMode.IN_TRANSACTION
-                else None
-            )
-            alone = group is None or group.idle
-            ids = [event.event_id for event, _, _ in events]
-            types = [event.event_type for event, _, _ in events]
-            datas = [jsonb_text(data, event.data) for event, data, _ in events]
-            metadatas = [jsonb_text(metadata, event.metadata) for event, _, metadata in events]
+            append = encode_append(writes[0])
+            group = self._group
             try:
                 if connection is not None:
-                    # The caller's transaction: the functions, which lock the
-                    # stream's row and check it, so that a REPEATABLE READ
-                    # snapshot fails as a serialization error, never a
-                    # silent mismatch.
-                    channel = None if self._notify is NotifyMode.OFF else self._channel
-                    query, args = self._statement_for(stream_id, code, ids, types, datas, metadatas)
-                    row = await connection.fetchrow(query, *args, channel)
-                    outcome = function_outcome(row, stream_id)
-                elif not alone:
-                    assert group is not None
-                    outcome = await group.submit(stream_id, code, ids, types, datas, metadatas)
-                elif group is not None:
+                    outcome = await self._in_transaction(connection, append)
+                elif group is None:
+                    outcome = await self._send(append)
+                elif group.idle:
                     # Nothing of ours in flight: sent from this task, and what
                     # queues up meanwhile goes as a group behind it.
                     group.hold()
                     try:
-                        outcome = await self._send(
-                            *self._statement_for(stream_id, code, ids, types, datas, metadatas)
-                        )
+                        outcome = await self._send(append)
                     finally:
                         group.release()
                 else:
-                    outcome = await self._send(
-                        *self._statement_for(stream_id, code, ids, types, datas, metadatas)
-                    )
+                    outcome = await group.submit(append)
             except LOST_RACE:
                 # Either aborted the caller's transaction, if any.
                 return Rejected(0, None, session_aborted=connection is not None)
@@ -150,18 +131,26 @@ class Appends:
                 await self._send_notify()
         return outcome
 
-    # --- one stream on the store's connections -----------------------------------
+    # --- one stream ----------------------------------------------------------------
 
-    async def _send(self, query: str, args: tuple[Any, ...]) -> AppendOutcome:
-        # One append statement on the store's own connections; `args` lack
-        # the last parameter, the channel to NOTIFY inside the transaction.
+    async def _in_transaction(self, connection: Any, append: EncodedAppend) -> AppendOutcome:
+        # The caller's transaction: the functions, which lock the stream's
+        # row and check it, so that a REPEATABLE READ snapshot fails as a
+        # serialization error, never a silent mismatch.
+        channel = None if self._notify is NotifyMode.OFF else self._channel
+        row = await connection.fetchrow(*self._function_call(append), channel)
+        return function_outcome(row, append.stream_id)
+
+    async def _send(self, append: EncodedAppend) -> AppendOutcome:
+        # One append statement on the store's own connections, with the
+        # channel to NOTIFY inside its transaction, if one is owed.
         if self._notify is not NotifyMode.COALESCED:
             channel = self._channel if self._notify is NotifyMode.IN_TRANSACTION else None
-            return await self._statement(query, args, channel)
+            return await self._statement(append, channel)
         notifier = self._notifier
         channel = notifier.take_due()
         try:
-            outcome = await self._statement(query, args, channel)
+            outcome = await self._statement(append, channel)
         except BaseException:
             if channel is not None:
                 notifier.poke()  # the NOTIFY it carried may not have gone out
@@ -173,30 +162,40 @@ class Appends:
             notifier.poke()  # no commit, so no NOTIFY: still owed
         return outcome
 
-    async def _statement(
-        self, query: str, args: tuple[Any, ...], channel: str | None
-    ) -> AppendOutcome:
+    async def _statement(self, append: EncodedAppend, channel: str | None) -> AppendOutcome:
         # An exact expected version takes the one-statement path
         # (Queries.append_next and its kin); the functions serve the other
         # codes.
-        code = args[1]
+        code = append.code
         if code < 0:
-            return function_outcome(await self._lane.fetchrow(query, *args, channel), args[0])
+            row = await self._lane.fetchrow(*self._function_call(append), channel)
+            return function_outcome(row, append.stream_id)
         sql = self._sql
-        if query is sql.append_one:
-            statement, count = (sql.append_next if code else sql.append_new), 1
+        count = len(append.ids)
+        if count == 1:
+            row = await self._lane.fetchrow(
+                sql.append_next if code else sql.append_new,
+                append.stream_id,
+                code,
+                append.ids[0],
+                append.types[0],
+                append.datas[0],
+                append.metadatas[0],
+                channel,
+            )
         else:
-            statement, count = (sql.append_next_many if code else sql.append_new_many), len(args[2])
+            row = await self._lane.fetchrow(
+                sql.append_next_many if code else sql.append_new_many, *append, channel
+            )
         # The row: (transaction id, position, the NOTIFY's result). No row,
         # or a NULL position, when the stream's row did not hold `code`.
-        row = await self._lane.fetchrow(statement, *args, channel)
         if row is None or row[1] is None:
             return _NOT_CLAIMED
         position = row[1]
         return Appended(
             (
                 AppendResult(
-                    stream_id=args[0],
+                    stream_id=append.stream_id,
                     version=code + count,
                     global_position=position,
                     position=Position.pair(row[0], position),
@@ -204,52 +203,37 @@ class Appends:
             )
         )
 
-    def _statement_for(
-        self,
-        stream_id: str,
-        code: int,
-        ids: list[Any],
-        types: list[str],
-        datas: list[str],
-        metadatas: list[str],
-    ) -> tuple[str, tuple[Any, ...]]:
-        """The statement of one append sent alone, and its arguments but the channel.
-
-        One event (the common case) takes scalar parameters (append_next or
-        append_new, else append_event()); a batch, arrays.
-        """
-        if len(ids) == 1:
-            return self._sql.append_one, (stream_id, code, ids[0], types[0], datas[0], metadatas[0])
-        return self._sql.append, (stream_id, code, ids, types, datas, metadatas)
+    def _function_call(self, append: EncodedAppend) -> tuple[Any, ...]:
+        """The call of ``append_event()`` (one event: scalar parameters) or
+        ``append_events()`` for `append`, but its last parameter, the channel."""
+        if len(append.ids) == 1:
+            return (
+                self._sql.append_one,
+                append.stream_id,
+                append.code,
+                append.ids[0],
+                append.types[0],
+                append.datas[0],
+                append.metadatas[0],
+            )
+        return (self._sql.append, *append)
 
     # --- group commit --------------------------------------------------------------
-
-    async def _send_one(self, pending: Pending) -> AppendOutcome:
-        # A group of one, or a group's append sent again on its own.
-        return await self._send(
-            *self._statement_for(
-                pending.stream_id,
-                pending.code,
-                pending.ids,
-                pending.types,
-                pending.datas,
-                pending.metadatas,
-            )
-        )
 
     async def _send_group(self, group: Sequence[Pending]) -> list[AppendOutcome]:
         ids: list[Any] = []
         types: list[str] = []
         datas: list[str] = []
         metadatas: list[str] = []
-        for pending in group:
-            ids += pending.ids
-            types += pending.types
-            datas += pending.datas
-            metadatas += pending.metadatas
-        stream_ids = [pending.stream_id for pending in group]
-        codes = [pending.code for pending in group]
-        counts = [len(pending.ids) for pending in group]
+        appends = [pending.append for pending in group]
+        for append in appends:
+            ids += append.ids
+            types += append.types
+            datas += append.datas
+            metadatas += append.metadatas
+        stream_ids = [append.stream_id for append in appends]
+        codes = [append.code for append in appends]
+        counts = [len(append.ids) for append in appends]
         if min(codes) >= 0 and len(set(stream_ids)) == len(stream_ids):
             # The common group: one statement, no function (append_group_exact).
             owners: list[int] = []

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 import attrs
 
 from eventsourcing_kit.stores.driver import AppendOutcome
+from eventsourcing_kit.stores.postgres._rows import EncodedAppend
 
 __all__ = ["MAX_IN_FLIGHT", "GroupCommitter", "Pending"]
 
@@ -39,19 +39,14 @@ MAX_IN_FLIGHT = 2
 
 @attrs.define(eq=False)
 class Pending:
-    """One queued append: the arguments of ``append_events()``, and its outcome."""
+    """One queued append, and its outcome."""
 
-    stream_id: str
-    code: int
-    ids: list[Any]
-    types: list[str]
-    datas: list[str]
-    metadatas: list[str]
+    append: EncodedAppend
     future: asyncio.Future[AppendOutcome]
 
 
 SendGroup = Callable[[Sequence[Pending]], Awaitable[list[AppendOutcome]]]
-SendOne = Callable[[Pending], Awaitable[AppendOutcome]]
+SendOne = Callable[[EncodedAppend], Awaitable[AppendOutcome]]
 
 
 class GroupCommitter:
@@ -78,18 +73,10 @@ class GroupCommitter:
         self._in_flight -= 1
         self._start_flush()
 
-    async def submit(
-        self,
-        stream_id: str,
-        code: int,
-        ids: list[Any],
-        types: list[str],
-        datas: list[str],
-        metadatas: list[str],
-    ) -> AppendOutcome:
+    async def submit(self, append: EncodedAppend) -> AppendOutcome:
         """Queue one append and wait for its outcome (or the driver's error)."""
         future: asyncio.Future[AppendOutcome] = asyncio.get_running_loop().create_future()
-        self._queue.append(Pending(stream_id, code, ids, types, datas, metadatas, future))
+        self._queue.append(Pending(append, future))
         self._start_flush()
         # Not shielded: cancelling a caller cancels only its own future, which
         # the flush then leaves alone; its append may still commit with the
@@ -132,7 +119,7 @@ class GroupCommitter:
 
     async def _one(self, pending: Pending) -> None:
         try:
-            outcome = await self._send_one(pending)
+            outcome = await self._send_one(pending.append)
         except Exception as error:
             if not pending.future.done():
                 pending.future.set_exception(error)

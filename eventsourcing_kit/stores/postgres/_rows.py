@@ -9,7 +9,8 @@ as it comes back (`function_outcome`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
+from uuid import UUID
 
 import asyncpg
 
@@ -20,9 +21,19 @@ from eventsourcing_kit.stores.driver import (
     ExpectedVersion,
     Position,
     Rejected,
+    StreamWrite,
 )
+from eventsourcing_kit.stores.postgres._jsonb import jsonb_text
 
-__all__ = ["EXPECTED_CODES", "LOST_RACE", "STREAM_EXISTS_CODE", "expected_code", "function_outcome"]
+__all__ = [
+    "EXPECTED_CODES",
+    "LOST_RACE",
+    "STREAM_EXISTS_CODE",
+    "EncodedAppend",
+    "encode_append",
+    "expected_code",
+    "function_outcome",
+]
 
 
 # The exact version (>= 0), or a negative code for the other expectations.
@@ -44,6 +55,34 @@ def expected_code(expected: int | ExpectedVersion) -> int:
     if isinstance(expected, int):
         return expected
     return EXPECTED_CODES.get(expected, STREAM_EXISTS_CODE)
+
+
+class EncodedAppend(NamedTuple):
+    """One stream's append as the append statements and functions take it.
+
+    The fields are in the order of their parameters ``$1``-``$6``: the
+    stream, the expected-version code, then one array per event column.
+    """
+
+    stream_id: str
+    code: int
+    ids: list[UUID]
+    types: list[str]
+    datas: list[str]
+    metadatas: list[str]
+
+
+def encode_append(write: StreamWrite) -> EncodedAppend:
+    """`write` as the SQL takes it: JSON payloads as JSONB text, the code of its version."""
+    encoded = EncodedAppend(write.stream_id, expected_code(write.expected), [], [], [], [])
+    # One pass over the events, not a comprehension per column: this runs
+    # for every append, and each comprehension is a function call of its own.
+    for event, data, metadata in write.events:
+        encoded.ids.append(event.event_id)
+        encoded.types.append(event.event_type)
+        encoded.datas.append(jsonb_text(data, event.data))
+        encoded.metadatas.append(jsonb_text(metadata, event.metadata))
+    return encoded
 
 
 def function_outcome(row: Any, stream_id: str) -> AppendOutcome:
