@@ -71,9 +71,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as error:
         error.show()
         return error.exit_code
-    except click.Abort:
+    except click.Abort:  # a question answered no, or Ctrl-C
         click.echo("Aborted.", err=True)
-        return 130
+        return 1
     except EventSourcingError as error:
         return _fail(error, debug=debug, message=_message(error))
     except OSError as error:
