@@ -48,13 +48,13 @@ from eventsourcing_kit.cli._common import (
     store_options,
 )
 from eventsourcing_kit.errors import ConcurrencyError
-from eventsourcing_kit.stores import EventStore, NewEvent, RecordedEvent
+from eventsourcing_kit.stores import EventStore, NewEvent, RecordedEvent, StreamAppend
 
 __all__ = ["export", "import_"]
 
 FORMAT = "eventsourcing-kit/events"
 FORMAT_VERSION = 1
-_RUN = 500  # events of one stream appended together, at most
+_BATCH = 1000  # events appended together (of one stream or several), at most
 
 
 def canonical(
@@ -264,14 +264,22 @@ def import_(url: str | None, as_json: bool, path: str, verify: bool) -> None:
 
 
 class _Importer:
-    """Appends the events of a file as they come, in runs of one stream."""
+    """Appends the events of a file as they come, several streams per append.
+
+    Consecutive events of one stream form a run; consecutive runs of distinct
+    streams go together in one `append_many`, which keeps their order in the
+    global order. Each run expects its stream at the version before its
+    first event. The batches depend on the file alone, so importing the same
+    file again sends the same appends, which the store recognises as stored.
+    """
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
         self.checksum = Checksum()
+        self._batch: list[StreamAppend] = []
+        self._in_batch = 0  # events
         self._stream: str | None = None
-        self._first = 0
-        self._run: list[NewEvent] = []
+        self._next = 0  # the version the stream's next event must have
 
     async def add(self, number: int, line: dict[str, Any]) -> None:
         try:
@@ -287,15 +295,27 @@ class _Importer:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise CommandError(f"line {number}: not an event of an export ({error!r})") from None
-        if stream_id != self._stream or len(self._run) >= _RUN:
-            await self.flush()
-            self._stream, self._first = stream_id, version
-        elif version != self._first + len(self._run):
-            raise CommandError(
-                f"line {number}: stream {stream_id!r} jumps to version {version} after "
-                f"version {self._first + len(self._run) - 1}"
-            )
-        self._run.append(event)
+        if stream_id == self._stream:
+            if version != self._next:
+                raise CommandError(
+                    f"line {number}: stream {stream_id!r} jumps to version {version} after "
+                    f"version {self._next - 1}"
+                )
+            if self._in_batch >= _BATCH:
+                await self.flush()
+                self._batch.append(StreamAppend(stream_id, [], expected_version=version - 1))
+        else:
+            if self._in_batch >= _BATCH or any(
+                append.stream_id == stream_id for append in self._batch
+            ):
+                await self.flush()
+            self._batch.append(StreamAppend(stream_id, [], expected_version=version - 1))
+            self._stream = stream_id
+        events = self._batch[-1].events
+        assert isinstance(events, list)
+        events.append(event)
+        self._in_batch += 1
+        self._next = version + 1
         self.checksum.add(
             stream_id,
             canonical(
@@ -309,20 +329,23 @@ class _Importer:
         )
 
     async def flush(self) -> None:
-        if not self._run:
+        batch, self._batch, self._in_batch = self._batch, [], 0
+        if not batch:
             return
-        assert self._stream is not None
         try:
-            await self.store.append_events(
-                self._stream, self._run, expected_version=self._first - 1
-            )
+            if len(batch) == 1:
+                [one] = batch
+                await self.store.append_events(
+                    one.stream_id, one.events, expected_version=one.expected_version
+                )
+            else:
+                await self.store.append_many(batch)
         except ConcurrencyError as conflict:
             raise CommandError(
-                f"stream {self._stream!r} is at version {conflict.actual} in the store, but the "
-                f"file's events of it start at version {self._first}: import into an empty "
-                "store, or one without the file's streams"
+                f"stream {conflict.stream_id!r} is at version {conflict.actual} in the store, "
+                f"where the file's events of it expect version {conflict.expected}: import "
+                "into an empty store, or one without the file's streams"
             ) from conflict
-        self._run = []
 
 
 async def _import(
