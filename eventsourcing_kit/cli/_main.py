@@ -66,10 +66,17 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line with `argv` (default: sys.argv); return the exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in arguments
+    if not arguments:
+        click.echo(cli.get_help(click.Context(cli, info_name=_PROG)))
+        return 0
     try:
         result = cli.main(args=arguments, prog_name=_PROG, standalone_mode=False)
+    except click.UsageError as error:  # a mistake in the command itself: status 2
+        path = error.ctx.command_path if error.ctx is not None else _PROG
+        click.echo(f"{_PROG}: error: {error.format_message()} (see '{path} --help')", err=True)
+        return error.exit_code
     except click.ClickException as error:
-        error.show()
+        click.echo(f"{_PROG}: error: {error.format_message()}", err=True)
         return error.exit_code
     except click.Abort:  # a question answered no, or Ctrl-C
         click.echo("Aborted.", err=True)

@@ -129,15 +129,34 @@ def test_an_error_is_one_line(
     assert says in error_line(capsys, *argv)
 
 
+def test_no_command_prints_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    out, _ = run(capsys)
+    assert out.startswith("Usage: eventsourcing-kit [OPTIONS] COMMAND [ARGS]...")
+    assert "tail" in out
+
+
 def test_debug_adds_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
     _, err = run(capsys, "streams", "--url", "nosql://x", "--debug", status=1)
     assert "Traceback (most recent call last)" in err
     assert err.splitlines()[-1].startswith("eventsourcing-kit: error: unknown store URL")
 
 
-def test_a_usage_error_exits_2(url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    _, err = run(capsys, "replay-parked", "reports", "--url", url, status=2)
-    assert "give --handler MODULE:NAME" in err
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["replay-parked", "reports"], "give --handler MODULE:NAME"),
+        (["streams", "--colour"], "--colour"),
+        (["stream"], "'stream'"),
+    ],
+)
+def test_a_usage_error_is_one_line_and_status_2(
+    url: str, capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+) -> None:
+    _, err = run(capsys, *argv, "--url", url, status=2)
+    [line] = err.splitlines()
+    assert line.startswith("eventsourcing-kit: error: ")
+    assert says in line
+    assert line.endswith("--help')")
 
 
 # --- import's checks ------------------------------------------------------------------------
