@@ -23,7 +23,9 @@ from typing import Any, TypeVar
 import click
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from eventsourcing_kit.errors import ConfigurationError, EventSourcingError
 from eventsourcing_kit.stores import EventStore, RecordedEvent, connect
@@ -33,8 +35,10 @@ __all__ = [
     "URL_ENV",
     "CommandError",
     "Output",
+    "describe_url",
     "event_json",
     "open_store",
+    "require_url",
     "run",
     "store_options",
 ]
@@ -49,7 +53,7 @@ class CommandError(EventSourcingError):
     """A command cannot do what it was asked (an unknown stream, a refused reset)."""
 
 
-def store_options(*, json_output: bool = True) -> Callable[[F], F]:
+def store_options() -> Callable[[F], F]:
     """``--url`` (default: env EVENTSOURCING_KIT_URL), ``--json`` and ``--debug``."""
 
     def decorate(function: F) -> F:
@@ -59,13 +63,12 @@ def store_options(*, json_output: bool = True) -> Callable[[F], F]:
             expose_value=False,
             help="On an error, print the traceback too.",
         )(function)
-        if json_output:
-            function = click.option(
-                "--json",
-                "as_json",
-                is_flag=True,
-                help="Print JSON (one object per line) instead of text.",
-            )(function)
+        function = click.option(
+            "--json",
+            "as_json",
+            is_flag=True,
+            help="Print JSON (one object per line) instead of text.",
+        )(function)
         return click.option(
             "--url",
             envvar=URL_ENV,
@@ -208,17 +211,9 @@ class Output:
         for column in columns:
             table.add_column(column, justify="right" if column in aligned else "left")
         for row in rows:
-            table.add_row(*("" if cell is None else _escape(str(cell)) for cell in row))
+            table.add_row(*("" if cell is None else escape(str(cell)) for cell in row))
         self.out.print(table)
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
-
-
 def _strip_markup(text: str) -> str:
-    from rich.text import Text
-
     return Text.from_markup(text).plain

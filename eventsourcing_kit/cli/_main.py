@@ -90,7 +90,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             error,
             debug=debug,
             message=(
-                f"unexpected {type(error).__name__}: {error} "
+                f"unexpected {type(error).__name__}: {' '.join(str(error).split())} "
                 "(a bug: run again with --debug for the traceback, and report it)"
             ),
         )

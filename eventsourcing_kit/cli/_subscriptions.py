@@ -175,7 +175,9 @@ async def _lag(
                 return count, False
             count += 1
     finally:
-        await reader.aclose()  # type: ignore[attr-defined]
+        aclose = getattr(reader, "aclose", None)  # an async generator's: end its page reads
+        if aclose is not None:
+            await aclose()
     return count, True
 
 
