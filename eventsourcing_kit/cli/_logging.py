@@ -11,8 +11,12 @@ __all__ = ["configure_logging"]
 
 
 def configure_logging(*, verbose: bool = False) -> None:
-    """Human-readable lines on stderr; debug lines only with ``--verbose``."""
-    level = logging.DEBUG if verbose else logging.INFO
+    """Human-readable lines on stderr: warnings and errors, everything with ``--verbose``.
+
+    A command prints what it did itself; the kit's info lines (a subscription
+    started, a batch handled) would only bury it.
+    """
+    level = logging.DEBUG if verbose else logging.WARNING
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

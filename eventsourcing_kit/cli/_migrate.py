@@ -1,62 +1,55 @@
-"""``eventsourcing-kit migrate``: apply pending migrations to a PostgreSQL schema or SQLite file."""
+"""``eventsourcing-kit migrate``: create or update a store's tables."""
 
 from __future__ import annotations
 
-import argparse
-import asyncio
+import click
 
+from eventsourcing_kit.cli._common import (
+    Output,
+    describe_url,
+    open_store,
+    require_url,
+    run,
+    store_options,
+)
 from eventsourcing_kit.errors import ConfigurationError
 
-__all__ = ["register"]
+__all__ = ["migrate"]
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``migrate`` command to the parser's subcommands."""
-    parser = commands.add_parser(
-        "migrate",
-        help="create or update the event store's tables (PostgreSQL schema or SQLite file)",
-        description=(
-            "Apply the pending store/postgres/*.sql migrations to one PostgreSQL schema, or "
-            "the pending store/sqlite/*.sql migrations to one SQLite file. Running it again "
-            "does nothing; concurrent runs apply each file once. A file changed after it was "
-            "applied is an error."
-        ),
-    )
-    parser.add_argument(
-        "--url",
-        required=True,
-        help="the database: postgresql://user@host:5432/db or sqlite:///path.db",
-    )
-    parser.add_argument(
-        "--schema",
-        default=None,
-        help=(
-            "PostgreSQL only: the schema to migrate (default: the URL's ?schema=, else "
-            "'eventsourcing')"
-        ),
-    )
-    parser.set_defaults(run=run)
+@click.command()
+@store_options()
+@click.option(
+    "--schema",
+    default=None,
+    help="PostgreSQL only: the schema to migrate (default: the URL's ?schema=, else "
+    "'eventsourcing').",
+)
+def migrate(url: str | None, schema: str | None, as_json: bool) -> None:
+    """Create or update the store's tables: a PostgreSQL schema or a SQLite file.
 
-
-def run(arguments: argparse.Namespace) -> int:
-    """Migrate and print what was applied."""
-    scheme = arguments.url.partition("://")[0].lower()
+    Applies the pending store/postgres/*.sql or store/sqlite/*.sql files.
+    Running it again does nothing; concurrent runs apply each file once; a
+    file changed after it was applied is an error. Another backend is
+    brought up to date by opening it, as connect() does.
+    """
+    url = require_url(url)
+    scheme = url.partition("://")[0].lower()
+    if schema is not None and scheme not in ("postgresql", "postgres"):
+        raise ConfigurationError("--schema is for PostgreSQL; a SQLite file has no schemas")
     if scheme in ("postgresql", "postgres"):
-        target, applied = _postgres(arguments.url, arguments.schema)
+        target, applied = _postgres(url, schema)
     elif scheme == "sqlite":
-        if arguments.schema is not None:
-            raise ConfigurationError("--schema is for PostgreSQL; a SQLite file has no schemas")
-        target, applied = _sqlite(arguments.url)
+        target, applied = _sqlite(url)
     else:
-        raise ConfigurationError(
-            f"cannot migrate {arguments.url!r}: give a postgresql://user@host:5432/db or a "
-            "sqlite:///path.db URL"
-        )
-    if applied:
-        print(f"{target}: applied {', '.join(applied)}")
+        target, applied = _other(url)
+    output = Output(as_json=as_json)
+    if as_json:
+        output.json({"target": target, "applied": applied})
+    elif applied:
+        output.line(f"{target}: applied {', '.join(applied)}")
     else:
-        print(f"{target}: up to date")
-    return 0
+        output.line(f"{target}: up to date")
 
 
 def _postgres(url: str, schema: str | None) -> tuple[str, list[str]]:
@@ -64,11 +57,22 @@ def _postgres(url: str, schema: str | None) -> tuple[str, list[str]]:
 
     dsn, url_schema = split_schema(url)
     schema = schema or url_schema or DEFAULT_SCHEMA
-    return f"schema {schema!r}", asyncio.run(migrate(dsn, schema=schema))
+    return f"schema {schema!r}", run(migrate(dsn, schema=schema))
 
 
 def _sqlite(url: str) -> tuple[str, list[str]]:
     from eventsourcing_kit.stores.sqlite import migrate, path_from_url
 
     path = path_from_url(url)
-    return f"SQLite file {path!r}", asyncio.run(migrate(path))
+    return f"SQLite file {path!r}", run(migrate(path))
+
+
+def _other(url: str) -> tuple[str, list[str]]:
+    # A backend with no migration files of its own sets up its storage
+    # when a store opens it.
+    async def open_once() -> None:
+        async with open_store(url, create=True):
+            pass
+
+    run(open_once())
+    return describe_url(url), []

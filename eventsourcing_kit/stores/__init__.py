@@ -14,6 +14,7 @@ from eventsourcing_kit.stores._records import (
     RecordedEvent,
     Snapshot,
     StreamAppend,
+    StreamInfo,
 )
 from eventsourcing_kit.stores._store import DEFAULT_BATCH_SIZE, CheckpointTransaction, EventStore
 from eventsourcing_kit.stores._validation import (
@@ -38,6 +39,7 @@ __all__ = [
     "RecordedEvent",
     "Snapshot",
     "StreamAppend",
+    "StreamInfo",
     "connect",
     "validate_batch_size",
     "validate_category",

@@ -26,6 +26,7 @@ from eventsourcing_kit.stores._records import (
     Position,
     RecordedEvent,
     Snapshot,
+    StreamInfo,
 )
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "Rejected",
     "StreamRead",
     "StreamWrite",
+    "StreamsRead",
     "nested_transaction_error",
 ]
 
@@ -124,6 +126,17 @@ class GlobalRead:
     after: Position
     category: str | None
     event_types: tuple[str, ...] | None
+    batch_size: int
+
+
+@attrs.frozen(slots=True)
+class StreamsRead:
+    """List the streams that hold events, in pages of `batch_size`.
+
+    `category` None lists every stream, else only the streams of that category.
+    """
+
+    category: str | None
     batch_size: int
 
 
@@ -224,6 +237,15 @@ class Driver(abc.ABC):
     async def head_position(self) -> Position | None:
         """The position of the last event a reader can see now, None when empty."""
 
+    @abc.abstractmethod
+    def list_streams(self, request: StreamsRead) -> AsyncIterator[StreamInfo]:
+        """Each stream with at least one event, once, with its version, in pages.
+
+        Order them by stream id where the storage keeps them so (an index);
+        the core promises no order. A stream an append claimed without
+        writing an event is left out.
+        """
+
     # --- snapshots and checkpoints -------------------------------------------
 
     @abc.abstractmethod
@@ -245,6 +267,10 @@ class Driver(abc.ABC):
     @abc.abstractmethod
     async def delete_checkpoint(self, subscription_id: str) -> None:
         """Forget the subscription's position (nothing happens when it has none)."""
+
+    @abc.abstractmethod
+    async def list_checkpoints(self) -> Mapping[str, Position]:
+        """Every stored checkpoint, by subscription id."""
 
     def transaction(self, subscription_id: str) -> AbstractAsyncContextManager[DriverTransaction]:
         """A unit of work that commits the caller's writes with the checkpoint.

@@ -20,6 +20,7 @@ __all__ = [
     "RecordedEvent",
     "Snapshot",
     "StreamAppend",
+    "StreamInfo",
 ]
 
 
@@ -177,3 +178,20 @@ class Snapshot:
     state_schema: str
     data: Mapping[str, Any]
     recorded_at: datetime | None = None
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class StreamInfo:
+    """One stream as `EventStore.list_streams` lists it.
+
+    `version` is the stream's current version, which is also its number of
+    events: versions start at 1 and events are never deleted.
+    """
+
+    stream_id: str
+    version: int
+
+    @property
+    def category(self) -> str:
+        """The part of the stream id before the first ``-``."""
+        return self.stream_id.partition("-")[0]

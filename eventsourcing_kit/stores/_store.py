@@ -28,6 +28,7 @@ from eventsourcing_kit.stores._driver import (
     GlobalRead,
     Rejected,
     StreamRead,
+    StreamsRead,
     StreamWrite,
 )
 from eventsourcing_kit.stores._records import (
@@ -38,6 +39,7 @@ from eventsourcing_kit.stores._records import (
     RecordedEvent,
     Snapshot,
     StreamAppend,
+    StreamInfo,
 )
 from eventsourcing_kit.stores._rules import retried_results
 from eventsourcing_kit.stores._validation import (
@@ -290,6 +292,23 @@ class EventStore:
     def _check_position(self, position: object) -> Position:
         return self._driver.check_position(position)
 
+    def list_streams(
+        self, *, category: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> AsyncIterator[StreamInfo]:
+        """Each stream that holds events, once, with its version (its event count).
+
+        `category` lists only the streams of that category. Fetched in pages
+        of `batch_size`, never loaded whole. The order is the backend's (by
+        stream id on the built-in ones); streams appended to while the
+        listing runs may or may not be in it.
+        """
+        self._check_open()
+        request = StreamsRead(
+            None if category is None else validate_category(category),
+            validate_batch_size(batch_size),
+        )
+        return self._driver.list_streams(request)
+
     async def stream_version(self, stream_id: str) -> int:
         """The stream's current version: the number of its events, 0 if none."""
         self._check_open()
@@ -339,6 +358,16 @@ class EventStore:
         """Forget a subscription's position: it starts over on its next run."""
         self._check_open()
         await self._driver.delete_checkpoint(validate_subscription_id(subscription_id))
+
+    async def list_checkpoints(self) -> dict[str, Position]:
+        """Every stored subscription checkpoint, by subscription id, sorted by id.
+
+        What operators' tools list as the store's subscriptions: a
+        subscription appears once it has stored a checkpoint.
+        """
+        self._check_open()
+        stored = await self._driver.list_checkpoints()
+        return {name: stored[name] for name in sorted(stored)}
 
     def checkpoint_transaction(
         self, subscription_id: str

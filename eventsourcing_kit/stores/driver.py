@@ -17,6 +17,7 @@ from eventsourcing_kit.stores._driver import (
     PreparedEvent,
     Rejected,
     StreamRead,
+    StreamsRead,
     StreamWrite,
     nested_transaction_error,
 )
@@ -34,6 +35,7 @@ from eventsourcing_kit.stores._records import (
     Position,
     RecordedEvent,
     Snapshot,
+    StreamInfo,
 )
 from eventsourcing_kit.stores._rules import expected_version_holds
 from eventsourcing_kit.stores._signal import AppendSignal
@@ -61,8 +63,10 @@ __all__ = [
     "RecordedEvent",
     "Rejected",
     "Snapshot",
+    "StreamInfo",
     "StreamRead",
     "StreamWrite",
+    "StreamsRead",
     "expected_version_holds",
     "load_migrations",
     "migrations_of",

@@ -54,6 +54,29 @@ class AppendManyContract:
             assert result.position == last[result.stream_id].position
             assert result.global_position == last[result.stream_id].global_position
 
+    async def test_append_many_events_follow_one_another_in_the_order_given(
+        self, store: EventStore
+    ) -> None:
+        # What a copy of a store relies on (`eventsourcing-kit import`): a batch
+        # of streams' events lands in the global order as it was given.
+        await store.append_events("Stock-1", numbered(1))
+        await store.append_many(
+            [
+                StreamAppend("Stock-1", numbered(2, start=2)),
+                StreamAppend("Order-1", numbered(2)),
+                StreamAppend("Cart-1", numbered(1)),
+            ]
+        )
+        events = await collect(store.read_all())
+        assert [(e.stream_id, e.data["n"]) for e in events] == [
+            ("Stock-1", 1),
+            ("Stock-1", 2),
+            ("Stock-1", 3),
+            ("Order-1", 1),
+            ("Order-1", 2),
+            ("Cart-1", 1),
+        ]
+
     async def test_a_conflict_on_one_stream_writes_no_stream(self, store: EventStore) -> None:
         await store.append_events("Stock-1", numbered(1), expected_version=0)
         with pytest.raises(ConcurrencyError) as raised:

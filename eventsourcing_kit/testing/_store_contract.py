@@ -36,6 +36,7 @@ from eventsourcing_kit.testing._contract_appends import AppendContract
 from eventsourcing_kit.testing._contract_bounds import BoundsContract
 from eventsourcing_kit.testing._contract_concurrency import ConcurrencyContract
 from eventsourcing_kit.testing._contract_lifecycle import LifecycleContract
+from eventsourcing_kit.testing._contract_listing import ListingContract
 from eventsourcing_kit.testing._contract_many import AppendManyContract
 from eventsourcing_kit.testing._contract_reads import ReadContract
 from eventsourcing_kit.testing._contract_state import StateContract
@@ -53,6 +54,7 @@ class StoreContract(
     ReadContract,
     ValidationContract,
     StateContract,
+    ListingContract,
     LifecycleContract,
 ):
     """The behaviour every `EventStore` backend guarantees, one test per rule.

@@ -31,7 +31,9 @@ from eventsourcing_kit.stores.driver import (
     RecordedEvent,
     Rejected,
     Snapshot,
+    StreamInfo,
     StreamRead,
+    StreamsRead,
     expected_version_holds,
     nested_transaction_error,
     position_of,
@@ -266,6 +268,19 @@ class MemoryDriver(Driver):
         visible = self._visible()
         return Position(visible) if visible else None
 
+    def list_streams(self, request: StreamsRead) -> AsyncIterator[StreamInfo]:
+        return self._list_streams(request.category)
+
+    async def _list_streams(self, category: str | None) -> AsyncIterator[StreamInfo]:
+        # The ids as they are now, then each one's version as a reader sees it
+        # when it is handed out, as a database's pages would.
+        for stream_id in sorted(self.streams):
+            if category is not None and stream_id.partition("-")[0] != category:
+                continue
+            version = await self.stream_version(stream_id)
+            if version:
+                yield StreamInfo(stream_id=stream_id, version=version)
+
     # --- snapshots and checkpoints -------------------------------------------
 
     async def save_snapshot(self, snapshot: Snapshot, data: bytes) -> None:
@@ -305,6 +320,11 @@ class MemoryDriver(Driver):
     async def delete_checkpoint(self, subscription_id: str) -> None:
         async with self._writing():
             self.checkpoints.pop(subscription_id, None)
+
+    async def list_checkpoints(self) -> Mapping[str, Position]:
+        if self._open is None or self._joined():
+            return dict(self.checkpoints)
+        return dict(self._open.checkpoints_before)
 
     # --- live delivery and lifecycle -----------------------------------------
 

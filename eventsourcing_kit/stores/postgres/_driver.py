@@ -23,7 +23,9 @@ from eventsourcing_kit.stores.driver import (
     Position,
     RecordedEvent,
     Snapshot,
+    StreamInfo,
     StreamRead,
+    StreamsRead,
 )
 from eventsourcing_kit.stores.postgres._appends import Appends
 from eventsourcing_kit.stores.postgres._connect import QuietReset
@@ -111,6 +113,9 @@ class PostgresDriver(Appends, Driver):
     async def head_position(self) -> Position | None:
         return await self._reader.head_position()
 
+    def list_streams(self, request: StreamsRead) -> AsyncIterator[StreamInfo]:
+        return self._reader.list_streams(request)
+
     # --- snapshots and checkpoints ---------------------------------------------
 
     async def save_snapshot(self, snapshot: Snapshot, data: bytes) -> None:
@@ -127,6 +132,9 @@ class PostgresDriver(Appends, Driver):
 
     async def delete_checkpoint(self, subscription_id: str) -> None:
         await self._snapshots.delete_checkpoint(subscription_id)
+
+    async def list_checkpoints(self) -> Mapping[str, Position]:
+        return await self._snapshots.list_checkpoints()
 
     def transaction(self, subscription_id: str) -> AbstractAsyncContextManager[DriverTransaction]:
         return self._snapshots.transaction(subscription_id)

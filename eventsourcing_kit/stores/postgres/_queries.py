@@ -87,6 +87,9 @@ class Queries:
     load_checkpoint: str
     save_checkpoint: str
     delete_checkpoint: str
+    list_streams: str
+    list_category_streams: str
+    list_checkpoints: str
 
     @classmethod
     def for_schema(cls, schema: str) -> Queries:
@@ -257,5 +260,22 @@ class Queries:
             ),
             delete_checkpoint=(
                 f"DELETE FROM {s}.subscription_checkpoints WHERE subscription_id = $1"
+            ),
+            # One page of the streams after the stream id $1, from the
+            # streams table (one row per stream, its primary key in the
+            # database's collation); version 0 is a stream an append claimed
+            # without writing an event.
+            list_streams=(
+                f"SELECT stream_id, version FROM {s}.streams WHERE stream_id > $1 "
+                "AND version > 0 ORDER BY stream_id LIMIT $2"
+            ),
+            list_category_streams=(
+                f"SELECT stream_id, version FROM {s}.streams WHERE stream_id > $1 "
+                "AND version > 0 AND split_part(stream_id, '-', 1) = $3 "
+                "ORDER BY stream_id LIMIT $2"
+            ),
+            list_checkpoints=(
+                "SELECT subscription_id, transaction_id, global_position "
+                f"FROM {s}.subscription_checkpoints"
             ),
         )

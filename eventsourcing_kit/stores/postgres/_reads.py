@@ -17,7 +17,14 @@ from uuid import UUID
 import orjson
 import structlog
 
-from eventsourcing_kit.stores.driver import GlobalRead, Position, RecordedEvent, StreamRead
+from eventsourcing_kit.stores.driver import (
+    GlobalRead,
+    Position,
+    RecordedEvent,
+    StreamInfo,
+    StreamRead,
+    StreamsRead,
+)
 from eventsourcing_kit.stores.postgres._errors import DRIVER_ERRORS, translate_error
 from eventsourcing_kit.stores.postgres._lane import Lane
 from eventsourcing_kit.stores.postgres._queries import Queries
@@ -90,6 +97,26 @@ class Reader:
     async def stream_version(self, stream_id: str) -> int:
         row = await self.fetchrow(self._sql.stream_version, stream_id)
         return 0 if row is None else int(row[0])
+
+    def list_streams(self, request: StreamsRead) -> AsyncIterator[StreamInfo]:
+        return self._list_streams(request.category, request.batch_size)
+
+    async def _list_streams(
+        self, category: str | None, batch_size: int
+    ) -> AsyncIterator[StreamInfo]:
+        after = ""  # before every stream id: ids are never empty
+        while True:
+            if category is None:
+                rows = await self.fetch(self._sql.list_streams, after, batch_size)
+            else:
+                rows = await self.fetch(
+                    self._sql.list_category_streams, after, batch_size, category
+                )
+            for stream_id, version in rows:
+                yield StreamInfo(stream_id=stream_id, version=version)
+            if len(rows) < batch_size:
+                return
+            after = rows[-1][0]
 
     async def events_by_id(
         self, event_ids: Sequence[UUID], connection: Any = None

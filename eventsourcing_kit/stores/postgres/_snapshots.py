@@ -110,6 +110,11 @@ class Snapshots:
         """Forget the subscription's position."""
         await self._fetch(self._sql.delete_checkpoint, subscription_id)
 
+    async def list_checkpoints(self) -> dict[str, Position]:
+        """Every stored checkpoint, by subscription id."""
+        rows = await self._fetch(self._sql.list_checkpoints)
+        return {name: Position.pair(xid, global_position) for name, xid, global_position in rows}
+
     def transaction(self, subscription_id: str) -> AbstractAsyncContextManager[DriverTransaction]:
         """A transaction on one pool connection that ends by storing the checkpoint."""
         return self._transaction(subscription_id)

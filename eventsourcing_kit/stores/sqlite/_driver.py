@@ -37,7 +37,9 @@ from eventsourcing_kit.stores.driver import (
     Position,
     RecordedEvent,
     Snapshot,
+    StreamInfo,
     StreamRead,
+    StreamsRead,
     nested_transaction_error,
     position_of,
 )
@@ -214,6 +216,21 @@ class SQLiteDriver(Driver):
     async def head_position(self) -> Position | None:
         return await self._run(self._reads(), ops.head_position)
 
+    def list_streams(self, request: StreamsRead) -> AsyncIterator[StreamInfo]:
+        return self._list_streams(request.category, request.batch_size)
+
+    async def _list_streams(
+        self, category: str | None, batch_size: int
+    ) -> AsyncIterator[StreamInfo]:
+        after = ""  # before every stream id: ids are never empty
+        while True:
+            page = await self._run(self._reads(), ops.list_streams, after, category, batch_size)
+            for stream in page:
+                yield stream
+            if len(page) < batch_size:
+                return
+            after = page[-1].stream_id
+
     # --- snapshots and checkpoints ---------------------------------------------------
 
     async def save_snapshot(self, snapshot: Snapshot, data: bytes) -> None:
@@ -230,6 +247,9 @@ class SQLiteDriver(Driver):
 
     async def delete_checkpoint(self, subscription_id: str) -> None:
         await self._write(self._joined(), ops.delete_checkpoint, subscription_id)
+
+    async def list_checkpoints(self) -> Mapping[str, Position]:
+        return await self._run(self._reads(), ops.list_checkpoints)
 
     def transaction(self, subscription_id: str) -> Any:
         """A ``BEGIN IMMEDIATE`` transaction on the writer that ends by storing the checkpoint.

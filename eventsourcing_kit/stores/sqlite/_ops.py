@@ -24,6 +24,7 @@ from eventsourcing_kit.stores.driver import (
     RecordedEvent,
     Rejected,
     Snapshot,
+    StreamInfo,
     StreamWrite,
     expected_version_holds,
 )
@@ -36,6 +37,8 @@ __all__ = [
     "events_by_id",
     "fetch_events",
     "head_position",
+    "list_checkpoints",
+    "list_streams",
     "load_checkpoint",
     "load_snapshot",
     "save_checkpoint",
@@ -46,6 +49,15 @@ __all__ = [
 
 _COLUMNS = "global_position, stream_id, version, event_type, data, metadata, event_id, recorded_at"
 _STREAM_VERSION = "SELECT version FROM events WHERE stream_id = ? ORDER BY version DESC LIMIT 1"
+# One page of streams after a stream id, from the (stream_id, version) index.
+_STREAMS = (
+    "SELECT stream_id, max(version) FROM events WHERE stream_id > ?"
+    " GROUP BY stream_id ORDER BY stream_id LIMIT ?"
+)
+_CATEGORY_STREAMS = (
+    "SELECT stream_id, max(version) FROM events WHERE stream_id > ? AND category = ?"
+    " GROUP BY stream_id ORDER BY stream_id LIMIT ?"
+)
 _INSERT = (
     "INSERT INTO events (stream_id, category, version, event_type, data, metadata, event_id,"
     " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -242,6 +254,21 @@ def stream_version(connection: sqlite3.Connection, stream_id: str) -> int:
     return 0 if row is None else int(row[0])
 
 
+def list_streams(
+    connection: sqlite3.Connection, after: str, category: str | None, limit: int
+) -> list[StreamInfo]:
+    """One page of streams after the stream id `after`, in stream id order.
+
+    Walks the (stream_id, version) index of events_stream_version from
+    `after` on, reading each stream's last version.
+    """
+    if category is None:
+        rows = connection.execute(_STREAMS, (after, limit))
+    else:
+        rows = connection.execute(_CATEGORY_STREAMS, (after, category, limit))
+    return [StreamInfo(stream_id=stream_id, version=int(version)) for stream_id, version in rows]
+
+
 def head_position(connection: sqlite3.Connection) -> Position | None:
     value = connection.execute("SELECT max(global_position) FROM events").fetchone()[0]
     return None if value is None else Position(int(value))
@@ -310,3 +337,8 @@ def delete_checkpoint(
         connection.execute(
             "DELETE FROM subscription_checkpoints WHERE subscription_id = ?", (subscription_id,)
         )
+
+
+def list_checkpoints(connection: sqlite3.Connection) -> dict[str, Position]:
+    rows = connection.execute("SELECT subscription_id, position FROM subscription_checkpoints")
+    return {subscription_id: Position(int(position)) for subscription_id, position in rows}
