@@ -1,8 +1,10 @@
 """The two rules every backend obeys, written once: expected versions and retries.
 
-A backend with SQL of its own (PostgreSQL) writes the version rule again in
-SQL, so that the check and the write are one statement; its tests hold it to
-this one. Everything else (the memory and SQLite drivers, and the core when a
+A backend with SQL of its own (PostgreSQL) writes the version rule once
+more, in SQL (``expected_version_holds()``, store/postgres/0010), so that
+the check and the write are one statement; every one of its append
+statements and functions asks that function, and a test holds it to this
+one. Everything else (the memory and SQLite drivers, and the core when a
 driver reports a rejected append) asks these functions.
 """
 

@@ -1,5 +1,5 @@
--- 0010: lock_stream(), append_events(), append_event() and append_group()
--- as plain SQL, with bigint versions.
+-- 0010: expected_version_holds(), lock_stream(), append_events(),
+-- append_event() and append_group() as plain SQL, with bigint versions.
 --
 -- These are the current definitions of the functions that 0007 and 0008
 -- first made. Those files built each body as a string (DO ... EXECUTE
@@ -65,6 +65,27 @@ DROP FUNCTION IF EXISTS append_event(text, integer, uuid, text, text, text, text
 DROP FUNCTION IF EXISTS append_group(text[], integer[], integer[], uuid[], text[], text[], text[]);
 
 
+-- expected_version_holds(): the expected-version rule, the one place the SQL
+-- writes it (eventsourcing_kit.stores.driver.expected_version_holds is the
+-- same rule in Python; a test holds the two together). Every append
+-- statement and function asks it. p_actual: the stream's version, 0 for a
+-- stream without events. Written as one SQL expression, IMMUTABLE and
+-- without a SET clause, so that the planner inlines it where it is used:
+-- asking it costs what writing the expression out would.
+CREATE OR REPLACE FUNCTION expected_version_holds(p_expected bigint, p_actual bigint)
+RETURNS boolean
+LANGUAGE sql
+IMMUTABLE
+PARALLEL SAFE
+AS $$
+    SELECT CASE
+        WHEN p_expected >= 0 THEN p_actual = p_expected
+        WHEN p_expected = -2 THEN p_actual > 0
+        ELSE true
+    END
+$$;
+
+
 -- lock_stream(): lock the stream's row and return its version, creating the
 -- row at version 0 if it is missing. A row at 0 is a stream that an append
 -- claimed but wrote nothing to. ON CONFLICT DO NOTHING waits for a
@@ -117,8 +138,7 @@ DECLARE
 BEGIN
     v_current := lock_stream(p_stream_id);
 
-    IF (p_expected_version >= 0 AND v_current <> p_expected_version)
-       OR (p_expected_version = -2 AND v_current = 0) THEN
+    IF NOT expected_version_holds(p_expected_version, v_current) THEN
         RETURN QUERY SELECT true, v_current, NULL::xid8, NULL::bigint;
         RETURN;
     END IF;
@@ -178,8 +198,7 @@ DECLARE
 BEGIN
     v_current := lock_stream(p_stream_id);
 
-    IF (p_expected_version >= 0 AND v_current <> p_expected_version)
-       OR (p_expected_version = -2 AND v_current = 0) THEN
+    IF NOT expected_version_holds(p_expected_version, v_current) THEN
         conflict := true;
         stream_version := v_current;
         RETURN;
@@ -261,8 +280,7 @@ BEGIN
 
         SELECT s.version INTO v_current FROM streams s WHERE s.stream_id = v_stream;
 
-        IF (v_expected >= 0 AND v_current <> v_expected)
-           OR (v_expected = -2 AND v_current = 0) THEN
+        IF NOT expected_version_holds(v_expected, v_current) THEN
             RETURN QUERY SELECT true, v_current, NULL::xid8, NULL::bigint;
         ELSIF v_first = v_last THEN
             -- One event (the common case): scalar statements, as in

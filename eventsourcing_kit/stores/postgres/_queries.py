@@ -110,6 +110,11 @@ class Queries:
                 "ORDER BY transaction_id DESC, global_position DESC LIMIT 1) AS last ON true"
             )
 
+        def holds(expected: str, actual: str) -> str:
+            # The expected-version rule, written once in SQL (0010's
+            # expected_version_holds(), which the planner inlines).
+            return f"{s}.expected_version_holds({expected}, {actual})"
+
         insert_one = (
             f"INSERT INTO {s}.events (event_id, stream_id, version, event_type, data, metadata) "
             "SELECT $3, $1, claimed.version, $4, $5::jsonb, $6::jsonb FROM claimed "
@@ -139,7 +144,7 @@ class Queries:
             # the channel to NOTIFY in the same transaction, or NULL.
             append_next=(
                 f"WITH claimed AS (UPDATE {s}.streams SET version = $2 + 1 "
-                "WHERE stream_id = $1 AND version = $2 RETURNING version) "
+                f"WHERE stream_id = $1 AND {holds('$2', 'version')} RETURNING version) "
                 f"{insert_one}"
             ),
             # The same for a new stream ($2 = 0): the row is created, or taken
@@ -147,19 +152,22 @@ class Queries:
             append_new=(
                 f"WITH claimed AS (INSERT INTO {s}.streams AS current (stream_id, version) "
                 "VALUES ($1, $2 + 1) ON CONFLICT (stream_id) DO UPDATE "
-                "SET version = EXCLUDED.version WHERE current.version = 0 RETURNING version) "
+                f"SET version = EXCLUDED.version WHERE {holds('$2', 'current.version')} "
+                "RETURNING version) "
                 f"{insert_one}"
             ),
             # The same two for a batch (arrays $3-$6, in order): one result
             # row, position NULL when the stream's row did not match.
             append_next_many=(
                 f"WITH claimed AS (UPDATE {s}.streams SET version = $2 + cardinality($3::uuid[]) "
-                f"WHERE stream_id = $1 AND version = $2 RETURNING $2 AS base), {insert_many}"
+                f"WHERE stream_id = $1 AND {holds('$2', 'version')} RETURNING $2 AS base), "
+                f"{insert_many}"
             ),
             append_new_many=(
                 f"WITH claimed AS (INSERT INTO {s}.streams AS current (stream_id, version) "
                 "VALUES ($1, $2 + cardinality($3::uuid[])) ON CONFLICT (stream_id) DO UPDATE "
-                "SET version = EXCLUDED.version WHERE current.version = 0 RETURNING $2 AS base), "
+                f"SET version = EXCLUDED.version WHERE {holds('$2', 'current.version')} "
+                "RETURNING $2 AS base), "
                 f"{insert_many}"
             ),
             append_group=f"SELECT * FROM {s}.append_group($1, $2, $3, $4, $5, $6, $7)",
@@ -181,12 +189,12 @@ class Queries:
                 "WITH ORDINALITY AS g(stream_id, code, n, i)), "
                 f"updated AS (UPDATE {s}.streams AS current SET version = g.code + g.n "
                 "FROM (SELECT * FROM g WHERE g.code > 0 ORDER BY g.stream_id) AS g "
-                "WHERE current.stream_id = g.stream_id AND current.version = g.code "
+                f"WHERE current.stream_id = g.stream_id AND {holds('g.code', 'current.version')} "
                 "RETURNING g.i, g.code AS base), "
                 f"created AS (INSERT INTO {s}.streams AS current (stream_id, version) "
                 "SELECT g.stream_id, g.n FROM g WHERE g.code = 0 ORDER BY g.stream_id "
                 "ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version "
-                "WHERE current.version = 0 RETURNING current.stream_id), "
+                f"WHERE {holds('0', 'current.version')} RETURNING current.stream_id), "
                 "claimed AS (SELECT i, base FROM updated UNION ALL "
                 "SELECT g.i, 0 FROM created JOIN g USING (stream_id)), "
                 f"inserted AS (INSERT INTO {s}.events "
