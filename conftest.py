@@ -35,6 +35,11 @@ def _structlog_as_it_was() -> Iterator[None]:
     # Code under test may configure structlog as an application does (the CLI,
     # the demo); a configuration left behind would point later tests' log
     # lines at a captured stream pytest has already closed.
+    # Unconfigured stays unconfigured: the kit logs differently then.
+    configured = structlog.is_configured()
     saved = structlog.get_config()
     yield
-    structlog.configure(**saved)
+    if configured:
+        structlog.configure(**saved)
+    else:
+        structlog.reset_defaults()

@@ -11,8 +11,8 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import cattrs
-import structlog
 
+from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.domain import Aggregate, EventRegistry
 from eventsourcing_kit.errors import (
     AggregateNotFound,
@@ -26,7 +26,7 @@ from eventsourcing_kit.stores import AppendResult, EventStore, NewEvent, Snapsho
 
 __all__ = ["Repository"]
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 A = TypeVar("A", bound=Aggregate)
 

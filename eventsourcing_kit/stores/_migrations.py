@@ -27,14 +27,14 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
-import structlog
 
+from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.errors import MigrationError
 from eventsourcing_kit.stores._ddl import sql_files
 
 __all__ = ["Migration", "checksum", "load_migrations", "migrations_of", "pending_migrations"]
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 _NAME = re.compile(r"(?P<number>[0-9]+)_[a-z0-9_]+\.sql")
 

@@ -14,8 +14,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
 from typing import Any, Self
 
-import structlog
-
+from eventsourcing_kit._logging import Logger, get_logger
 from eventsourcing_kit.errors import (
     ConcurrencyError,
     DuplicateEventError,
@@ -56,7 +55,7 @@ from eventsourcing_kit.stores._validation import (
 
 __all__ = ["DEFAULT_BATCH_SIZE", "CheckpointTransaction", "EventStore"]
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
 
@@ -96,7 +95,7 @@ class EventStore:
     def __init__(self, driver: Driver) -> None:
         self._driver = driver
         self._closed = False
-        self._logger: Any = None
+        self._logger: Logger | None = None
 
     async def __aenter__(self) -> Self:
         return self
@@ -109,11 +108,10 @@ class EventStore:
     ) -> None:
         await self.close()
 
-    def _log(self) -> Any:
-        # Bound on the store's first append, the way structlog's
-        # cache_logger_on_first_use does: through the module's lazy logger,
-        # every append would pay for binding a new logger, even with debug
-        # filtered out. Configure logging before the first append.
+    def _log(self) -> Logger:
+        # Bound on the store's first append: under structlog, the bound logger
+        # is built once, at its first line, instead of at every append (what
+        # the module's lazy logger costs), with debug filtered out or not.
         log = self._logger
         if log is None:
             log = self._logger = logger.bind()

@@ -16,8 +16,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 
-import structlog
-
+from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.errors import HandlerError, SubscriptionError
 from eventsourcing_kit.stores import EventStore, Position, RecordedEvent
 from eventsourcing_kit.subscriptions._options import Handler, HandlerContext, OnError, RetryPolicy
@@ -25,7 +24,7 @@ from eventsourcing_kit.subscriptions._parking import park
 
 __all__ = ["Delivery", "Interrupted"]
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 
 class Interrupted(Exception):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-import structlog
-
+from eventsourcing_kit._logging import Logger
 from eventsourcing_kit.errors import StoreUnavailableError, TransientStoreError
 from eventsourcing_kit.stores import EventStore, Position
 from eventsourcing_kit.subscriptions._delivery import Delivery
@@ -38,7 +37,7 @@ class Follower:
         delivery: Delivery,
         pacer: Pacer,
         lock: asyncio.Lock,
-        log: structlog.typing.FilteringBoundLogger,
+        log: Logger,
     ) -> None:
         self._settings = settings
         self._id = settings.subscription_id

@@ -13,8 +13,8 @@ import zlib
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import structlog
 
+from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.errors import ConfigurationError
 from eventsourcing_kit.stores import EventStore, Position, validate_subscription_id
 from eventsourcing_kit.subscriptions._options import Handler
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["GroupMember", "consumer_group", "group_member", "member_for", "rescale_consumer_group"]
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 
 def member_for(stream_id: str, size: int) -> int:

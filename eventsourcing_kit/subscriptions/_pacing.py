@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
+from eventsourcing_kit._logging import Logger
 from eventsourcing_kit.subscriptions._options import RetryPolicy
 from eventsourcing_kit.subscriptions._tasks import cancel
 
@@ -18,7 +18,7 @@ class Pacer:
     `wakeup` ends a wait for new events early (a stop, a reset request).
     """
 
-    def __init__(self, *, poll_interval: float, retry: RetryPolicy, log: Any) -> None:
+    def __init__(self, *, poll_interval: float, retry: RetryPolicy, log: Logger) -> None:
         self.stopping = asyncio.Event()
         self.wakeup = asyncio.Event()
         self._poll_interval = poll_interval

@@ -20,8 +20,8 @@ from datetime import datetime
 from uuid import UUID
 
 import attrs
-import structlog
 
+from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.errors import ConfigurationError
 from eventsourcing_kit.stores import MAX_NAME_LENGTH, EventStore, NewEvent, RecordedEvent
 from eventsourcing_kit.subscriptions._reading import take
@@ -37,7 +37,7 @@ __all__ = [
     "replay_parked",
 ]
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 PARKED_CATEGORY = "$parked"
 _PREFIX = PARKED_CATEGORY + "-"

@@ -8,15 +8,14 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Self
 
-import structlog
-
+from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.errors import SubscriptionError
 from eventsourcing_kit.subscriptions._status import SubscriptionStatus
 from eventsourcing_kit.subscriptions._subscription import Subscription
 
 __all__ = ["SubscriptionRunner"]
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 
 class SubscriptionRunner:

@@ -8,8 +8,7 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
-import structlog
-
+from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.errors import (
     HandlerError,
     SubscriptionError,
@@ -40,7 +39,7 @@ from eventsourcing_kit.subscriptions._tasks import cancel, retrieve
 
 __all__ = ["DEFAULT_SUBSCRIPTION_BATCH_SIZE", "Subscription", "subscribe"]
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 _PROGRESS_EVERY_S = 5.0
 

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
-import structlog
 
+from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.stores.driver import (
     Appended,
     AppendOutcome,
@@ -45,7 +45,7 @@ from eventsourcing_kit.stores.postgres._rows import (
 
 __all__ = ["Appends"]
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 # The one-statement paths' conflict: the stream's row did not hold the
 # expected version. The statement does not read the version; the core does.

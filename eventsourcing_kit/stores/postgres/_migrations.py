@@ -17,15 +17,15 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-import structlog
 
+from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.errors import ConfigurationError, MigrationError
 from eventsourcing_kit.stores.driver import load_migrations, pending_migrations
 from eventsourcing_kit.stores.postgres._errors import translate_error
 
 __all__ = ["DEFAULT_SCHEMA", "MIN_SERVER_VERSION", "migrate", "validate_schema_name"]
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 DEFAULT_SCHEMA = "eventsourcing"
 MIN_SERVER_VERSION = 130000

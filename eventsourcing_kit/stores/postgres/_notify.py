@@ -22,15 +22,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
-import structlog
 
+from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.errors import StoreError
 from eventsourcing_kit.stores.driver import AppendSignal
 from eventsourcing_kit.stores.postgres._errors import is_unavailable
 
 __all__ = ["Listener", "Notifier", "NotifyMode", "channel_for"]
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 _MAX_CHANNEL_BYTES = 63
 _DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)

@@ -15,8 +15,8 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-import structlog
 
+from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.stores.driver import (
     GlobalRead,
     Position,
@@ -31,7 +31,7 @@ from eventsourcing_kit.stores.postgres._queries import Queries
 
 __all__ = ["Reader", "record"]
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 _from_stored = RecordedEvent.from_stored
 

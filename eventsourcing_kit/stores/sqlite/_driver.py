@@ -23,8 +23,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 from uuid import UUID
 
-import structlog
-
+from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.errors import StoreClosedError
 from eventsourcing_kit.stores.driver import (
     Appended,
@@ -49,7 +48,7 @@ from eventsourcing_kit.stores.sqlite._worker import Worker
 
 __all__ = ["SQLiteDriver"]
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 T = TypeVar("T")
 

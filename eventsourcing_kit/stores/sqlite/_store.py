@@ -6,8 +6,7 @@ import functools
 import os
 import sqlite3
 
-import structlog
-
+from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.errors import ConfigurationError
 from eventsourcing_kit.stores.driver import EventStore, sql_files
 from eventsourcing_kit.stores.sqlite._driver import SQLiteDriver
@@ -17,7 +16,7 @@ from eventsourcing_kit.stores.sqlite._worker import Worker
 
 __all__ = ["SQLiteEventStore"]
 
-logger = structlog.get_logger(__name__)
+logger = get_logger(__name__)
 
 _SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
 
