@@ -90,8 +90,10 @@ class UnknownEventTypeError(EventSourcingError, LookupError):
         self.version = version
         where = f" (stream {stream_id!r}, version {version})" if stream_id is not None else ""
         super().__init__(
-            f"unknown event type {event_type!r}{where}: import the module that defines it, "
-            "or give the renamed class `name=` / `aliases=` in its @event decorator"
+            f"unknown event type {event_type!r}{where}: no event class is stored under that "
+            "name; list its class in the aggregate's `event_types`, or, if the class was "
+            f"renamed, keep the stored name with @event_type({event_type!r}) or "
+            f"@event_type(aliases=[{event_type!r}])"
         )
 
 

@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 
 import attrs
 
+from eventsourcing_kit.domain._events import check_event_class
 from eventsourcing_kit.errors import ConfigurationError
 
 __all__ = ["Aggregate"]
@@ -85,6 +86,8 @@ class Aggregate:
                 f"{type(self).__qualname__} cannot record a {type(event).__qualname__}: add the "
                 "class to its `event_types` so that a fresh process can load it again"
             )
+        # Frozen: the event applied now is the one the repository stores later.
+        check_event_class(type(event))
         self.apply(event)
         self.version += 1
         self.pending_events.append(event)

@@ -15,7 +15,7 @@ import attrs
 
 from eventsourcing_kit.errors import ConfigurationError
 
-__all__ = ["EventTypeInfo", "Upcaster", "event_type", "event_type_info"]
+__all__ = ["EventTypeInfo", "Upcaster", "check_event_class", "event_type", "event_type_info"]
 
 Upcaster: TypeAlias = Callable[[dict[str, Any]], dict[str, Any]]
 """Turns the stored data of schema version n into the data of version n + 1."""
@@ -23,6 +23,44 @@ Upcaster: TypeAlias = Callable[[dict[str, Any]], dict[str, Any]]
 T = TypeVar("T", bound=type)
 
 _INFO = "__eventsourcing_event_type__"
+
+
+@attrs.frozen
+class _Frozen:
+    pass
+
+
+# Every frozen attrs class, slotted or not, gets attrs' one refusing
+# __setattr__: comparing with it tells a frozen class on every attrs version
+# the kit supports (attrs.inspect, which says so directly, is newer and
+# experimental).
+_FROZEN_SETATTR = _Frozen.__setattr__
+
+
+def check_event_class(cls: object) -> type:
+    """`cls` if it can be an event class, else `ConfigurationError` saying why.
+
+    An event class is a frozen attrs class (``@attrs.frozen``): the codec
+    reads its fields, and an event must not change once recorded, or the
+    aggregate's state (applied at `record`) and the stored event (encoded at
+    save) would tell two stories.
+    """
+    if not isinstance(cls, type):
+        raise ConfigurationError(
+            f"{cls!r} is not a class: list event classes (decorated with @attrs.frozen)"
+        )
+    if not attrs.has(cls):
+        raise ConfigurationError(
+            f"event class {cls.__qualname__} is not an attrs class: decorate it with "
+            "@attrs.frozen so that its fields can be stored and read back"
+        )
+    if cls.__setattr__ is not _FROZEN_SETATTR:
+        raise ConfigurationError(
+            f"event class {cls.__qualname__} is mutable: decorate it with @attrs.frozen, so "
+            "that an event cannot change after it is recorded (the state applied and the "
+            "event stored would differ)"
+        )
+    return cls
 
 
 @attrs.frozen(kw_only=True)
@@ -74,7 +112,9 @@ def event_type(
     def decorate(cls: T) -> T:
         is_attrs: bool = attrs.has(cls)
         if not is_attrs:
-            raise ConfigurationError(f"@event_type needs an attrs class, got {cls!r}")
+            raise ConfigurationError(
+                f"@event_type needs an attrs class, got {cls!r}: put it above @attrs.frozen"
+            )
         info = EventTypeInfo(
             name=cls.__name__ if name is None else name,
             version=version,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from eventsourcing_kit.domain._events import EventTypeInfo, event_type_info
+from eventsourcing_kit.domain._events import EventTypeInfo, check_event_class, event_type_info
 from eventsourcing_kit.errors import ConfigurationError, UnknownEventTypeError
 
 __all__ = ["EventRegistry"]
@@ -24,9 +24,13 @@ class EventRegistry:
             self.add(cls)
 
     def add(self, cls: type) -> None:
-        """Make `cls` known under its name and its aliases."""
+        """Make `cls` known under its name and its aliases.
+
+        `ConfigurationError` unless `cls` is a frozen attrs class.
+        """
         if cls in self._info:
             return
+        check_event_class(cls)
         info = event_type_info(cls)
         for name in (info.name, *info.aliases):
             taken = self._by_name.get(name)

@@ -108,3 +108,23 @@ def test_an_aggregate_without_apply_says_what_to_define() -> None:
 
     with pytest.raises(NotImplementedError, match="apply"):
         NoApply().record(Added(1))
+
+
+@attrs.define
+class Changed:
+    items: list[str]
+
+
+def test_an_aggregate_refuses_to_record_a_mutable_event() -> None:
+    # Changed after record(), it would be saved unlike what the state applied.
+    @attrs.define
+    class Lax(Aggregate):
+        event_types = (Changed,)
+
+        def apply(self, event: object) -> None:
+            pass
+
+    lax = Lax()
+    with pytest.raises(ConfigurationError, match=r"Changed is mutable.*@attrs\.frozen"):
+        lax.record(Changed(["a"]))
+    assert (lax.version, lax.pending_events) == (0, [])

@@ -79,3 +79,35 @@ def test_the_decorator_refuses_a_class_that_is_not_attrs() -> None:
 
     with pytest.raises(ConfigurationError, match="attrs class"):
         event_type()(NotAttrs)
+
+
+def test_an_unknown_name_points_at_event_types_and_the_real_decorator() -> None:
+    with pytest.raises(UnknownEventTypeError) as caught:
+        EventRegistry([Plain]).resolve("Gone")
+    message = str(caught.value)
+    assert "`event_types`" in message
+    assert "@event_type('Gone')" in message
+    assert "@event_type(aliases=['Gone'])" in message
+    assert "@event " not in message
+
+
+def test_the_registry_refuses_a_class_that_is_not_attrs_with_the_kits_error() -> None:
+    class NotAttrs:
+        pass
+
+    with pytest.raises(ConfigurationError, match=r"NotAttrs is not an attrs class.*@attrs\.frozen"):
+        EventRegistry([NotAttrs])
+
+
+def test_the_registry_refuses_a_mutable_event_class() -> None:
+    @attrs.define
+    class Mutable:
+        x: int
+
+    with pytest.raises(ConfigurationError, match=r"Mutable is mutable"):
+        EventRegistry([Mutable])
+
+
+def test_the_registry_refuses_what_is_not_a_class() -> None:
+    with pytest.raises(ConfigurationError, match="is not a class"):
+        EventRegistry([Plain(1)])  # type: ignore[list-item]

@@ -416,3 +416,15 @@ class _LosesFirstReply:
             self._lost = True
             raise StoreUnavailableError("the connection closed before the reply")
         return result
+
+
+def test_a_class_in_event_types_that_is_not_attrs_is_the_kits_error() -> None:
+    class NotAnEvent:
+        pass
+
+    @attrs.define
+    class Lax(Aggregate):
+        event_types = (NotAnEvent,)
+
+    with pytest.raises(ConfigurationError, match="NotAnEvent is not an attrs class"):
+        Repository(Lax, _NeverUsed())
