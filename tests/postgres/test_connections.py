@@ -146,3 +146,42 @@ async def test_max_size_below_min_size_is_rejected_before_connecting() -> None:
         await PostgresEventStore.open(
             "postgresql://nobody@127.0.0.1:1/none", min_size=5, max_size=2, migrate=False
         )
+
+
+@pytest.mark.parametrize(
+    ("dsn", "message"),
+    [
+        ("postgresql://postgres@127.0.0.1:notaport/db", r"invalid port 'notaport'.*1 to 65535"),
+        ("postgresql://postgres@127.0.0.1:99999/db", r"invalid port '99999'"),
+        ("postgresql://postgres@[::1/db", r"'\[' or '\]' without its pair.*\[::1\]:5432"),
+        ("postgresql://postgres@::1]:5432/db", r"'\[' or '\]' without its pair"),
+        ("postgresql://postgres@[::1]x:5432/db", r"cannot read host '\[::1\]x:5432'"),
+        ("postgresql://h1:5432,h2:port/db", r"invalid port 'port'"),
+    ],
+)
+async def test_a_malformed_url_is_a_configuration_error_before_connecting(
+    dsn: str, message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        await PostgresEventStore.open(dsn)
+
+
+@pytest.mark.parametrize("dsn", ["postgresql://u@127.0.0.1:x/db", "postgresql://u@[::1/db"])
+async def test_connect_reports_a_malformed_url_as_such(dsn: str) -> None:
+    with pytest.raises(ConfigurationError, match="PostgreSQL URL"):
+        await connect(dsn)
+
+
+async def test_an_unknown_query_option_is_reported_as_an_option_not_as_an_absent_server(
+    pg_dsn: str, pg_schema: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=r"unknown or invalid option.*\"bogus\"") as caught:
+        await connect(f"{pg_dsn}?schema={pg_schema}&bogus=1", migrate=False)
+    assert "check that the server runs" not in str(caught.value)
+
+
+async def test_an_invalid_driver_option_in_the_query_is_a_configuration_error(
+    pg_dsn: str, pg_schema: str
+) -> None:
+    with pytest.raises(ConfigurationError, match="sslmode"):
+        await connect(f"{pg_dsn}?schema={pg_schema}&sslmode=bogus", migrate=False)

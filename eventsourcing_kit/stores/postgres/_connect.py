@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -21,6 +22,18 @@ __all__ = [
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
 
+_EXAMPLE = "postgresql://user@host:5432/db (an IPv6 host in brackets: user@[::1]:5432)"
+
+# What the server answers to a setting of the URL's query it does not take
+# (unknown name, bad value, not settable at connection time): a mistake in
+# the URL, not a server that is away.
+_BAD_SETTING = (
+    asyncpg.exceptions.UndefinedObjectError,  # 42704: unrecognized configuration parameter
+    asyncpg.exceptions.InvalidParameterValueError,  # 22023
+    asyncpg.exceptions.CantChangeRuntimeParamError,  # 55P02
+)
+
+
 def _unavailable(dsn: str, error: BaseException) -> StoreUnavailableError:
     return StoreUnavailableError(
         f"cannot connect to PostgreSQL at {redact_url(dsn)}: {error!r}; check that the server "
@@ -28,13 +41,63 @@ def _unavailable(dsn: str, error: BaseException) -> StoreUnavailableError:
     )
 
 
-def check_dsn(dsn: object) -> str:
-    """`dsn` if it is a PostgreSQL URL, else `ConfigurationError`."""
-    if not isinstance(dsn, str) or not dsn.lower().startswith(("postgresql://", "postgres://")):
-        raise ConfigurationError(
-            f"expected a PostgreSQL URL like postgresql://user@host:5432/db, got {dsn!r}"
+def _connect_error(dsn: str, error: BaseException) -> ConfigurationError | StoreUnavailableError:
+    # asyncpg reports a URL it cannot use with ValueError (ClientConfigurationError
+    # is one), a port out of range with the socket's OverflowError, and an
+    # unknown ?option through the server, which takes it for a setting.
+    if isinstance(error, _BAD_SETTING):
+        return ConfigurationError(
+            f"unknown or invalid option in the query of {redact_url(dsn)} (the server says: "
+            f"{error}); the query takes asyncpg's connection options (sslmode, ...) and "
+            "server settings (application_name, ...): correct or remove it"
         )
+    if isinstance(error, ValueError | OverflowError) and not isinstance(error, OSError):
+        return ConfigurationError(
+            f"cannot use the PostgreSQL URL {redact_url(dsn)}: {error}; write it like {_EXAMPLE}"
+        )
+    return _unavailable(dsn, error)
+
+
+def check_dsn(dsn: object) -> str:
+    """`dsn` if it is a PostgreSQL URL, else `ConfigurationError`.
+
+    Its form is checked here (brackets, ports), before any connection, so that
+    a typo is reported as one rather than as a driver's ValueError.
+    """
+    if not isinstance(dsn, str) or not dsn.lower().startswith(("postgresql://", "postgres://")):
+        raise ConfigurationError(f"expected a PostgreSQL URL like {_EXAMPLE}, got {dsn!r}")
+    try:
+        netloc = urlsplit(dsn).netloc
+    except ValueError as error:
+        raise ConfigurationError(
+            f"cannot read the PostgreSQL URL {redact_url(dsn)}: {error} (a '[' or ']' without "
+            f"its pair); write it like {_EXAMPLE}"
+        ) from None
+    # Several hosts may be listed (host1:5432,host2:5433), as asyncpg allows.
+    for host in netloc.rpartition("@")[2].split(","):
+        port = _port_of(host)
+        if port is None:
+            raise ConfigurationError(
+                f"cannot read host {host!r} of the PostgreSQL URL {redact_url(dsn)}; write it "
+                f"like {_EXAMPLE}"
+            )
+        if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+            raise ConfigurationError(
+                f"invalid port {port!r} in the PostgreSQL URL {redact_url(dsn)}: give a number "
+                "from 1 to 65535 (5432 by default)"
+            )
     return dsn
+
+
+def _port_of(host: str) -> str | None:
+    # The port written after a host ("" when none); None when the host itself
+    # cannot be read (text after an IPv6 address's closing bracket).
+    if host.startswith("["):
+        rest = host.partition("]")[2]
+        if rest and not rest.startswith(":"):
+            return None
+        return rest[1:]
+    return host.partition(":")[2]
 
 
 async def open_connection(
@@ -44,8 +107,15 @@ async def open_connection(
     check_dsn(dsn)
     try:
         return await asyncpg.connect(dsn, timeout=timeout, **options)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        raise _unavailable(dsn, error) from error
+    except (
+        OSError,
+        TimeoutError,
+        OverflowError,
+        ValueError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+    ) as error:
+        raise _connect_error(dsn, error) from error
 
 
 class QuietReset:
@@ -111,7 +181,14 @@ async def create_pool(
             server_settings=server_settings(statement_timeout),
             reset=reset,
         )
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        raise _unavailable(dsn, error) from error
+    except (
+        OSError,
+        TimeoutError,
+        OverflowError,
+        ValueError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+    ) as error:
+        raise _connect_error(dsn, error) from error
     assert pool is not None
     return pool
