@@ -10,6 +10,7 @@ from uuid import UUID
 
 from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.errors import (
+    EventSourcingError,
     HandlerError,
     SubscriptionError,
 )
@@ -201,7 +202,9 @@ class Subscription:
             self._follower.state = SubscriptionState.FAILED
             self._failure = error
             self._delivery.last_error = repr(error)
-            if not isinstance(error, HandlerError):
+            if isinstance(error, HandlerError):
+                await self._reload_checkpoint()
+            else:
                 self._log.error("subscription failed", error=repr(error))
             raise
         else:
@@ -228,6 +231,16 @@ class Subscription:
                 handled=self._delivery.handled,
                 parked=self._delivery.parked,
             )
+
+    async def _reload_checkpoint(self) -> None:
+        # A batch that failed part way stored the checkpoint of the events
+        # handled before the failure, which the loop only learns of when a
+        # batch completes: read it back, so that the stop line and
+        # `checkpoint` tell where a restart resumes.
+        try:
+            self._follower.checkpoint = await self._store.load_checkpoint(self._id)
+        except EventSourcingError as error:  # the line is still logged, with what is known
+            self._log.warning("subscription checkpoint not read back", error=repr(error))
 
     async def start(self) -> None:
         """Run it in a background task; `stop()` ends it, `wait()` awaits it."""

@@ -231,3 +231,18 @@ async def test_a_user_event_in_a_parked_stream_is_not_listed_as_parked(
     await append(store, "$parked-projection", 1, event_type="$EventParked")
     subscription = subscribe(store, "projection", Flaky(set()), on_error="park")
     assert await subscription.parked() == []
+
+
+async def test_the_stop_line_after_a_handler_failure_reports_the_stored_checkpoint(
+    store: EventStore,
+) -> None:
+    await append(store, "Account-1", 3)
+    subscription = subscribe(store, "projection", Flaky({3}), retry=NO_WAIT)
+    with capture_logs() as logs, pytest.raises(HandlerError):
+        await subscription.run()
+    stored = await store.load_checkpoint("projection")
+    _, second, _ = [event async for event in store.read_all()]
+    assert stored == second.position  # the events before the failure are handled
+    [stopped] = [line for line in logs if line["event"] == "subscription stopped"]
+    assert (stopped["state"], stopped["checkpoint"]) == ("failed", stored)
+    assert subscription.checkpoint == stored
