@@ -102,11 +102,22 @@ class UpcastError(EventSourcingError):
 
 
 class AggregateNotFound(EventSourcingError, LookupError):
-    """The aggregate's stream holds no events."""
+    """The aggregate's stream holds no events (or fewer than the version asked for)."""
 
-    def __init__(self, stream_id: str) -> None:
+    def __init__(
+        self, stream_id: str, *, version: int | None = None, actual: int | None = None
+    ) -> None:
         self.stream_id = stream_id
-        super().__init__(f"aggregate not found: stream {stream_id!r} has no events")
+        self.version = version
+        self.actual = actual
+        if version is None:
+            message = f"aggregate not found: stream {stream_id!r} has no events"
+        else:
+            message = (
+                f"aggregate version {version} not found: stream {stream_id!r} is at version "
+                f"{actual}; load at most that version"
+            )
+        super().__init__(message)
 
 
 # --- stores ----------------------------------------------------------------

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
+import attrs
 import cattrs
 
 from eventsourcing_kit._logging import get_logger
@@ -18,17 +19,43 @@ from eventsourcing_kit.errors import (
     AggregateNotFound,
     ConcurrencyError,
     ConfigurationError,
+    InvalidInputError,
     StoreUnavailableError,
     TransientStoreError,
 )
 from eventsourcing_kit.serialization import EventCodec, StateCodec, make_converter
-from eventsourcing_kit.stores import AppendResult, EventStore, NewEvent, Snapshot
+from eventsourcing_kit.stores import (
+    DEFAULT_BATCH_SIZE,
+    AppendResult,
+    EventStore,
+    NewEvent,
+    Snapshot,
+)
 
-__all__ = ["Repository"]
+__all__ = ["Loaded", "Repository"]
 
 logger = get_logger(__name__)
 
 A = TypeVar("A", bound=Aggregate)
+
+
+@attrs.frozen(kw_only=True)
+class Loaded(Generic[A]):
+    """An aggregate as `Repository.load_with_info` loaded it, and how.
+
+    `snapshot_version` is the version of the snapshot the load started from
+    (None: it replayed the stream from its first event); `replayed` is the
+    number of events applied after it.
+    """
+
+    aggregate: A
+    snapshot_version: int | None
+    replayed: int
+
+    @property
+    def from_snapshot(self) -> bool:
+        """Whether the load started from a snapshot."""
+        return self.snapshot_version is not None
 
 
 class Repository(Generic[A]):
@@ -87,37 +114,68 @@ class Repository(Generic[A]):
         self.state = StateCodec(aggregate_type, converter)
         self._rng = random.Random() if rng is None else rng
 
-    async def load(self, aggregate_id: UUID) -> A:
-        """The aggregate's current state; `AggregateNotFound` if it has no events."""
+    async def load(self, aggregate_id: UUID, *, version: int | None = None) -> A:
+        """The aggregate's current state, or its state at `version`.
+
+        `AggregateNotFound` if the stream has no events, or fewer than
+        `version`. An aggregate loaded at a past version is for reading:
+        saving events recorded on it raises `ConcurrencyError`.
+        """
+        return (await self.load_with_info(aggregate_id, version=version)).aggregate
+
+    async def load_with_info(self, aggregate_id: UUID, *, version: int | None = None) -> Loaded[A]:
+        """Like `load`, and tells whether a snapshot was used and how many events were replayed."""
+        if version is not None:
+            version = _check_version(version)
         stream_id = self.aggregate_type.stream_id_for(aggregate_id)
         started = time.perf_counter()
-        aggregate = await self._from_snapshot(stream_id, aggregate_id)
-        from_snapshot = aggregate is not None
+        aggregate = await self._from_snapshot(stream_id, aggregate_id, version)
+        snapshot_version = None if aggregate is None else aggregate.version
         if aggregate is None:
             aggregate = self.aggregate_type(id=aggregate_id)
         replayed = 0
-        async for record in self.store.read_stream(stream_id, from_version=aggregate.version + 1):
-            aggregate.apply(self.events.decode(record))
-            aggregate.version = record.version
-            replayed += 1
+        batch_size = DEFAULT_BATCH_SIZE
+        if version is not None:
+            # Read no further than the version asked for (at least one event).
+            batch_size = max(1, min(batch_size, version - aggregate.version))
+        if version is None or aggregate.version < version:
+            async for record in self.store.read_stream(
+                stream_id, from_version=aggregate.version + 1, batch_size=batch_size
+            ):
+                aggregate.apply(self.events.decode(record))
+                aggregate.version = record.version
+                replayed += 1
+                if record.version == version:
+                    break
         if aggregate.version == 0:
             raise AggregateNotFound(stream_id)
+        if version is not None and aggregate.version < version:
+            raise AggregateNotFound(stream_id, version=version, actual=aggregate.version)
         logger.debug(
             "loaded",
             stream_id=stream_id,
             version=aggregate.version,
-            from_snapshot=from_snapshot,
+            from_snapshot=snapshot_version is not None,
             replayed=replayed,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
-        return aggregate
+        return Loaded(aggregate=aggregate, snapshot_version=snapshot_version, replayed=replayed)
 
-    async def _from_snapshot(self, stream_id: str, aggregate_id: UUID) -> A | None:
+    async def exists(self, aggregate_id: UUID) -> bool:
+        """Whether the aggregate's stream holds any event (one cheap read)."""
+        stream_id = self.aggregate_type.stream_id_for(aggregate_id)
+        return await self.store.stream_version(stream_id) > 0
+
+    async def _from_snapshot(
+        self, stream_id: str, aggregate_id: UUID, version: int | None
+    ) -> A | None:
         if self.snapshot_every is None:
             return None
         snapshot = await self.store.load_snapshot(stream_id)
         if snapshot is None:
             return None
+        if version is not None and snapshot.version > version:
+            return None  # taken after the version asked for: replay from the start
         if snapshot.state_schema != self.state.schema:
             logger.info(
                 "snapshot ignored: state shape changed",
@@ -275,3 +333,12 @@ class Repository(Generic[A]):
 
     def _pause(self, attempt: int) -> float:
         return self._rng.uniform(0, min(self.backoff_max, self.backoff_base * 2**attempt))
+
+
+def _check_version(version: object) -> int:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InvalidInputError(
+            f"invalid version {version!r}: pass the version to load the state at, an int "
+            "from 1 (or None for the current state)"
+        )
+    return version

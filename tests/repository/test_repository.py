@@ -26,6 +26,7 @@ from eventsourcing_kit import (
 )
 from eventsourcing_kit.errors import (
     ConfigurationError,
+    InvalidInputError,
     StoreUnavailableError,
     UnknownEventTypeError,
 )
@@ -428,3 +429,76 @@ def test_a_class_in_event_types_that_is_not_attrs_is_the_kits_error() -> None:
 
     with pytest.raises(ConfigurationError, match="NotAnEvent is not an attrs class"):
         Repository(Lax, _NeverUsed())
+
+
+async def test_load_at_a_version_gives_the_state_after_that_many_events(store: EventStore) -> None:
+    repository = Repository(Counter, store, snapshot_every=None)
+    counter = counter_with(1, 2, 3)
+    await repository.save(counter)
+    past = await repository.load(counter.id, version=2)
+    assert (past.total, past.history, past.version, past.id) == (3, (1, 2), 2, counter.id)
+    assert await repository.load(counter.id, version=3) == counter
+
+
+async def test_load_at_a_version_before_the_snapshot_replays_from_the_first_event(
+    store: EventStore,
+) -> None:
+    repository = Repository(Counter, store, snapshot_every=3)
+    counter = counter_with(1, 2, 3, 4, 5)  # a snapshot at version 5
+    await repository.save(counter)
+    before = await repository.load_with_info(counter.id, version=3)
+    assert (before.aggregate.total, before.aggregate.version) == (6, 3)
+    assert (before.from_snapshot, before.snapshot_version, before.replayed) == (False, None, 3)
+    at = await repository.load_with_info(counter.id, version=5)
+    assert (at.aggregate.total, at.from_snapshot, at.snapshot_version, at.replayed) == (
+        15,
+        True,
+        5,
+        0,
+    )
+
+
+async def test_load_with_info_tells_the_snapshot_and_the_events_replayed(
+    store: EventStore,
+) -> None:
+    repository = Repository(Counter, store, snapshot_every=3)
+    counter = counter_with(1, 2, 3, 4)  # a snapshot at version 4
+    counter.add(5)
+    await repository.save(counter)
+    counter.add(6)
+    await repository.save(counter)  # version 6: a snapshot again
+    counter.add(7)
+    await repository.save(counter)
+    loaded = await repository.load_with_info(counter.id)
+    assert loaded.aggregate == counter
+    assert (loaded.from_snapshot, loaded.snapshot_version, loaded.replayed) == (True, 6, 1)
+    without = Repository(Counter, store, snapshot_every=None)
+    assert (await without.load_with_info(counter.id)).replayed == 7
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        loaded.replayed = 0  # type: ignore[misc]
+
+
+async def test_load_beyond_the_streams_version_is_not_found(store: EventStore) -> None:
+    repository = Repository(Counter, store)
+    counter = counter_with(1, 2)
+    await repository.save(counter)
+    with pytest.raises(AggregateNotFound, match="is at version 2") as caught:
+        await repository.load(counter.id, version=3)
+    assert (caught.value.version, caught.value.actual) == (3, 2)
+
+
+@pytest.mark.parametrize("version", [0, -1, True, 1.0, "2"])
+async def test_load_refuses_a_version_that_is_not_a_positive_int(
+    store: EventStore, version: Any
+) -> None:
+    repository = Repository(Counter, store)
+    with pytest.raises(InvalidInputError, match="invalid version"):
+        await repository.load(uuid4(), version=version)
+
+
+async def test_exists_tells_whether_the_aggregate_has_events(store: EventStore) -> None:
+    repository = Repository(Counter, store)
+    counter = counter_with(1)
+    assert not await repository.exists(counter.id)
+    await repository.save(counter)
+    assert await repository.exists(counter.id)
