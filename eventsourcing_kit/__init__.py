@@ -1,8 +1,13 @@
 """eventsourcing-kit: event-sourced domain models for asyncio.
 
-The public API is re-exported here; everything else is private.
+Everything an application uses is importable from here; the errors from
+`eventsourcing_kit.errors`; what only a backend has (its store class,
+migrations) from its subpackage (`eventsourcing_kit.stores.postgres`...),
+and the driver interface for backend authors from
+`eventsourcing_kit.stores.driver`. Everything else is private.
 """
 
+from importlib import metadata as _metadata
 from typing import TYPE_CHECKING
 
 from eventsourcing_kit.domain import Aggregate, EventRegistry, Upcaster, event_type
@@ -11,11 +16,12 @@ from eventsourcing_kit.errors import (
     ConcurrencyError,
     EventSourcingError,
 )
-from eventsourcing_kit.repository import Repository
+from eventsourcing_kit.repository import Loaded, Repository
 from eventsourcing_kit.serialization import EventCodec, StateCodec, make_converter
 from eventsourcing_kit.stores import (
     AppendResult,
     CheckpointTransaction,
+    ConnectOptions,
     EventStore,
     ExpectedVersion,
     NewEvent,
@@ -28,19 +34,28 @@ from eventsourcing_kit.stores import (
 from eventsourcing_kit.stores.memory import MemoryEventStore
 from eventsourcing_kit.stores.sqlite import SQLiteEventStore
 from eventsourcing_kit.subscriptions import (
+    GroupMember,
     HandlerContext,
+    ParkedEvent,
     Projection,
+    ReplayResult,
     RetryPolicy,
     Subscription,
+    SubscriptionOptions,
     SubscriptionRunner,
+    SubscriptionState,
     SubscriptionStatus,
     consumer_group,
+    group_member,
     handles,
+    rescale_consumer_group,
     subscribe,
 )
 
 if TYPE_CHECKING:
     from eventsourcing_kit.stores.postgres import PostgresEventStore, migrate
+
+del TYPE_CHECKING  # imported for the block above only: not part of the API
 
 __all__ = [
     "Aggregate",
@@ -48,18 +63,23 @@ __all__ = [
     "AppendResult",
     "CheckpointTransaction",
     "ConcurrencyError",
+    "ConnectOptions",
     "EventCodec",
     "EventRegistry",
     "EventSourcingError",
     "EventStore",
     "ExpectedVersion",
+    "GroupMember",
     "HandlerContext",
+    "Loaded",
     "MemoryEventStore",
     "NewEvent",
+    "ParkedEvent",
     "Position",
     "PostgresEventStore",
     "Projection",
     "RecordedEvent",
+    "ReplayResult",
     "Repository",
     "RetryPolicy",
     "SQLiteEventStore",
@@ -67,17 +87,28 @@ __all__ = [
     "StateCodec",
     "StreamAppend",
     "Subscription",
+    "SubscriptionOptions",
     "SubscriptionRunner",
+    "SubscriptionState",
     "SubscriptionStatus",
     "Upcaster",
+    "__version__",
     "connect",
     "consumer_group",
     "event_type",
+    "group_member",
     "handles",
     "make_converter",
     "migrate",
+    "rescale_consumer_group",
     "subscribe",
 ]
+
+try:
+    __version__: str = _metadata.version("eventsourcing-kit")
+    """The installed distribution's version (PEP 440), e.g. ``"0.1.0"``."""
+except _metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
+    __version__ = "0+unknown"
 
 
 def __getattr__(name: str) -> object:
@@ -92,3 +123,8 @@ def __getattr__(name: str) -> object:
 
         return migrate
     raise AttributeError(f"module 'eventsourcing_kit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # The lazy names too, and none of the module's own imports.
+    return sorted(__all__)

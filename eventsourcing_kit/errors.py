@@ -5,10 +5,9 @@ callers can react without parsing messages, and a message that says what was
 wrong and what to do about it.
 """
 
-from __future__ import annotations
-
-from typing import Any
-from uuid import UUID
+# No `from __future__ import annotations` and no `from typing import ...`
+# here: what this module holds is what users import from it, errors only.
+import uuid
 
 __all__ = [
     "AggregateNotFound",
@@ -147,7 +146,7 @@ class ConcurrencyError(StoreError):
 class DuplicateEventError(StoreError):
     """An event id is already stored with other content or at another place."""
 
-    def __init__(self, event_id: UUID, *, stream_id: str, detail: str) -> None:
+    def __init__(self, event_id: uuid.UUID, *, stream_id: str, detail: str) -> None:
         self.event_id = event_id
         self.stream_id = stream_id
         super().__init__(
@@ -189,7 +188,7 @@ class SubscriptionError(EventSourcingError):
 class HandlerError(SubscriptionError):
     """A subscription's handler kept failing on one event."""
 
-    def __init__(self, subscription_id: str, event: Any, cause: BaseException) -> None:
+    def __init__(self, subscription_id: str, event: object, cause: BaseException) -> None:
         self.subscription_id = subscription_id
         self.event = event
         super().__init__(

@@ -5,7 +5,7 @@ Each backend is a subpackage with a public face of its own:
 find the driver interface in `eventsourcing_kit.stores.driver`.
 """
 
-from eventsourcing_kit.stores._connect import connect
+from eventsourcing_kit.stores._connect import ConnectOptions, connect
 from eventsourcing_kit.stores._position import MAX_INT64, Position
 from eventsourcing_kit.stores._records import (
     AppendResult,
@@ -32,6 +32,7 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "AppendResult",
     "CheckpointTransaction",
+    "ConnectOptions",
     "EventStore",
     "ExpectedVersion",
     "NewEvent",

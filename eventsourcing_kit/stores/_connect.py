@@ -5,20 +5,45 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Generator
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal, TypedDict, Unpack
 
 from eventsourcing_kit.errors import ConfigurationError
 from eventsourcing_kit.stores._store import EventStore
 
-__all__ = ["connect"]
+__all__ = ["ConnectOptions", "connect"]
 
 _SCHEMES = "memory://, sqlite:///path.db, postgresql://user@host:port/db"
+
+
+class ConnectOptions(TypedDict, total=False):
+    """The keyword options of `connect`: each backend takes its own.
+
+    Typed, so that a type checker catches a misspelt or misplaced option; at
+    run time an option the URL's backend does not take raises
+    `ConfigurationError` naming those it does. What each means:
+    `SQLiteEventStore.open` and `PostgresEventStore.open`.
+    """
+
+    # sqlite:///path.db
+    busy_timeout: float
+    synchronous: str
+    # postgresql://
+    schema: str | None
+    min_size: int
+    max_size: int
+    statement_timeout: float | None
+    connect_timeout: float
+    migrate: bool
+    notify: Literal["coalesced", "after_commit", "in_transaction", "off"]
+    visibility_wait: float
+    notify_delay: float
+    group_commit: bool
 
 
 class _Connection:
     """What `connect()` returns: await it for a store, or use it with `async with`."""
 
-    def __init__(self, url: str, options: dict[str, Any]) -> None:
+    def __init__(self, url: str, options: ConnectOptions) -> None:
         self._url = url
         self._options = options
         self._store: EventStore | None = None
@@ -41,13 +66,13 @@ class _Connection:
             self._store = None
 
 
-def connect(url: str, **options: Any) -> _Connection:
+def connect(url: str, **options: Unpack[ConnectOptions]) -> _Connection:
     """Open the event store that `url` names.
 
     ``memory://`` (this process only), ``sqlite:///relative.db`` or
     ``sqlite:////absolute/path.db`` (the embedded default), and
     ``postgresql://user@host:5432/db`` (needs the ``postgres`` extra).
-    Keyword options go to the backend (see its class). Use it as
+    Keyword options (`ConnectOptions`) go to the backend (see its class). Use it as
     ``store = await connect(url)`` (then ``await store.close()``) or as
     ``async with connect(url) as store: ...``.
     """
@@ -56,7 +81,7 @@ def connect(url: str, **options: Any) -> _Connection:
     return _Connection(url, options)
 
 
-async def _open(url: str, options: dict[str, Any]) -> EventStore:
+async def _open(url: str, options: ConnectOptions) -> EventStore:
     scheme, _, rest = url.partition("://")
     scheme = scheme.lower()
     if not rest and scheme != "memory":
@@ -71,8 +96,9 @@ async def _open(url: str, options: dict[str, Any]) -> EventStore:
         from eventsourcing_kit.stores.sqlite import SQLiteEventStore, path_from_url
 
         path = path_from_url(url)
-        _check_options(SQLiteEventStore.open, options, "sqlite://")
-        return await SQLiteEventStore.open(path, **options)
+        return await SQLiteEventStore.open(
+            path, **_checked_options(SQLiteEventStore.open, options, "sqlite://")
+        )
     if scheme in ("postgresql", "postgres"):
         try:
             from eventsourcing_kit.stores.postgres import PostgresEventStore
@@ -80,8 +106,9 @@ async def _open(url: str, options: dict[str, Any]) -> EventStore:
             raise ConfigurationError(
                 "postgresql:// needs asyncpg: pip install 'eventsourcing-kit[postgres]'"
             ) from error
-        _check_options(PostgresEventStore.open, options, "postgresql://")
-        return await PostgresEventStore.open(url, **options)
+        return await PostgresEventStore.open(
+            url, **_checked_options(PostgresEventStore.open, options, "postgresql://")
+        )
     if scheme == "dynamodb":
         raise ConfigurationError(
             "the DynamoDB backend is not available yet; use postgresql:// or sqlite:///"
@@ -89,8 +116,11 @@ async def _open(url: str, options: dict[str, Any]) -> EventStore:
     raise ConfigurationError(f"unknown store URL scheme {scheme!r} in {url!r}; use {_SCHEMES}")
 
 
-def _check_options(opener: Callable[..., object], options: dict[str, Any], scheme: str) -> None:
-    # A misspelt option should say which ones exist, not raise a bare TypeError.
+def _checked_options(
+    opener: Callable[..., object], options: ConnectOptions, scheme: str
+) -> dict[str, Any]:
+    # A misspelt option should say which ones exist, not raise a bare TypeError
+    # (code that is not type-checked, or options of another backend).
     accepted = {
         name
         for name, parameter in inspect.signature(opener).parameters.items()
@@ -101,3 +131,4 @@ def _check_options(opener: Callable[..., object], options: dict[str, Any], schem
         raise ConfigurationError(
             f"unknown option(s) {unknown} for {scheme}; it takes: {', '.join(sorted(accepted))}"
         )
+    return dict(options)

@@ -13,7 +13,11 @@ from eventsourcing_kit.subscriptions._groups import (
     member_for,
     rescale_consumer_group,
 )
-from eventsourcing_kit.subscriptions._options import HandlerContext, RetryPolicy
+from eventsourcing_kit.subscriptions._options import (
+    HandlerContext,
+    RetryPolicy,
+    SubscriptionOptions,
+)
 from eventsourcing_kit.subscriptions._parking import (
     ParkedEvent,
     ReplayResult,
@@ -34,6 +38,7 @@ __all__ = [
     "ReplayResult",
     "RetryPolicy",
     "Subscription",
+    "SubscriptionOptions",
     "SubscriptionRunner",
     "SubscriptionState",
     "SubscriptionStatus",

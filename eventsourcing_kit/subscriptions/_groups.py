@@ -10,14 +10,14 @@ one member, so its events stay in version order.
 from __future__ import annotations
 
 import zlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Unpack
 
 import attrs
 
 from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.errors import ConfigurationError
 from eventsourcing_kit.stores import EventStore, Position, validate_subscription_id
-from eventsourcing_kit.subscriptions._options import Handler
+from eventsourcing_kit.subscriptions._options import Handler, SubscriptionOptions
 
 if TYPE_CHECKING:
     from eventsourcing_kit.subscriptions._subscription import Subscription
@@ -74,11 +74,12 @@ def group_member(
     *,
     member: int,
     size: int,
-    **options: Any,
+    **options: Unpack[SubscriptionOptions],
 ) -> Subscription:
     """The subscription of member `member` of the consumer group `group` of `size`.
 
-    Run one per process (or task); `options` are those of `Subscription`.
+    Run one per process (or task); `options` are those of `Subscription`
+    (`SubscriptionOptions`).
     """
     from eventsourcing_kit.subscriptions._subscription import Subscription
 
@@ -92,7 +93,7 @@ def consumer_group(
     handler: Handler,
     *,
     size: int,
-    **options: Any,
+    **options: Unpack[SubscriptionOptions],
 ) -> list[Subscription]:
     """All `size` members of a consumer group, to run in this process."""
     _check_size(size)

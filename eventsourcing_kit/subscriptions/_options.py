@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal, TypeAlias
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Literal, TypeAlias, TypedDict
 
 import attrs
 
 from eventsourcing_kit.errors import ConfigurationError
 
-__all__ = ["Handler", "HandlerContext", "OnError", "RetryPolicy", "Start"]
+__all__ = ["Handler", "HandlerContext", "OnError", "RetryPolicy", "Start", "SubscriptionOptions"]
 
 Start: TypeAlias = Literal["beginning", "now"]
 """Where a subscription without a checkpoint starts: the first event, or the head."""
@@ -67,3 +67,22 @@ class HandlerContext:
 
     subscription_id: str
     connection: Any
+
+
+class SubscriptionOptions(TypedDict, total=False):
+    """The keyword options a consumer group passes on to each member's `Subscription`.
+
+    Typed, so that a type checker catches a misspelt one; see `Subscription`
+    for what each means (a member's `partition` is its own).
+    """
+
+    start: Start
+    category: str | None
+    event_types: Iterable[str] | None
+    batch_size: int
+    batched: bool
+    transactional: bool
+    on_error: OnError
+    retry: RetryPolicy | None
+    poll_interval: float
+    on_reset: Callable[[], Awaitable[None]] | None
