@@ -1,10 +1,23 @@
-"""JSON bytes for stored payloads: orjson, with the one check it does not make.
+"""JSON bytes for stored payloads: one rule, whatever the backend.
 
-orjson writes NaN and the infinities as ``null``, which would change a payload
-silently; JSON (and PostgreSQL's JSONB) has no such numbers, so they are
-rejected instead, and so is -0.0, which JSONB turns into 0.0. The check only
-walks the value when the output holds a ``null`` or a ``-0.0`` at all, which
-keeps the common case at orjson speed.
+A payload (an event's data or metadata, a snapshot's data) is stored only if
+every backend gives back a value equal to it: JSON values, that is dicts
+with str keys, lists, str, int (64 bits), float, bool and None. orjson alone
+would be more lenient in ways the backends then tell apart, so the kit also
+refuses:
+
+- values JSON has no type for, which orjson writes as something else and
+  which come back unequal: UUID and datetime (as strings), tuples (as lists),
+  enums (as their values), dataclasses (as dicts); convert them first, or
+  record typed events, whose converter has a hook for each (UUID, datetime,
+  Decimal, bytes, sets...);
+- NaN and the infinities, which orjson writes as ``null``;
+- -0.0, which PostgreSQL's JSONB turns into 0.0;
+- the NUL character in a string or key, which JSONB refuses (memory and
+  SQLite would store it: tests on them would pass on data production refuses).
+
+Checking costs one orjson round trip and two substring searches of the
+output; the value is walked only to explain a refusal.
 """
 
 from __future__ import annotations
@@ -16,21 +29,42 @@ import orjson
 
 from eventsourcing_kit.errors import SerializationError
 
-__all__ = ["dumps", "loads"]
+__all__ = ["dumps", "loads", "storable_json"]
+
+_JSON_TYPES = "dicts with str keys, lists, str, int, float, bool and None"
+
+
+def storable_json(value: Any) -> bytes | None:
+    """`value` as compact JSON bytes if every backend stores it exactly, else None.
+
+    The fast path of `dumps`, for callers that build their error message only
+    when needed: on None, `dumps` says what is wrong.
+    """
+    try:
+        encoded = orjson.dumps(value)
+    except TypeError:
+        return None
+    # "-0.0" or "\\u0000" may be text that only looks like one (in a string,
+    # after an escaped backslash): then the walk finds nothing wrong.
+    suspicious = b"-0.0" in encoded or b"\\u0000" in encoded or orjson.loads(encoded) != value
+    if suspicious and _problem(value) is not None:
+        return None
+    return encoded
 
 
 def dumps(value: Any, *, what: str = "value") -> bytes:
-    """Encode `value` as compact JSON bytes, or raise `SerializationError`."""
-    try:
-        encoded = orjson.dumps(value)
-    except TypeError as error:
-        raise SerializationError(
-            f"{what} is not JSON-serializable: {error}; use str, int, float, bool, None, "
-            "lists and dicts with str keys (the event converter handles richer types)"
-        ) from error
-    if b"null" in encoded or b"-0.0" in encoded:
-        _reject_non_finite(value, what)
-    return encoded
+    """Encode `value` as compact JSON bytes, or raise `SerializationError` saying why."""
+    encoded = storable_json(value)
+    if encoded is not None:
+        return encoded
+    problem = _problem(value)
+    if problem is None:  # pragma: no cover - orjson refused what the walk accepts
+        problem = "a value orjson cannot encode"
+    raise SerializationError(
+        f"{what} cannot be stored: {problem}; a payload holds JSON values only "
+        f"({_JSON_TYPES}), so that every backend gives back what was written (typed "
+        "events, through a Repository, store UUID, datetime, Decimal, sets and bytes)"
+    )
 
 
 def loads(data: bytes | bytearray | memoryview | str) -> Any:
@@ -38,21 +72,45 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
     return orjson.loads(data)
 
 
-def _reject_non_finite(value: Any, what: str) -> None:
-    stack = [value]
+def _problem(value: Any) -> str | None:
+    # The first thing in `value` that breaks the rule, described with where it is.
+    stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
-        item = stack.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            raise SerializationError(
-                f"{what} holds {item!r}, which JSON cannot represent; store it as a string"
-            )
-        if isinstance(item, float) and item == 0 and math.copysign(1.0, item) < 0:
-            # PostgreSQL's JSONB has no negative zero and gives back 0.0: refused
-            # on every backend, so that what one stores the others store too.
-            raise SerializationError(
-                f"{what} holds -0.0, which not every backend can store; store 0.0 instead"
-            )
+        item, path = stack.pop()
+        where = f" at {path}" if path else ""
+        if item is None or isinstance(item, bool):
+            continue
+        if isinstance(item, str):
+            if "\x00" in item:
+                return f"the NUL character \\u0000{where}, which PostgreSQL refuses"
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return f"a lone surrogate{where}, which is not UTF-8"
+            continue
+        if isinstance(item, int):
+            if not -(2**63) <= item < 2**64:
+                return f"the int {item}{where}, beyond 64 bits"
+            continue
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return f"{item!r}{where}, which JSON cannot represent (store it as a string)"
+            if item == 0 and math.copysign(1.0, item) < 0:
+                # PostgreSQL's JSONB has no negative zero and gives back 0.0.
+                return f"-0.0{where}, which not every backend keeps (store 0.0)"
+            continue
         if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
+            for key, member in item.items():
+                if not isinstance(key, str):
+                    return f"the key {key!r}{where}, which is not a str"
+                if "\x00" in key:
+                    return f"the NUL character \\u0000 in key {key!r}{where}"
+                stack.append((member, f"{path}[{key!r}]"))
+            continue
+        if isinstance(item, list):
+            stack.extend((member, f"{path}[{index}]") for index, member in enumerate(item))
+            continue
+        kind = type(item).__qualname__
+        hint = " (use a list)" if isinstance(item, tuple) else ""
+        return f"a value of type {kind}{where}{hint}, which is not a JSON value"
+    return None

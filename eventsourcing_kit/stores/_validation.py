@@ -7,8 +7,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
-import orjson
-
 from eventsourcing_kit.errors import (
     InvalidEventError,
     InvalidExpectedVersionError,
@@ -16,6 +14,7 @@ from eventsourcing_kit.errors import (
     InvalidStreamIdError,
 )
 from eventsourcing_kit.serialization import encode_json as dumps
+from eventsourcing_kit.serialization import storable_json
 from eventsourcing_kit.stores._driver import PreparedEvent, StreamWrite
 from eventsourcing_kit.stores._position import MAX_INT64
 from eventsourcing_kit.stores._records import ExpectedVersion, NewEvent, Snapshot, StreamAppend
@@ -188,14 +187,10 @@ def prepare_events(events: object) -> tuple[PreparedEvent, ...]:
 def _dump(event: NewEvent, index: int, field: str) -> bytes:
     value = event.data if field == "data" else event.metadata
     if type(value) is dict:
-        try:
-            # What `dumps` does, its error message built only when needed.
-            encoded = orjson.dumps(value)
-        except TypeError:
-            pass  # let dumps raise its SerializationError
-        else:
-            if b"null" not in encoded and b"-0.0" not in encoded:
-                return encoded
+        # The common case, its error message built only when needed.
+        encoded = storable_json(value)
+        if encoded is not None:
+            return encoded
     return dumps(_as_dict(value, index, field), what=f"{field} of event {event.event_type!r}")
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import AsyncIterable, Awaitable, Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, TypeAlias
+from uuid import UUID
 
 import pytest
 from hypothesis import strategies as st
@@ -119,6 +123,11 @@ ODD_STREAM_IDS = [
     pytest.param("é" * 255, id="255-non-ascii-chars"),
 ]
 
+
+class _Colour(enum.Enum):
+    RED = "red"
+
+
 UNSERIALIZABLE_DATA = [
     pytest.param({"tags": {"a", "b"}}, id="set"),
     pytest.param({"amount": float("nan")}, id="nan"),
@@ -129,6 +138,19 @@ UNSERIALIZABLE_DATA = [
     pytest.param({"raw": b"bytes"}, id="bytes"),
     pytest.param({"thing": object()}, id="object"),
     pytest.param({"text": "\ud800"}, id="lone-surrogate"),
+    # PostgreSQL's JSONB refuses NUL: every backend refuses it the same way.
+    pytest.param({"name": "Ada\x00"}, id="nul-in-a-string"),
+    pytest.param({"nested": {"names": ["\x00"]}}, id="nested-nul"),
+    pytest.param({"na\x00me": "Ada"}, id="nul-in-a-key"),
+    # What JSON has no type for is refused, not turned into something else
+    # that reads back unequal (orjson alone would write these as strings,
+    # lists or their values).
+    pytest.param({"id": UUID("12345678-1234-5678-1234-567812345678")}, id="uuid"),
+    pytest.param({"at": datetime(2024, 1, 1, tzinfo=UTC)}, id="datetime"),
+    pytest.param({"on": date(2024, 1, 1)}, id="date"),
+    pytest.param({"amount": Decimal("1.10")}, id="decimal"),
+    pytest.param({"pair": (1, 2)}, id="tuple"),
+    pytest.param({"colour": _Colour.RED}, id="enum"),
 ]
 
 

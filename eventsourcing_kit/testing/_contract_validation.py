@@ -19,6 +19,7 @@ from eventsourcing_kit.stores import (
     EventStore,
     NewEvent,
     RecordedEvent,
+    Snapshot,
 )
 from eventsourcing_kit.testing._contract_support import (
     ANY,
@@ -111,10 +112,33 @@ class ValidationContract:
             await store.append_events("Account-1", [new(data=data)])
         assert await store.head_position() is None
 
-    async def test_append_rejects_unserializable_metadata(self, store: EventStore) -> None:
+    @pytest.mark.parametrize("metadata", UNSERIALIZABLE_DATA)
+    async def test_append_rejects_unserializable_metadata(
+        self, store: EventStore, metadata: dict[Any, Any]
+    ) -> None:
         with pytest.raises(SerializationError):
-            await store.append_events("Account-1", [new(metadata={"at": {1, 2}})])
+            await store.append_events("Account-1", [new(), new(metadata=metadata)])
         assert await store.head_position() is None
+
+    @pytest.mark.parametrize("data", UNSERIALIZABLE_DATA)
+    async def test_save_snapshot_rejects_unserializable_data(
+        self, store: EventStore, data: dict[Any, Any]
+    ) -> None:
+        await store.append_events("Account-1", numbered(1))
+        with pytest.raises(SerializationError):
+            await store.save_snapshot(
+                Snapshot(stream_id="Account-1", version=1, state_schema="Account:1", data=data)
+            )
+        assert await store.load_snapshot("Account-1") is None
+
+    async def test_text_that_only_looks_like_a_refused_value_is_stored(
+        self, store: EventStore
+    ) -> None:
+        # An escaped backslash before "u0000", "-0.0" in a string: not NUL, not -0.0.
+        data = {"path": "C:\\u0000", "note": "-0.0", "list": [0.0, "\\u0000"]}
+        await store.append_events("Account-1", [new(data=data, metadata=data)])
+        [stored] = await collect(store.read_stream("Account-1"))
+        assert (dict(stored.data), dict(stored.metadata)) == (data, data)
 
     @pytest.mark.parametrize(
         "event_type",
