@@ -7,7 +7,6 @@ and the driver interface for backend authors from
 `eventsourcing_kit.stores.driver`. Everything else is private.
 """
 
-from importlib import metadata as _metadata
 from typing import TYPE_CHECKING
 
 from eventsourcing_kit.domain import Aggregate, EventRegistry, Upcaster, event_type
@@ -104,14 +103,22 @@ __all__ = [
     "subscribe",
 ]
 
-try:
-    __version__: str = _metadata.version("eventsourcing-kit")
-    """The installed distribution's version (PEP 440), e.g. ``"0.1.0"``."""
-except _metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
-    __version__ = "0+unknown"
+__version__: str
+"""The installed distribution's version (PEP 440), e.g. ``"0.1.0"``."""
 
 
 def __getattr__(name: str) -> object:
+    if name == "__version__":
+        # Read on first use: importlib.metadata alone takes longer to import
+        # than the rest of the kit.
+        from importlib import metadata
+
+        try:
+            version = metadata.version("eventsourcing-kit")
+        except metadata.PackageNotFoundError:  # pragma: no cover - a source tree
+            version = "0+unknown"
+        globals()["__version__"] = version
+        return version
     # The PostgreSQL backend needs the optional asyncpg: import it on first use
     # so that `import eventsourcing_kit` works without the postgres extra.
     if name == "PostgresEventStore":
