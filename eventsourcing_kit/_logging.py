@@ -33,6 +33,7 @@ class Logger(Protocol):
     """The methods the kit logs with (a subset of structlog's bound loggers)."""
 
     def bind(self, **values: Any) -> Logger: ...
+    def is_enabled_for(self, level: int) -> bool: ...
     def debug(self, event: str, **kw: Any) -> Any: ...
     def info(self, event: str, **kw: Any) -> Any: ...
     def warning(self, event: str, **kw: Any) -> Any: ...
@@ -77,20 +78,37 @@ class _KitLogger:
         kw.setdefault("exc_info", True)
         self._emit(logging.ERROR, "error", event, kw)
 
+    def is_enabled_for(self, level: int) -> bool:
+        """Whether a line at `level` would go anywhere.
+
+        For lines on a hot path (one per append), whose fields cost more to
+        build than the check: structlog's filtering loggers and the standard
+        library both know; a structlog configuration that does not say is
+        taken to want every line.
+        """
+        if structlog.is_configured():
+            target = self._target()
+            check = getattr(target, "is_enabled_for", None) or getattr(target, "isEnabledFor", None)
+            return True if check is None else bool(check(level))
+        return self._stdlib.isEnabledFor(level)
+
+    def _target(self) -> Any:
+        target = self._structlog
+        if target is None:
+            # A module's logger keeps structlog's lazy proxy, which reads the
+            # configuration at every line. A bound one (a store's, a
+            # subscription's) keeps the logger structlog binds, as
+            # ``structlog.get_logger().bind()`` would: the configuration of
+            # its first line, without paying for a new logger at each line.
+            target = structlog.get_logger(self._name)
+            if self._bound:
+                target = target.bind(**self._context)
+            self._structlog = target
+        return target
+
     def _emit(self, level: int, method: str, event: str, kw: dict[str, Any]) -> None:
         if structlog.is_configured():
-            target = self._structlog
-            if target is None:
-                # A module's logger keeps structlog's lazy proxy, which reads the
-                # configuration at every line. A bound one (a store's, a
-                # subscription's) keeps the logger structlog binds, as
-                # ``structlog.get_logger().bind()`` would: the configuration of
-                # its first line, without paying for a new logger at each line.
-                target = structlog.get_logger(self._name)
-                if self._bound:
-                    target = target.bind(**self._context)
-                self._structlog = target
-            getattr(target, method)(event, **kw)
+            getattr(self._target(), method)(event, **kw)
             return
         stdlib = self._stdlib
         if not stdlib.isEnabledFor(level):

@@ -8,6 +8,7 @@ A backend contributes a `Driver` that stores and fetches checked input.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -164,15 +165,19 @@ class EventStore:
         else:
             results = list(outcome.results)
             written = True
-        last = results[-1]
-        self._log().debug(
-            "appended" if written else "append retry recognised, nothing written",
-            stream_id=last.stream_id,
-            streams=len(writes),
-            count=sum(len(write.events) for write in writes),
-            version=last.version,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
-        )
+        log = self._log()
+        if log.is_enabled_for(logging.DEBUG):
+            # Asked first: with debug off (the usual case), building the
+            # line's fields would cost each append more than the question.
+            last = results[-1]
+            log.debug(
+                "appended" if written else "append retry recognised, nothing written",
+                stream_id=last.stream_id,
+                streams=len(writes),
+                count=sum(len(write.events) for write in writes),
+                version=last.version,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            )
         return results
 
     async def _after_rejection(
