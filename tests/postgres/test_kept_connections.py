@@ -65,7 +65,7 @@ def named(dsn: str, application_name: str) -> str:
     """`dsn` with an ``application_name``, which every connection opened on it carries."""
     parts = urlsplit(dsn)
     query = "&".join(filter(None, [parts.query, urlencode({"application_name": application_name})]))
-    return urlunsplit(parts._replace(query=query))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
 async def backends_named(dsn: str, application_name: str) -> list[int]:
