@@ -87,10 +87,12 @@ test-thorough:  ## Run the suite with Hypothesis's thorough profile
 	HYPOTHESIS_PROFILE=thorough $(MAKE) test
 
 # Every check runs even when an earlier one fails, so one pass shows them all.
-lint: $(STAMP_DEV)  ## ruff, mypy strict, import contracts, every dependency pinned
+# scripts/check_public_names.py: tests, benchmarks, samples and docs code use
+# the package's public names only, as its users must.
+lint: $(STAMP_DEV)  ## ruff, mypy strict, import contracts, public names only, every dependency pinned
 	@status=0; \
 	for check in "ruff check ." "ruff format --check ." "mypy eventsourcing_kit" "lint-imports" \
-	             "python scripts/check_lock.py"; do \
+	             "python scripts/check_public_names.py" "python scripts/check_lock.py"; do \
 	    echo "--- $$check"; $(BIN)/$$check || status=1; \
 	done; exit $$status
 

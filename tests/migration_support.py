@@ -1,18 +1,17 @@
-"""What the previous release shipped in store/, and a way to change a file after the fact.
+"""What the previous release shipped in store/, and what an edited file looks like to a database.
 
 Import it from any test folder (``from migration_support import ...``).
 """
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+import hashlib
+import sqlite3
+from collections.abc import Iterable
 
-import pytest
+from eventsourcing_kit.stores.driver import sql_files
 
-from eventsourcing_kit.stores import _ddl
-
-__all__ = ["RELEASED", "edit_after_release", "released_files", "use_store_copy"]
+__all__ = ["RELEASED", "apply_as_before_checksums", "checksum_of_an_edit", "released_files"]
 
 # The files of the previous release, each with the sha256 of its text: a
 # released migration is never edited, and a database made by that release
@@ -53,22 +52,28 @@ RELEASED: dict[str, dict[str, str]] = {
 
 def released_files(backend: str) -> list[tuple[str, str]]:
     """The previous release's files of `backend` as (name, text), in order."""
-    return [(name, text) for name, text in _ddl.sql_files(backend) if name in RELEASED[backend]]
+    return [(name, text) for name, text in sql_files(backend) if name in RELEASED[backend]]
 
 
-def use_store_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Make the package read its SQL files from a copy of store/ in
-    `tmp_path`, for the test to change; return the copy."""
-    copy = tmp_path / "store"
-    shutil.copytree(Path(str(_ddl._store_root())), copy)
-    monkeypatch.setattr(_ddl, "_store_root", lambda: copy)
-    return copy
+def checksum_of_an_edit(backend: str, name: str) -> str:
+    """The checksum a database records for store/<backend>/<name> if it applied
+    another text of that file than the one shipped (the file with a line
+    added): recording it is how a test makes a shipped file look edited
+    after that database applied it."""
+    [text] = [text for file, text in sql_files(backend) if file == name]
+    edited = text + "-- edited later\n"
+    return hashlib.sha256(edited.encode("utf-8")).hexdigest()
 
 
-def edit_after_release(
-    backend: str, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def apply_as_before_checksums(
+    connection: sqlite3.Connection, files: Iterable[tuple[str, str]]
 ) -> None:
-    """Make the package see store/<backend>/<name> with a line added, as if
-    someone edited it after databases applied it."""
-    edited = use_store_copy(tmp_path, monkeypatch) / backend / name
-    edited.write_text(edited.read_text(encoding="utf-8") + "-- edited later\n", encoding="utf-8")
+    """Apply SQLite `files` (name, text) as releases before 005 did: each
+    file's statements, then its name and time in schema_migrations (no
+    checksum column yet). sqlite3 runs each script itself."""
+    for name, text in files:
+        connection.executescript(text)
+        connection.execute(
+            "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+            (name, "2026-01-01T00:00:00.000000+00:00"),
+        )

@@ -35,13 +35,14 @@ from eventsourcing_kit.stores._records import (
     Position,
     RecordedEvent,
     Snapshot,
+    StreamAppend,
     StreamInfo,
 )
 from eventsourcing_kit.stores._rules import expected_version_holds
 from eventsourcing_kit.stores._signal import AppendSignal
 from eventsourcing_kit.stores._store import CheckpointTransaction, EventStore
 from eventsourcing_kit.stores._urls import redact_url, split_schema
-from eventsourcing_kit.stores._validation import prepare_write
+from eventsourcing_kit.stores._validation import prepare_appends, prepare_write
 
 __all__ = [
     "MAX_INT64",
@@ -63,6 +64,7 @@ __all__ = [
     "RecordedEvent",
     "Rejected",
     "Snapshot",
+    "StreamAppend",
     "StreamInfo",
     "StreamRead",
     "StreamWrite",
@@ -73,6 +75,7 @@ __all__ = [
     "nested_transaction_error",
     "pending_migrations",
     "position_of",
+    "prepare_appends",
     "prepare_write",
     "redact_url",
     "split_schema",

@@ -10,7 +10,6 @@ from postgres_support import open_store
 from eventsourcing_kit import ExpectedVersion, NewEvent
 from eventsourcing_kit.errors import ConcurrencyError, DuplicateEventError
 from eventsourcing_kit.stores import StreamAppend
-from eventsourcing_kit.stores.driver import prepare_write
 from eventsourcing_kit.stores.postgres import PostgresEventStore, quote_identifier
 
 
@@ -127,17 +126,18 @@ async def test_a_multi_stream_append_wakes_a_waiter_of_another_store(
         assert await asyncio.wait_for(waiter, 10) is True
 
 
-# The driver joins a caller's transaction (AppendRequest.session) for
-# several streams too; the public append_many has no `connection` yet, so
-# these go through the core's append directly.
+def order_and_stock() -> list[StreamAppend]:
+    return [
+        StreamAppend("Order-1", events(2), expected_version=0),
+        StreamAppend("Stock-1", events(1), expected_version=0),
+    ]
 
 
 async def test_several_streams_commit_with_the_callers_transaction(
     pg_store: PostgresEventStore,
 ) -> None:
-    writes = (prepare_write("Order-1", events(2), 0), prepare_write("Stock-1", events(1), 0))
     async with pg_store.pool.acquire() as connection, connection.transaction():
-        results = await pg_store._append(writes, connection)
+        results = await pg_store.append_many(order_and_stock(), connection=connection)
         assert await pg_store.stream_version("Order-1") == 0  # not committed yet
     assert [(r.stream_id, r.version) for r in results] == [("Order-1", 2), ("Stock-1", 1)]
     assert await pg_store.stream_version("Order-1") == 2
@@ -148,11 +148,10 @@ async def test_a_conflict_in_the_callers_transaction_undoes_only_the_append(
     pg_store: PostgresEventStore,
 ) -> None:
     await pg_store.append_events("Stock-1", events(1), expected_version=0)
-    writes = (prepare_write("Order-1", events(2), 0), prepare_write("Stock-1", events(1), 0))
     async with pg_store.pool.acquire() as connection, connection.transaction():
         await pg_store.append_events("Before-1", events(1), connection=connection)
         with pytest.raises(ConcurrencyError) as raised:
-            await pg_store._append(writes, connection)
+            await pg_store.append_many(order_and_stock(), connection=connection)
         # A savepoint was rolled back, not the caller's transaction.
         await pg_store.append_events("After-1", events(1), connection=connection)
     assert (raised.value.stream_id, raised.value.actual) == ("Stock-1", 1)

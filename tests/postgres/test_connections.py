@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
-from postgres_support import open_store
+from postgres_support import open_store, table_locked
 
 from eventsourcing_kit import NewEvent, connect
 from eventsourcing_kit.errors import (
@@ -34,14 +34,14 @@ async def test_closing_a_store_leaves_the_callers_pool_open(pg_dsn: str, pg_sche
         await store.append_events("Pool-1", [NewEvent("Opened", {})])
         await store.wait_for_events(timeout=0.01)  # takes a listen connection too
         await store.close()
-        assert not pool._closed
+        assert not pool.is_closing()
         assert await pool.fetchval("SELECT 1") == 1
 
 
 async def test_closing_a_store_opened_by_dsn_closes_its_pool(pg_dsn: str, pg_schema: str) -> None:
     store = await PostgresEventStore.open(pg_dsn, schema=pg_schema, migrate=False)
     await store.close()
-    assert store.pool._closed
+    assert store.pool.is_closing()
 
 
 async def test_an_unmigrated_schema_is_reported_as_a_migration_error(pg_dsn: str) -> None:
@@ -58,8 +58,10 @@ async def test_statement_timeout_is_a_transient_error(pg_dsn: str, pg_schema: st
         pg_dsn, schema=pg_schema, migrate=False, statement_timeout=0.05
     )
     try:
-        with pytest.raises(TransientStoreError):
-            await store._driver._reader.fetch("SELECT pg_sleep(1)")
+        # The events table locked: reading a stream's version waits past the timeout.
+        async with table_locked(pg_dsn, pg_schema, "events"):
+            with pytest.raises(TransientStoreError):
+                await store.stream_version("Account-1")
     finally:
         await store.close()
 

@@ -7,13 +7,16 @@ from collections.abc import AsyncIterator
 from uuid import UUID
 
 import pytest
-from postgres_support import open_store, record_fetches
+from postgres_support import WatchedPool, group_statements, open_store, watched_pool
 
 from eventsourcing_kit import AppendResult, ExpectedVersion, NewEvent
 from eventsourcing_kit.errors import ConcurrencyError, DuplicateEventError
 from eventsourcing_kit.stores.postgres import PostgresEventStore
 
 WRITERS = 16
+# The SQL functions an append may call (store/postgres/0010): a group of
+# exact versions calls none of them.
+FUNCTIONS = ("append_group", "append_events", "append_event")
 
 
 @pytest.fixture
@@ -23,6 +26,35 @@ async def grouped(pg_dsn: str, pg_store: PostgresEventStore) -> AsyncIterator[Po
         pg_dsn, pg_store.schema, max_size=20, visibility_wait=30, group_commit=True
     ) as store:
         yield store
+
+
+@pytest.fixture
+async def watched(pg_dsn: str) -> AsyncIterator[WatchedPool]:
+    """A pool of the test's own that notes the statements sent over it."""
+    async with watched_pool(pg_dsn, max_size=20) as watched:
+        yield watched
+
+
+@pytest.fixture
+async def grouped_watched(
+    pg_store: PostgresEventStore, watched: WatchedPool
+) -> AsyncIterator[PostgresEventStore]:
+    """Like `grouped`, on the `watched` pool."""
+    store = await PostgresEventStore.from_pool(
+        watched.pool, schema=pg_store.schema, migrate=False, visibility_wait=30
+    )
+    yield store
+    await store.close()
+
+
+async def sent_by_its_caller(store: PostgresEventStore, watched: WatchedPool) -> bool:
+    """Whether a lone append is sent by the task that calls it, as when none
+    of the store's appends is in flight (docs/postgres.md, "Group commit"),
+    rather than queued for a group."""
+    event = NewEvent("Opened", {})
+    await store.append_events(f"Alone-{event.event_id}", [event])
+    [statement] = [sent for sent in watched.sent if sent.carries(event.event_id)]
+    return statement.task is asyncio.current_task()
 
 
 async def test_appends_queued_together_share_one_transaction(
@@ -52,13 +84,17 @@ async def test_without_group_commit_every_append_is_its_own_transaction(
     assert len({result.position.parts[0] for result in results}) == WRITERS
 
 
-async def test_lone_appends_leave_nothing_in_flight(grouped: PostgresEventStore) -> None:
-    # Each is sent by its caller between hold() and release(); a count left
-    # behind would make every later append wait for a group.
-    await grouped.append_events("Account-1", [NewEvent("Opened", {})])
+async def test_lone_appends_leave_nothing_in_flight(
+    grouped_watched: PostgresEventStore, watched: WatchedPool
+) -> None:
+    # Each is sent by its caller while counted in flight; a count left
+    # behind would queue every later append for a group.
+    await grouped_watched.append_events("Account-1", [NewEvent("Opened", {})])
     with pytest.raises(ConcurrencyError):
-        await grouped.append_events("Account-1", [NewEvent("Opened", {})], expected_version=0)
-    assert grouped._driver._group is not None and grouped._driver._group.idle
+        await grouped_watched.append_events(
+            "Account-1", [NewEvent("Opened", {})], expected_version=0
+        )
+    assert await sent_by_its_caller(grouped_watched, watched)
 
 
 async def test_a_conflict_in_a_group_fails_only_its_own_append(
@@ -77,17 +113,17 @@ async def test_a_conflict_in_a_group_fails_only_its_own_append(
 
 
 async def test_a_group_of_exact_versions_goes_as_one_statement(
-    grouped: PostgresEventStore, monkeypatch: pytest.MonkeyPatch
+    grouped_watched: PostgresEventStore, watched: WatchedPool
 ) -> None:
     # Streams at version 2, new streams, and one whose row an append that
     # wrote nothing left at version 0; one event or three each.
+    grouped = grouped_watched
     for w in range(0, WRITERS, 2):
         await grouped.append_events(f"Account-{w}", [NewEvent("Opened", {}), NewEvent("Paid", {})])
     with pytest.raises(ConcurrencyError):
         await grouped.append_events(
             "Account-1", [NewEvent("Paid", {})], expected_version=ExpectedVersion.STREAM_EXISTS
         )
-    sent = record_fetches(grouped, monkeypatch)
 
     def events(w: int) -> list[NewEvent]:
         return [NewEvent("Paid", {"writer": w, "n": n}) for n in range(1 + 2 * (w % 3 == 0))]
@@ -99,8 +135,9 @@ async def test_a_group_of_exact_versions_goes_as_one_statement(
             for w in range(WRITERS)
         )
     )
-    assert grouped._driver._sql.append_group_exact in sent
-    assert grouped._driver._sql.append_group not in sent
+    groups = group_statements(watched.sent, batches)
+    assert groups
+    assert not any(group.calls(function) for group in groups for function in FUNCTIONS)
     for w, result in enumerate(results):
         first = 2 * (w % 2 == 0) + 1
         assert result.version == first + len(batches[w]) - 1
@@ -110,17 +147,15 @@ async def test_a_group_of_exact_versions_goes_as_one_statement(
 
 
 async def test_a_group_naming_any_version_or_a_stream_twice_goes_through_the_function(
-    grouped: PostgresEventStore, monkeypatch: pytest.MonkeyPatch
+    grouped_watched: PostgresEventStore, watched: WatchedPool
 ) -> None:
-    sent = record_fetches(grouped, monkeypatch)
+    batches = [[NewEvent("Opened", {})] for _ in range(WRITERS)]
     results = await asyncio.gather(
-        *(
-            grouped.append_events(f"Account-{w % 4}", [NewEvent("Opened", {})])
-            for w in range(WRITERS)
-        )
+        *(grouped_watched.append_events(f"Account-{w % 4}", batches[w]) for w in range(WRITERS))
     )
-    assert grouped._driver._sql.append_group in sent
-    assert grouped._driver._sql.append_group_exact not in sent
+    groups = group_statements(watched.sent, batches)
+    assert groups
+    assert all(group.calls("append_group") for group in groups)
     assert sorted(result.version for result in results) == sorted(
         v for _ in range(4) for v in range(1, WRITERS // 4 + 1)
     )
@@ -148,8 +183,9 @@ async def test_a_conflict_in_an_exact_group_reports_the_streams_version(
 
 
 async def test_a_caller_cancelled_while_queued_leaves_the_rest_of_its_group_alone(
-    grouped: PostgresEventStore,
+    grouped_watched: PostgresEventStore, watched: WatchedPool
 ) -> None:
+    grouped = grouped_watched
     tasks = [
         asyncio.create_task(
             grouped.append_events(f"Account-{w}", [NewEvent("Opened", {})], expected_version=0)
@@ -161,7 +197,7 @@ async def test_a_caller_cancelled_while_queued_leaves_the_rest_of_its_group_alon
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     assert isinstance(outcomes[-1], asyncio.CancelledError)
     assert all(isinstance(outcome, AppendResult) for outcome in outcomes[:-1])
-    assert grouped._driver._group is not None and grouped._driver._group.idle
+    assert await sent_by_its_caller(grouped, watched)  # nothing left in flight
 
 
 async def test_a_retry_in_a_group_returns_the_original_result(

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 import pytest
-from postgres_support import open_store
+from postgres_support import open_store, watched_pool
 
 from eventsourcing_kit import NewEvent, Position, RecordedEvent
 from eventsourcing_kit.stores.postgres import PostgresEventStore
@@ -68,7 +68,7 @@ async def test_a_reader_stopped_early_gives_its_page_ahead_back(
             assert event.data == {"n": 0}
             break
     # The store keeps connections between its statements for a moment
-    # (_postgres_lane); all are back in the pool once it sits idle.
+    # (docs/postgres.md, "Connections"); all are back in the pool once it sits idle.
     for _ in range(100):
         if pg_store.pool.get_idle_size() == pg_store.pool.get_size():
             break
@@ -86,29 +86,25 @@ async def test_pages_read_ahead_keep_the_order(pg_store: PostgresEventStore) -> 
 
 
 async def test_the_page_ahead_is_asked_for_before_the_caller_finishes_the_page(
-    pg_store: PostgresEventStore, monkeypatch: pytest.MonkeyPatch
+    pg_dsn: str, pg_store: PostgresEventStore
 ) -> None:
     await pg_store.append_events("Page-1", [NewEvent("Paged", {"n": n}) for n in range(6)])
     # Where the first page of 3 ends: the page ahead is read from there.
     third = [e async for e in pg_store.read_all()][2]
-    lane = pg_store._driver._lane
-    fetch = lane.fetch
-    started: list[tuple[str, tuple[Any, ...]]] = []
-
-    async def recorded(query: str, *args: Any) -> list[Any]:
-        started.append((query, args))
-        return await fetch(query, *args)
-
-    monkeypatch.setattr(lane, "fetch", recorded)
-    async with contextlib.aclosing(pg_store.read_all(batch_size=3)) as events:
-        first = await anext(events)
-        # Nothing but the first event was awaited: the second page's query
-        # went out while the first page was being handed over. How many
-        # queries the first page took is not the point: on a shared server
-        # another session's running transaction can hold the new events back
-        # for a moment, and the reader then waits and asks again.
-        assert first.data == {"n": 0}
-        assert started[-1] == (pg_store._driver._sql.read_all, (*third.position.parts, 3))
+    async with watched_pool(pg_dsn) as watched:
+        store = await PostgresEventStore.from_pool(
+            watched.pool, schema=pg_store.schema, migrate=False
+        )
+        async with contextlib.aclosing(store.read_all(batch_size=3)) as events:
+            first = await anext(events)
+            # Nothing but the first event was awaited: the second page's query
+            # went out while the first page was being handed over. How many
+            # queries the first page took is not the point: on a shared server
+            # another session's running transaction can hold the new events back
+            # for a moment, and the reader then waits and asks again.
+            assert first.data == {"n": 0}
+            assert watched.last().args == (*third.position.parts, 3)
+        await store.close()
 
 
 def test_a_stored_event_built_without_init_equals_the_constructed_one() -> None:

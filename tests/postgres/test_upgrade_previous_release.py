@@ -13,8 +13,7 @@ from migration_support import RELEASED, released_files
 from postgres_support import drop_schema, new_schema_name, open_store
 
 from eventsourcing_kit import ExpectedVersion, NewEvent
-from eventsourcing_kit.stores._ddl import sql_files
-from eventsourcing_kit.stores._migrations import checksum
+from eventsourcing_kit.stores.driver import sql_files
 from eventsourcing_kit.stores.postgres import migrate, quote_identifier
 
 NEW_FILES = [name for name, _ in sql_files("postgres") if name not in RELEASED["postgres"]]
@@ -31,7 +30,7 @@ async def make_previous_release_schema(connection: asyncpg.Connection, schema: s
             await connection.execute(
                 "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
                 name,
-                checksum(text),
+                RELEASED["postgres"][name],
             )
     s = quote_identifier(schema)
     await connection.fetch(

@@ -126,16 +126,18 @@ async def test_a_cancelled_transaction_is_rolled_back_and_frees_the_writer(
 async def test_a_transaction_cancelled_while_waiting_for_the_lock_leaves_the_writer_usable(
     store: SQLiteEventStore, raw: sqlite3.Connection
 ) -> None:
+    began = threading.Event()
+    # The store's writer connection is the one a checkpoint transaction lends.
+    async with store.checkpoint_transaction("setup") as setup:
+        setup.connection.set_trace_callback(
+            lambda sql: began.set() if sql == "BEGIN IMMEDIATE" else None
+        )
     raw.execute("BEGIN IMMEDIATE")  # another process holds the file's write lock
 
     async def handler() -> None:
         async with store.checkpoint_transaction("manager") as transaction:
             transaction.save(1)
 
-    began = threading.Event()
-    store._driver._writer.connection.set_trace_callback(
-        lambda sql: began.set() if sql == "BEGIN IMMEDIATE" else None
-    )
     task = asyncio.create_task(handler())
     # Once the writer thread runs BEGIN IMMEDIATE, which now waits for the other
     # process, cancelling the caller can no longer withdraw it.

@@ -6,12 +6,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from migration_support import apply_as_before_checksums
 
 from eventsourcing_kit import NewEvent, connect
 from eventsourcing_kit.errors import ConfigurationError, StoreUnavailableError
-from eventsourcing_kit.stores._ddl import sql_files
+from eventsourcing_kit.stores.driver import sql_files
 from eventsourcing_kit.stores.sqlite import SQLiteEventStore
-from eventsourcing_kit.stores.sqlite._setup import migrate
 
 
 def applied_migrations(raw: sqlite3.Connection) -> list[tuple[str, str]]:
@@ -53,7 +53,7 @@ async def test_opening_an_older_file_applies_only_the_new_migrations(tmp_path: P
     raw = sqlite3.connect(path, isolation_level=None)
     try:
         files = sql_files("sqlite")
-        migrate(raw, files[:2])
+        apply_as_before_checksums(raw, files[:2])
         old = applied_migrations(raw)
         store = await SQLiteEventStore.open(str(path))
         await store.close()

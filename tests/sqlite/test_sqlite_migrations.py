@@ -10,15 +10,18 @@ import uuid
 from pathlib import Path
 
 import pytest
-from migration_support import RELEASED, edit_after_release, released_files
+from migration_support import (
+    RELEASED,
+    apply_as_before_checksums,
+    checksum_of_an_edit,
+    released_files,
+)
 
 from eventsourcing_kit import NewEvent
 from eventsourcing_kit.cli import main
 from eventsourcing_kit.errors import MigrationError
-from eventsourcing_kit.stores._ddl import sql_files
-from eventsourcing_kit.stores._migrations import load_migrations
+from eventsourcing_kit.stores.driver import load_migrations, sql_files
 from eventsourcing_kit.stores.sqlite import SQLiteEventStore, migrate
-from eventsourcing_kit.stores.sqlite._setup import split_statements
 
 ALL_FILES = [name for name, _ in sql_files("sqlite")]
 NEW_FILES = [name for name in ALL_FILES if name not in RELEASED["sqlite"]]
@@ -37,14 +40,7 @@ def make_previous_release_file(path: Path) -> None:
     name and time (no checksums then), and one stream of three events."""
     raw = sqlite3.connect(path, isolation_level=None)
     try:
-        raw.execute("BEGIN IMMEDIATE")
-        for name, text in released_files("sqlite"):
-            for statement in split_statements(text):
-                raw.execute(statement)
-            raw.execute(
-                "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
-                (name, "2026-01-01T00:00:00.000000+00:00"),
-            )
+        apply_as_before_checksums(raw, released_files("sqlite"))
         for version in (1, 2, 3):
             raw.execute(
                 "INSERT INTO events (stream_id, category, version, event_type, data, metadata, "
@@ -60,7 +56,19 @@ def make_previous_release_file(path: Path) -> None:
                     "2026-01-01T00:00:00.000000+00:00",
                 ),
             )
-        raw.execute("COMMIT")
+    finally:
+        raw.close()
+
+
+def edit_after_release(path: Path, name: str) -> None:
+    """Make the shipped store/sqlite/<name> look edited since the file at
+    `path` applied it."""
+    raw = sqlite3.connect(path, isolation_level=None)
+    try:
+        raw.execute(
+            "UPDATE schema_migrations SET checksum = ? WHERE name = ?",
+            (checksum_of_an_edit("sqlite", name), name),
+        )
     finally:
         raw.close()
 
@@ -97,20 +105,16 @@ async def test_migrate_records_the_checksum_of_every_file(path: Path) -> None:
     assert recorded_checksums(path) == shipped
 
 
-async def test_a_file_changed_after_it_was_applied_fails_migrate(
-    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_file_changed_after_it_was_applied_fails_migrate(path: Path) -> None:
     await migrate(path)
-    edit_after_release("sqlite", "002_events.sql", tmp_path, monkeypatch)
+    edit_after_release(path, "002_events.sql")
     with pytest.raises(MigrationError, match=r"store/sqlite/002_events\.sql changed after"):
         await migrate(path)
 
 
-async def test_a_file_changed_after_it_was_applied_fails_opening_the_store(
-    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_file_changed_after_it_was_applied_fails_opening_the_store(path: Path) -> None:
     await migrate(path)
-    edit_after_release("sqlite", "003_snapshots.sql", tmp_path, monkeypatch)
+    edit_after_release(path, "003_snapshots.sql")
     with pytest.raises(MigrationError, match=r"003_snapshots\.sql changed after it was applied"):
         await SQLiteEventStore.open(path)
 

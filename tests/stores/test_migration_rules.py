@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from migration_support import RELEASED
 from structlog.testing import capture_logs
 
 from eventsourcing_kit.errors import MigrationError
-from eventsourcing_kit.stores._migrations import (
+from eventsourcing_kit.stores.driver import (
     Migration,
-    checksum,
     load_migrations,
     migrations_of,
     pending_migrations,
@@ -20,6 +21,11 @@ FILES = [
     ("0001_schema.sql", "CREATE TABLE schema_migrations (name text);"),
     ("0010_more.sql", "ALTER TABLE events ADD COLUMN more text;"),
 ]
+
+
+def sha256(text: str) -> str:
+    """The checksum a migration records: the sha256 (hex) of its UTF-8 text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def recorded(*migrations: Migration) -> dict[str, str | None]:
@@ -38,7 +44,7 @@ def test_migrations_are_ordered_by_their_number() -> None:
 
 
 def test_a_migration_carries_the_sha256_of_its_text(migrations: list[Migration]) -> None:
-    assert migrations[0].checksum == checksum("CREATE TABLE schema_migrations (name text);")
+    assert migrations[0].checksum == sha256("CREATE TABLE schema_migrations (name text);")
     assert len(migrations[0].checksum) == 64
 
 
@@ -66,7 +72,7 @@ def test_an_applied_migration_whose_file_changed_is_an_error(
     migrations: list[Migration],
 ) -> None:
     applied = recorded(*migrations)
-    applied["0002_events.sql"] = checksum("CREATE TABLE events (id bigint);")
+    applied["0002_events.sql"] = sha256("CREATE TABLE events (id bigint);")
     with pytest.raises(MigrationError) as raised:
         pending_migrations(migrations, applied, target="schema 's'")
     message = str(raised.value)

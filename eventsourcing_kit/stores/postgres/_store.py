@@ -8,7 +8,7 @@ the driver and its parts are described in `_driver`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 
 import asyncpg
@@ -20,6 +20,8 @@ from eventsourcing_kit.stores.driver import (
     EventStore,
     ExpectedVersion,
     NewEvent,
+    StreamAppend,
+    prepare_appends,
     prepare_write,
 )
 from eventsourcing_kit.stores.postgres._connect import (
@@ -197,6 +199,23 @@ class PostgresEventStore(EventStore):
         self._check_open()
         write = prepare_write(stream_id, events, expected_version)
         return (await self._append((write,), connection))[0]
+
+    async def append_many(
+        self,
+        appends: Iterable[StreamAppend],
+        *,
+        connection: asyncpg.Connection | None = None,
+    ) -> list[AppendResult]:
+        """Append to several streams atomically; see `EventStore.append_many`.
+
+        `connection`: as for `append_events`, the streams' events commit or
+        roll back with your transaction. A stream that does not hold its
+        expected version undoes only this append (a savepoint), not your
+        transaction.
+        """
+        self._check_open()
+        writes = prepare_appends(appends)
+        return await self._append(writes, connection)
 
     def checkpoint_transaction(
         self, subscription_id: str
