@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
-from eventsourcing_kit.cli import _inspect, _migrate, _subscriptions, _transfer
+from eventsourcing_kit.cli import _export, _import, _inspect, _migrate, _subscriptions
 from eventsourcing_kit.cli._logging import configure_logging
 from eventsourcing_kit.errors import EventSourcingError
 
@@ -56,8 +56,8 @@ for _command in (
     _subscriptions.subscriptions,
     _subscriptions.reset,
     _subscriptions.replay_parked,
-    _transfer.export,
-    _transfer.import_,
+    _export.export,
+    _import.import_,
 ):
     cli.add_command(_command)
 

@@ -1,42 +1,15 @@
-"""``export`` and ``import``: a store's events as JSON Lines, streamed both ways.
-
-The file, one JSON object per line::
-
-    {"kind": "header", "format": "eventsourcing-kit/events", "format_version": 1, ...}
-    {"kind": "event", "stream_id": ..., "version": ..., "event_type": ..., "event_id": ...,
-     "recorded_at": ..., "data": {...}, "metadata": {...}}
-    ...
-    {"kind": "footer", "events": N, "streams": S, "sha256": "..."}
-
-Events come in the source's global order, and an import appends them in that
-order, so the target's global order is the same. The checksum is the SHA-256
-of each event's stored content (stream id, version, type, id, data and
-metadata; not its timestamp or positions, which the target gives anew) in a
-canonical JSON form, one per line: the import checks the file against it,
-then reads the imported streams back from the target and checks them too.
-"""
+"""``import``: an export's events appended to a store, checked against the file and read back."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime
+from contextlib import nullcontext
 from typing import IO, Any
 from uuid import UUID
 
 import click
 import orjson
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-)
 
 from eventsourcing_kit.cli._common import (
     CommandError,
@@ -47,182 +20,20 @@ from eventsourcing_kit.cli._common import (
     run,
     store_options,
 )
-from eventsourcing_kit.errors import ConcurrencyError
-from eventsourcing_kit.stores import EventStore, NewEvent, RecordedEvent, StreamAppend
-
-__all__ = ["export", "import_"]
-
-FORMAT = "eventsourcing-kit/events"
-FORMAT_VERSION = 1
-_BATCH = 1000  # events appended together (of one stream or several), at most
-
-
-def canonical(
-    stream_id: str,
-    version: int,
-    event_type: str,
-    event_id: str,
-    data: Any,
-    metadata: Any,
-) -> bytes:
-    """The line an event adds to the checksum: its content, in one JSON form."""
-    return (
-        orjson.dumps(
-            [stream_id, version, event_type, event_id, data, metadata],
-            option=orjson.OPT_SORT_KEYS,
-        )
-        + b"\n"
-    )
-
-
-def _canonical_event(event: RecordedEvent) -> bytes:
-    return canonical(
-        event.stream_id,
-        event.version,
-        event.event_type,
-        str(event.event_id),
-        event.data,
-        event.metadata,
-    )
-
-
-class Checksum:
-    """The running count, streams and SHA-256 of a sequence of events."""
-
-    def __init__(self) -> None:
-        self.events = 0
-        self.streams: set[str] = set()
-        self._hash = hashlib.sha256()
-
-    def add(self, stream_id: str, line: bytes) -> None:
-        self.events += 1
-        self.streams.add(stream_id)
-        self._hash.update(line)
-
-    @property
-    def sha256(self) -> str:
-        return self._hash.hexdigest()
-
-
-@contextmanager
-def _progress(output: Output, description: str, total: int | None) -> Iterator[Any]:
-    """A progress bar on stderr when it is a terminal; else nothing is drawn."""
-    if not output.progress:
-        yield None
-        return
-    columns = [
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TaskProgressColumn() if total is not None else MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    ]
-    with Progress(*columns, console=output.err, transient=True) as progress:
-        yield (progress, progress.add_task(description, total=total))
-
-
-def _advance(bar: Any, amount: int) -> None:
-    if bar is not None:
-        progress, task = bar
-        progress.advance(task, amount)
-
-
-# --- export -----------------------------------------------------------------------------
-
-
-@click.command()
-@store_options()
-@click.option(
-    "--output",
-    "-o",
-    "path",
-    default="-",
-    show_default=True,
-    metavar="FILE",
-    help="Where to write the JSON Lines ('-': stdout).",
+from eventsourcing_kit.cli._jsonl import (
+    BATCH,
+    FORMAT,
+    FORMAT_VERSION,
+    Checksum,
+    advance,
+    canonical,
+    canonical_event,
+    progress,
 )
-@click.option("--category", "-c", metavar="NAME", help="Only the streams of this category.")
-def export(url: str | None, as_json: bool, path: str, category: str | None) -> None:
-    """Write the store's events, in the global order, as JSON Lines.
+from eventsourcing_kit.errors import ConcurrencyError
+from eventsourcing_kit.stores import EventStore, NewEvent, StreamAppend
 
-    Events stored while it runs are left out: the file holds the log up to
-    the head as it was at the start. The summary (counts and SHA-256) goes to
-    stderr, or to stdout when the events go to a file; with --json it is one
-    JSON object.
-    """
-    output = Output(as_json=as_json)
-    to_stdout = path == "-"
-    url = require_url(url)
-    with nullcontext(sys.stdout.buffer) if to_stdout else open(path, "wb") as file:
-        summary = run(_export(url, output, file, category))
-    if as_json:
-        text = orjson.dumps(summary).decode()
-    else:
-        text = (
-            f"exported {summary['events']} events of {summary['streams']} streams to "
-            f"{'stdout' if to_stdout else path}, sha256 {summary['sha256']}"
-        )
-    if to_stdout:
-        output.note(text)
-    else:
-        output.line(text)
-
-
-async def _export(
-    url: str, output: Output, file: IO[bytes], category: str | None
-) -> dict[str, Any]:
-    async with open_store(url) as store:
-        head = await store.head_position()
-        total = None
-        if output.progress:
-            total = sum([stream.version async for stream in store.list_streams(category=category)])
-        header = {
-            "kind": "header",
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "exported_at": datetime.now(UTC).isoformat(),
-            "source": describe_url(url),
-            "category": category,
-        }
-        file.write(orjson.dumps(header) + b"\n")
-        checksum = Checksum()
-        reader = store.read_all() if category is None else store.read_category(category)
-        with _progress(output, "exporting", total) as bar:
-            if head is not None:
-                async for event in reader:
-                    if event.position > head:
-                        break
-                    file.write(_event_line(event))
-                    checksum.add(event.stream_id, _canonical_event(event))
-                    _advance(bar, 1)
-        summary = {
-            "events": checksum.events,
-            "streams": len(checksum.streams),
-            "sha256": checksum.sha256,
-        }
-        file.write(orjson.dumps({"kind": "footer", **summary}) + b"\n")
-        file.flush()
-        return summary
-
-
-def _event_line(event: RecordedEvent) -> bytes:
-    return (
-        orjson.dumps(
-            {
-                "kind": "event",
-                "stream_id": event.stream_id,
-                "version": event.version,
-                "event_type": event.event_type,
-                "event_id": str(event.event_id),
-                "recorded_at": event.recorded_at.isoformat(),
-                "data": event.data,
-                "metadata": event.metadata,
-            }
-        )
-        + b"\n"
-    )
-
-
-# --- import -----------------------------------------------------------------------------
+__all__ = ["import_"]
 
 
 @click.command("import")
@@ -301,11 +112,11 @@ class _Importer:
                     f"line {number}: stream {stream_id!r} jumps to version {version} after "
                     f"version {self._next - 1}"
                 )
-            if self._in_batch >= _BATCH:
+            if self._in_batch >= BATCH:
                 await self.flush()
                 self._batch.append(StreamAppend(stream_id, [], expected_version=version - 1))
         else:
-            if self._in_batch >= _BATCH or any(
+            if self._in_batch >= BATCH or any(
                 append.stream_id == stream_id for append in self._batch
             ):
                 await self.flush()
@@ -369,9 +180,9 @@ async def _import(
     footer: dict[str, Any] | None = None
     async with open_store(url, create=True) as store:
         importer = _Importer(store)
-        with _progress(output, "importing", size) as bar:
+        with progress(output, "importing", size) as bar:
             for number, raw in lines:
-                _advance(bar, len(raw))
+                advance(bar, len(raw))
                 line = _parse(number, raw)
                 kind = line.get("kind")
                 if footer is not None:
@@ -428,5 +239,5 @@ async def _read_back(store: EventStore, streams: set[str]) -> Checksum:
     checksum = Checksum()
     async for event in store.read_all():
         if event.stream_id in streams:
-            checksum.add(event.stream_id, _canonical_event(event))
+            checksum.add(event.stream_id, canonical_event(event))
     return checksum
