@@ -12,6 +12,7 @@ from uuid import UUID
 
 __all__ = [
     "AggregateNotFound",
+    "CheckpointFencedError",
     "ConcurrencyError",
     "ConfigurationError",
     "DuplicateEventError",
@@ -128,6 +129,27 @@ class ConcurrencyError(StoreError):
         super().__init__(
             f"stream {stream_id!r} is at version {actual}, expected {expected}: another "
             "writer got there first; reload the stream and retry"
+        )
+
+
+class CheckpointFencedError(StoreError):
+    """A subscription's checkpoint is not where its runner read it.
+
+    Another runner of the subscription (a second replica, a standby that
+    took over), or a reset, moved it. Nothing was stored; in a checkpoint
+    transaction, the whole transaction rolled back. Subscriptions handle it
+    themselves: they reload the checkpoint and go on from there.
+    """
+
+    def __init__(self, subscription_id: str, *, expected: object, actual: object) -> None:
+        self.subscription_id = subscription_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"the checkpoint of subscription {subscription_id!r} is at {actual}, not at "
+            f"{expected} where this runner read it: another runner or a reset moved it; "
+            "nothing was stored (a checkpoint transaction rolled back): reload the "
+            "checkpoint and go on from there"
         )
 
 

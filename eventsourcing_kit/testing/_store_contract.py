@@ -34,6 +34,7 @@ import pytest
 from eventsourcing_kit.stores import EventStore
 from eventsourcing_kit.testing._contract_appends import AppendContract
 from eventsourcing_kit.testing._contract_bounds import BoundsContract
+from eventsourcing_kit.testing._contract_checkpoints import CheckpointContract
 from eventsourcing_kit.testing._contract_concurrency import ConcurrencyContract
 from eventsourcing_kit.testing._contract_lifecycle import LifecycleContract
 from eventsourcing_kit.testing._contract_many import AppendManyContract
@@ -53,6 +54,7 @@ class StoreContract(
     ReadContract,
     ValidationContract,
     StateContract,
+    CheckpointContract,
     LifecycleContract,
 ):
     """The behaviour every `EventStore` backend guarantees, one test per rule.

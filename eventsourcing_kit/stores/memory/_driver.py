@@ -24,6 +24,9 @@ from eventsourcing_kit.stores.driver import (
     AppendRequest,
     AppendResult,
     AppendSignal,
+    CheckpointFenced,
+    CheckpointOutcome,
+    CheckpointSaved,
     Driver,
     DriverTransaction,
     GlobalRead,
@@ -53,7 +56,9 @@ class _Row(NamedTuple):
 class _Transaction(DriverTransaction):
     """An open checkpoint transaction: what it must undo if it fails."""
 
-    def __init__(self, driver: MemoryDriver) -> None:
+    def __init__(self, driver: MemoryDriver, subscription_id: str) -> None:
+        self._driver = driver
+        self._subscription_id = subscription_id
         self.rows_before = len(driver.rows)
         self.snapshots_before = dict(driver.snapshots)
         self.checkpoints_before = dict(driver.checkpoints)
@@ -61,6 +66,17 @@ class _Transaction(DriverTransaction):
 
     async def save_checkpoint(self, position: Position) -> None:
         self.position = position
+
+    async def save_checkpoint_if(
+        self, position: Position, *, expected: Position | None
+    ) -> CheckpointOutcome:
+        # The transaction holds the driver's lock, and every other checkpoint
+        # write waits for it: what is compared now still holds at the commit.
+        actual = self._driver.checkpoints.get(self._subscription_id)
+        if actual != expected:
+            return CheckpointFenced(actual)
+        self.position = position
+        return CheckpointSaved()
 
 
 # The transactions open in this context. A context variable, not the task:
@@ -72,6 +88,8 @@ _OPEN: ContextVar[tuple[_Transaction, ...]] = ContextVar(
 
 class MemoryDriver(Driver):
     """The storage of one ``memory://`` store."""
+
+    atomic_checkpoints = True
 
     def __init__(self) -> None:
         self.rows: list[_Row] = []
@@ -122,7 +140,7 @@ class MemoryDriver(Driver):
     @asynccontextmanager
     async def _transaction(self, subscription_id: str) -> AsyncIterator[DriverTransaction]:
         async with self._lock:
-            opened = _Transaction(self)
+            opened = _Transaction(self, subscription_id)
             self._open = opened
             token = _OPEN.set((*_OPEN.get(), opened))
             committed = False
@@ -301,6 +319,17 @@ class MemoryDriver(Driver):
     async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
         async with self._writing():
             self.checkpoints[subscription_id] = position
+
+    async def save_checkpoint_if(
+        self, subscription_id: str, position: Position, *, expected: Position | None
+    ) -> CheckpointOutcome:
+        async with self._writing():
+            # No await between the comparison and the write: atomic here.
+            actual = self.checkpoints.get(subscription_id)
+            if actual != expected:
+                return CheckpointFenced(actual)
+            self.checkpoints[subscription_id] = position
+            return CheckpointSaved()
 
     async def delete_checkpoint(self, subscription_id: str) -> None:
         async with self._writing():

@@ -17,6 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from eventsourcing_kit.stores.driver import (
+    CheckpointOutcome,
     Driver,
     DriverTransaction,
     GlobalRead,
@@ -44,6 +45,8 @@ class PostgresDriver(Appends, Driver):
     `append` comes from `Appends`. Positions are pairs ``(transaction id,
     global position)`` (`_positions`).
     """
+
+    atomic_checkpoints = True
 
     def __init__(
         self,
@@ -124,6 +127,13 @@ class PostgresDriver(Appends, Driver):
 
     async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
         await self._snapshots.save_checkpoint(subscription_id, position)
+
+    async def save_checkpoint_if(
+        self, subscription_id: str, position: Position, *, expected: Position | None
+    ) -> CheckpointOutcome:
+        return await self._snapshots.save_checkpoint_if(
+            subscription_id, position, expected=expected
+        )
 
     async def delete_checkpoint(self, subscription_id: str) -> None:
         await self._snapshots.delete_checkpoint(subscription_id)

@@ -86,6 +86,7 @@ class Queries:
     load_snapshot: str
     load_checkpoint: str
     save_checkpoint: str
+    save_checkpoint_if: str
     delete_checkpoint: str
 
     @classmethod
@@ -254,6 +255,10 @@ class Queries:
                 "ON CONFLICT (subscription_id) DO UPDATE SET "
                 "transaction_id = EXCLUDED.transaction_id, "
                 "global_position = EXCLUDED.global_position, updated_at = now()"
+            ),
+            save_checkpoint_if=(
+                "SELECT saved, transaction_id, global_position "
+                f"FROM {s}.save_checkpoint_if($1, $2, $3, $4, $5)"
             ),
             delete_checkpoint=(
                 f"DELETE FROM {s}.subscription_checkpoints WHERE subscription_id = $1"

@@ -20,6 +20,9 @@ from eventsourcing_kit.stores.driver import (
     Appended,
     AppendOutcome,
     AppendResult,
+    CheckpointFenced,
+    CheckpointOutcome,
+    CheckpointSaved,
     Position,
     RecordedEvent,
     Rejected,
@@ -39,6 +42,7 @@ __all__ = [
     "load_checkpoint",
     "load_snapshot",
     "save_checkpoint",
+    "save_checkpoint_if",
     "save_snapshot",
     "select_events",
     "stream_version",
@@ -293,6 +297,28 @@ def save_checkpoint(
             " position = excluded.position, updated_at = excluded.updated_at",
             (subscription_id, int(position), _now()),
         )
+
+
+def save_checkpoint_if(
+    connection: sqlite3.Connection,
+    subscription_id: str,
+    position: Position,
+    expected: Position | None,
+    *,
+    nested: bool,
+) -> CheckpointOutcome:
+    """Store `position` if the stored checkpoint is `expected`; else say where it is.
+
+    Atomic across processes: it runs in a ``BEGIN IMMEDIATE`` transaction (or
+    in the caller's), which holds the file's write lock from the read to the
+    commit.
+    """
+    with _write(connection, nested=nested):
+        actual = load_checkpoint(connection, subscription_id)
+        if actual != expected:
+            return CheckpointFenced(actual)
+        save_checkpoint(connection, subscription_id, position, nested=True)
+        return CheckpointSaved()
 
 
 def load_checkpoint(connection: sqlite3.Connection, subscription_id: str) -> Position | None:
