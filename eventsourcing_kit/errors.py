@@ -31,6 +31,7 @@ __all__ = [
     "TransientStoreError",
     "UnknownEventTypeError",
     "UpcastError",
+    "WrongEventLoopError",
 ]
 
 
@@ -178,6 +179,22 @@ class StoreClosedError(StoreError):
 
     def __init__(self) -> None:
         super().__init__("the event store is closed; open a new one with connect()")
+
+
+class WrongEventLoopError(StoreError, RuntimeError):
+    """The store was called from an event loop other than the one it was opened on.
+
+    Raised before anything is sent: the store's connections belong to the
+    loop that opened them, and keep working there.
+    """
+
+    def __init__(self, backend: str) -> None:
+        super().__init__(
+            f"this {backend} store was opened on another event loop, and its connections "
+            "belong to that loop; nothing was sent. Open one store per event loop (call "
+            "connect() inside the loop that uses it), or hand the work to the store's loop "
+            "(asyncio.run_coroutine_threadsafe)"
+        )
 
 
 class ConfigurationError(EventSourcingError, ValueError):

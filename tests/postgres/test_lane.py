@@ -25,7 +25,6 @@ import pytest
 from postgres_support import open_store
 
 from eventsourcing_kit import NewEvent
-from eventsourcing_kit.errors import StoreUnavailableError
 from eventsourcing_kit.stores.postgres import PostgresEventStore
 from eventsourcing_kit.stores.postgres._lane import Lane
 from eventsourcing_kit.stores.postgres._notify import Listener
@@ -295,17 +294,6 @@ async def test_a_kept_connection_that_closed_does_not_keep_the_others_from_the_p
     finally:
         for connection in kept:  # give a leaked one back, so the pool can close
             await pg_store.pool.release(connection)
-
-
-async def test_a_statement_whose_connection_the_server_ends_is_store_unavailable(
-    pg_dsn: str, pg_store: PostgresEventStore
-) -> None:
-    query = unique_sleep()
-    statement = asyncio.create_task(pg_store._driver._reader.fetchrow(query))
-    await terminate_backend(pg_dsn, await running_backend(pg_dsn, query))
-    with pytest.raises(StoreUnavailableError):
-        await statement
-    assert (await pg_store._driver._reader.fetchrow("SELECT 1"))[0] == 1
 
 
 # --- the listener -------------------------------------------------------------

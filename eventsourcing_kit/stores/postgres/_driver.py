@@ -9,6 +9,7 @@ statements).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -16,7 +17,10 @@ from uuid import UUID
 
 import asyncpg
 
+from eventsourcing_kit.errors import WrongEventLoopError
 from eventsourcing_kit.stores.driver import (
+    AppendOutcome,
+    AppendRequest,
     CheckpointOutcome,
     Driver,
     DriverTransaction,
@@ -65,6 +69,10 @@ class PostgresDriver(Appends, Driver):
         store may open connections of its own.
         """
         schema = options.schema
+        # asyncpg's connections belong to the loop that made them; used from
+        # another, a statement is sent and then fails (after an append has
+        # committed), and leaves the connection unusable on its own loop too.
+        self._loop = asyncio.get_running_loop()
         self.pool = pool
         self.schema = schema
         self._owns_pool = owns_pool
@@ -95,50 +103,76 @@ class PostgresDriver(Appends, Driver):
     def check_position(self, position: object) -> Position:
         return validate_position(position)
 
+    def _check_loop(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop runs here, so nothing can be sent from here either
+        if loop is not self._loop:
+            raise WrongEventLoopError("PostgreSQL")
+
+    # --- writing ---------------------------------------------------------------
+
+    async def append(self, request: AppendRequest) -> AppendOutcome:
+        self._check_loop()
+        return await Appends.append(self, request)
+
     # --- reading ---------------------------------------------------------------
 
     async def events_by_id(
         self, event_ids: Sequence[UUID], *, session: Any = None
     ) -> Mapping[UUID, RecordedEvent]:
+        self._check_loop()
         return await self._reader.events_by_id(event_ids, session)
 
     def read_stream(self, request: StreamRead) -> AsyncIterator[RecordedEvent]:
+        self._check_loop()
         return self._reader.read_stream(request)
 
     def read_global(self, request: GlobalRead) -> AsyncIterator[RecordedEvent]:
+        self._check_loop()
         return self._reader.read_global(request)
 
     async def stream_version(self, stream_id: str) -> int:
+        self._check_loop()
         return await self._reader.stream_version(stream_id)
 
     async def head_position(self) -> Position | None:
+        self._check_loop()
         return await self._reader.head_position()
 
     # --- snapshots and checkpoints ---------------------------------------------
 
     async def save_snapshot(self, snapshot: Snapshot, data: bytes) -> None:
+        self._check_loop()
         await self._snapshots.save_snapshot(snapshot, data)
 
     async def load_snapshot(self, stream_id: str) -> Snapshot | None:
+        self._check_loop()
         return await self._snapshots.load_snapshot(stream_id)
 
     async def load_checkpoint(self, subscription_id: str) -> Position | None:
+        self._check_loop()
         return await self._snapshots.load_checkpoint(subscription_id)
 
     async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
+        self._check_loop()
         await self._snapshots.save_checkpoint(subscription_id, position)
 
     async def save_checkpoint_if(
         self, subscription_id: str, position: Position, *, expected: Position | None
     ) -> CheckpointOutcome:
+        self._check_loop()
         return await self._snapshots.save_checkpoint_if(
             subscription_id, position, expected=expected
         )
 
     async def delete_checkpoint(self, subscription_id: str) -> None:
+        self._check_loop()
         await self._snapshots.delete_checkpoint(subscription_id)
 
     def transaction(self, subscription_id: str) -> AbstractAsyncContextManager[DriverTransaction]:
+        self._check_loop()
         return self._snapshots.transaction(subscription_id)
 
     # --- live delivery and lifecycle -------------------------------------------
@@ -148,6 +182,7 @@ class PostgresDriver(Appends, Driver):
 
         LISTENs on one pool connection from the first call until `close`.
         """
+        self._check_loop()
         return await self._listener.wait(timeout)
 
     async def close(self) -> None:

@@ -89,15 +89,15 @@ class Snapshots:
         self._sql = sql
         self._schema = schema
 
-    async def _fetch(self, query: str, *args: Any) -> list[Any]:
+    async def _fetch(self, query: str, *args: Any, retry: bool = True) -> list[Any]:
         try:
-            return await self._lane.fetch(query, *args)
+            return await self._lane.fetch(query, *args, retry=retry)
         except DRIVER_ERRORS as error:
             raise translate_error(error, schema=self._schema) from error
 
-    async def _fetchrow(self, query: str, *args: Any) -> Any:
+    async def _fetchrow(self, query: str, *args: Any, retry: bool = True) -> Any:
         try:
-            return await self._lane.fetchrow(query, *args)
+            return await self._lane.fetchrow(query, *args, retry=retry)
         except DRIVER_ERRORS as error:
             raise translate_error(error, schema=self._schema) from error
 
@@ -140,14 +140,22 @@ class Snapshots:
     async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
         """Store the subscription's position."""
         xid, global_position = validate_position(position).parts
-        await self._fetch(self._sql.save_checkpoint, subscription_id, xid, global_position)
+        # Not sent again after a dead connection: the first try may have
+        # committed, and another runner stored a later checkpoint since.
+        await self._fetch(
+            self._sql.save_checkpoint, subscription_id, xid, global_position, retry=False
+        )
 
     async def save_checkpoint_if(
         self, subscription_id: str, position: Position, *, expected: Position | None
     ) -> CheckpointOutcome:
         """Store the position if the stored one is `expected` (one atomic statement)."""
+        # Not sent again: a first try that committed would fence the second,
+        # which would report this runner's own write as another's.
         row = await self._fetchrow(
-            self._sql.save_checkpoint_if, *_arguments(subscription_id, position, expected)
+            self._sql.save_checkpoint_if,
+            *_arguments(subscription_id, position, expected),
+            retry=False,
         )
         return _outcome(row)
 
