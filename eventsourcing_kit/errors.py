@@ -31,6 +31,7 @@ __all__ = [
     "TransientStoreError",
     "UnknownEventTypeError",
     "UpcastError",
+    "UpdateGaveUpError",
     "WrongEventLoopError",
 ]
 
@@ -152,6 +153,45 @@ class CheckpointFencedError(StoreError):
             "nothing was stored (a checkpoint transaction rolled back): reload the "
             "checkpoint and go on from there"
         )
+
+
+class UpdateGaveUpError(ConcurrencyError):
+    """`Repository.update` ran out of its retry budget, beaten by other writers every time.
+
+    A `ConcurrencyError` (catch either), carrying what was tried: `attempts`
+    and `elapsed` seconds, under the repository's `retry_for` and
+    `max_attempts`.
+    """
+
+    def __init__(
+        self,
+        stream_id: str,
+        *,
+        expected: object,
+        actual: int,
+        attempts: int,
+        elapsed: float,
+        retry_for: float | None,
+        max_attempts: int | None,
+    ) -> None:
+        # Not ConcurrencyError's message, whose advice (reload and retry) is
+        # what update did until its budget ran out.
+        StoreError.__init__(
+            self,
+            f"update of stream {stream_id!r} gave up after {attempts} attempts in "
+            f"{elapsed:.2f} s (retry_for={retry_for}, max_attempts={max_attempts}): each time "
+            f"another writer appended first (last: expected version {expected}, found "
+            f"{actual}), and each time the command ran again on the reloaded state. The "
+            "stream is busier than this retry budget: raise retry_for, or split the "
+            "aggregate so that fewer writers share one stream",
+        )
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+        self.attempts = attempts
+        self.elapsed = elapsed
+        self.retry_for = retry_for
+        self.max_attempts = max_attempts
 
 
 class DuplicateEventError(StoreError):
