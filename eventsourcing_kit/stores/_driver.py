@@ -19,6 +19,7 @@ from uuid import UUID
 import attrs
 
 from eventsourcing_kit.errors import InvalidInputError
+from eventsourcing_kit.stores._leases import LeaseOutcome
 from eventsourcing_kit.stores._records import (
     AppendResult,
     ExpectedVersion,
@@ -343,6 +344,26 @@ class Driver(abc.ABC):
         yield handle
         if handle.position is not None:
             await self.save_checkpoint(subscription_id, handle.position)
+
+    # --- leases ------------------------------------------------------------------
+
+    supports_leases: ClassVar[bool] = False
+    """True when the driver implements `acquire_lease` and `release_lease`."""
+
+    async def acquire_lease(self, name: str, owner: str, ttl: float) -> LeaseOutcome:
+        """Take the lease `name` for `owner` for `ttl` seconds, or renew it.
+
+        In one atomic step: granted when nobody holds it, when `owner` does,
+        or when its holder's expiry has passed; refused (naming the holder)
+        otherwise. Expiry is by one clock all runners share (the database
+        server's, where there is one). Set `supports_leases` when you
+        implement it; without it, subscriptions run without leases.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no leases")
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease up if `owner` holds it (a standby may take it at once)."""
+        raise NotImplementedError(f"{type(self).__name__} has no leases")
 
     # --- live delivery and lifecycle -----------------------------------------
 

@@ -37,6 +37,7 @@ from eventsourcing_kit.stores._driver import (
     StreamRead,
     StreamWrite,
 )
+from eventsourcing_kit.stores._leases import LeaseOutcome
 from eventsourcing_kit.stores._records import (
     AppendResult,
     ExpectedVersion,
@@ -48,6 +49,7 @@ from eventsourcing_kit.stores._records import (
 )
 from eventsourcing_kit.stores._rules import retried_results
 from eventsourcing_kit.stores._validation import (
+    check_lease,
     encode_snapshot,
     prepare_appends,
     prepare_write,
@@ -354,6 +356,24 @@ class EventStore:
         self._check_open()
         validate_subscription_id(subscription_id)
         return checkpoint_transaction(self._driver, subscription_id)
+
+    # --- leases --------------------------------------------------------------
+
+    @property
+    def supports_leases(self) -> bool:
+        """Whether this backend keeps leases (subscriptions then run one active runner)."""
+        return self._driver.supports_leases
+
+    async def acquire_lease(self, name: str, *, owner: str, ttl: float) -> LeaseOutcome:
+        """Take the lease `name` for `owner` for `ttl` seconds, or renew it; see `_leases`."""
+        self._check_open()
+        return await self._driver.acquire_lease(*check_lease(name, owner, ttl))
+
+    async def release_lease(self, name: str, *, owner: str) -> None:
+        """Give the lease `name` up if `owner` holds it."""
+        self._check_open()
+        checked, owner, _ = check_lease(name, owner)
+        await self._driver.release_lease(checked, owner)
 
     # --- live delivery and lifecycle -----------------------------------------
 

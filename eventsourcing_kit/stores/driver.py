@@ -23,6 +23,7 @@ from eventsourcing_kit.stores._driver import (
     StreamWrite,
     nested_transaction_error,
 )
+from eventsourcing_kit.stores._leases import LeaseGranted, LeaseOutcome, LeaseRefused
 from eventsourcing_kit.stores._migrations import (
     Migration,
     load_migrations,
@@ -60,6 +61,9 @@ __all__ = [
     "EventStore",
     "ExpectedVersion",
     "GlobalRead",
+    "LeaseGranted",
+    "LeaseOutcome",
+    "LeaseRefused",
     "Migration",
     "NewEvent",
     "Position",

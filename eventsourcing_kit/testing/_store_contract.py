@@ -36,6 +36,7 @@ from eventsourcing_kit.testing._contract_appends import AppendContract
 from eventsourcing_kit.testing._contract_bounds import BoundsContract
 from eventsourcing_kit.testing._contract_checkpoints import CheckpointContract
 from eventsourcing_kit.testing._contract_concurrency import ConcurrencyContract
+from eventsourcing_kit.testing._contract_leases import LeaseContract
 from eventsourcing_kit.testing._contract_lifecycle import LifecycleContract
 from eventsourcing_kit.testing._contract_many import AppendManyContract
 from eventsourcing_kit.testing._contract_reads import ReadContract
@@ -55,6 +56,7 @@ class StoreContract(
     ValidationContract,
     StateContract,
     CheckpointContract,
+    LeaseContract,
     LifecycleContract,
 ):
     """The behaviour every `EventStore` backend guarantees, one test per rule.

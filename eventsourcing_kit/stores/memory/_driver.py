@@ -10,6 +10,7 @@ and a failed block undoes them.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -30,6 +31,9 @@ from eventsourcing_kit.stores.driver import (
     Driver,
     DriverTransaction,
     GlobalRead,
+    LeaseGranted,
+    LeaseOutcome,
+    LeaseRefused,
     Position,
     RecordedEvent,
     Rejected,
@@ -90,6 +94,7 @@ class MemoryDriver(Driver):
     """The storage of one ``memory://`` store."""
 
     atomic_checkpoints = True
+    supports_leases = True
 
     def __init__(self) -> None:
         self.rows: list[_Row] = []
@@ -97,6 +102,7 @@ class MemoryDriver(Driver):
         self.by_id: dict[UUID, int] = {}
         self.snapshots: dict[str, tuple[Snapshot, bytes]] = {}
         self.checkpoints: dict[str, Position] = {}
+        self.leases: dict[str, tuple[str, float]] = {}  # name: (owner, expiry, monotonic)
         self._signal = AppendSignal()
         self._lock = asyncio.Lock()
         self._open: _Transaction | None = None
@@ -334,6 +340,21 @@ class MemoryDriver(Driver):
     async def delete_checkpoint(self, subscription_id: str) -> None:
         async with self._writing():
             self.checkpoints.pop(subscription_id, None)
+
+    # --- leases -----------------------------------------------------------------
+
+    async def acquire_lease(self, name: str, owner: str, ttl: float) -> LeaseOutcome:
+        now = time.monotonic()
+        held = self.leases.get(name)
+        if held is not None and held[0] != owner and held[1] > now:
+            return LeaseRefused(held[0])
+        self.leases[name] = (owner, now + ttl)
+        return LeaseGranted()
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        held = self.leases.get(name)
+        if held is not None and held[0] == owner:
+            del self.leases[name]
 
     # --- live delivery and lifecycle -----------------------------------------
 

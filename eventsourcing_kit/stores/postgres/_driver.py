@@ -25,6 +25,7 @@ from eventsourcing_kit.stores.driver import (
     Driver,
     DriverTransaction,
     GlobalRead,
+    LeaseOutcome,
     Position,
     RecordedEvent,
     Snapshot,
@@ -33,6 +34,7 @@ from eventsourcing_kit.stores.driver import (
 from eventsourcing_kit.stores.postgres._appends import Appends
 from eventsourcing_kit.stores.postgres._connect import QuietReset
 from eventsourcing_kit.stores.postgres._lane import Lane
+from eventsourcing_kit.stores.postgres._leases import Leases
 from eventsourcing_kit.stores.postgres._notify import Listener, Notifier, channel_for
 from eventsourcing_kit.stores.postgres._options import PostgresOptions
 from eventsourcing_kit.stores.postgres._positions import START, validate_position
@@ -51,6 +53,7 @@ class PostgresDriver(Appends, Driver):
     """
 
     atomic_checkpoints = True
+    supports_leases = True
 
     def __init__(
         self,
@@ -93,6 +96,7 @@ class PostgresDriver(Appends, Driver):
         )
         self._reader = Reader(lane, sql, schema=schema, visibility_wait=options.visibility_wait)
         self._snapshots = Snapshots(pool, lane, sql, schema=schema)
+        self._leases = Leases(lane, sql, schema=schema)
 
     # --- positions -----------------------------------------------------------
 
@@ -174,6 +178,16 @@ class PostgresDriver(Appends, Driver):
     def transaction(self, subscription_id: str) -> AbstractAsyncContextManager[DriverTransaction]:
         self._check_loop()
         return self._snapshots.transaction(subscription_id)
+
+    # --- leases -----------------------------------------------------------------
+
+    async def acquire_lease(self, name: str, owner: str, ttl: float) -> LeaseOutcome:
+        self._check_loop()
+        return await self._leases.acquire(name, owner, ttl)
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        self._check_loop()
+        await self._leases.release(name, owner)
 
     # --- live delivery and lifecycle -------------------------------------------
 

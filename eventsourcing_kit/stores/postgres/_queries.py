@@ -88,6 +88,8 @@ class Queries:
     save_checkpoint: str
     save_checkpoint_if: str
     delete_checkpoint: str
+    acquire_lease: str
+    release_lease: str
 
     @classmethod
     def for_schema(cls, schema: str) -> Queries:
@@ -260,6 +262,8 @@ class Queries:
                 "SELECT saved, transaction_id, global_position "
                 f"FROM {s}.save_checkpoint_if($1, $2, $3, $4, $5)"
             ),
+            acquire_lease=f"SELECT granted, holder FROM {s}.acquire_lease($1, $2, $3)",
+            release_lease=f"SELECT {s}.release_lease($1, $2)",
             delete_checkpoint=(
                 f"DELETE FROM {s}.subscription_checkpoints WHERE subscription_id = $1"
             ),

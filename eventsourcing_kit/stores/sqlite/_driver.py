@@ -36,6 +36,7 @@ from eventsourcing_kit.stores.driver import (
     Driver,
     DriverTransaction,
     GlobalRead,
+    LeaseOutcome,
     Position,
     RecordedEvent,
     Snapshot,
@@ -98,6 +99,7 @@ class SQLiteDriver(Driver):
     """The storage of one SQLite store object."""
 
     atomic_checkpoints = True
+    supports_leases = True
 
     def __init__(self, path: str, *, writer: Worker, reader: Worker, busy_timeout: float) -> None:
         self.path = path
@@ -332,6 +334,16 @@ class SQLiteDriver(Driver):
                 path=self.path,
                 error=repr(error),
             )
+
+    # --- leases -----------------------------------------------------------------------
+
+    async def acquire_lease(self, name: str, owner: str, ttl: float) -> LeaseOutcome:
+        # Never inside the caller's checkpoint transaction: a lease is not
+        # the batch's to roll back.
+        return await self._write(None, ops.acquire_lease, name, owner, ttl)
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        await self._write(None, ops.release_lease, name, owner)
 
     # --- live delivery and lifecycle ---------------------------------------------------
 

@@ -9,6 +9,7 @@ that sqlite3's statement cache prepares each of them once per connection.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,6 +24,9 @@ from eventsourcing_kit.stores.driver import (
     CheckpointFenced,
     CheckpointOutcome,
     CheckpointSaved,
+    LeaseGranted,
+    LeaseOutcome,
+    LeaseRefused,
     Position,
     RecordedEvent,
     Rejected,
@@ -32,6 +36,7 @@ from eventsourcing_kit.stores.driver import (
 )
 
 __all__ = [
+    "acquire_lease",
     "append",
     "begin",
     "delete_checkpoint",
@@ -41,6 +46,7 @@ __all__ = [
     "head_position",
     "load_checkpoint",
     "load_snapshot",
+    "release_lease",
     "save_checkpoint",
     "save_checkpoint_if",
     "save_snapshot",
@@ -335,4 +341,34 @@ def delete_checkpoint(
     with _write(connection, nested=nested):
         connection.execute(
             "DELETE FROM subscription_checkpoints WHERE subscription_id = ?", (subscription_id,)
+        )
+
+
+# --- leases ------------------------------------------------------------------------
+
+
+def acquire_lease(
+    connection: sqlite3.Connection, name: str, owner: str, ttl: float, *, nested: bool
+) -> LeaseOutcome:
+    """Grant `owner` the lease when free, theirs or expired; else name its holder."""
+    with _write(connection, nested=nested):
+        now = time.time()
+        row = connection.execute(
+            "SELECT owner, expires_at FROM subscription_leases WHERE name = ?", (name,)
+        ).fetchone()
+        if row is not None and row[0] != owner and row[1] > now:
+            return LeaseRefused(row[0])
+        connection.execute(
+            "INSERT INTO subscription_leases (name, owner, expires_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner,"
+            " expires_at = excluded.expires_at",
+            (name, owner, now + ttl),
+        )
+        return LeaseGranted()
+
+
+def release_lease(connection: sqlite3.Connection, name: str, owner: str, *, nested: bool) -> None:
+    with _write(connection, nested=nested):
+        connection.execute(
+            "DELETE FROM subscription_leases WHERE name = ? AND owner = ?", (name, owner)
         )
