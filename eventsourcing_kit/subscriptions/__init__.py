@@ -13,7 +13,7 @@ from eventsourcing_kit.subscriptions._groups import (
     member_for,
     rescale_consumer_group,
 )
-from eventsourcing_kit.subscriptions._options import HandlerContext, RetryPolicy
+from eventsourcing_kit.subscriptions._options import HandlerContext, LeasePolicy, RetryPolicy
 from eventsourcing_kit.subscriptions._parking import (
     ParkedEvent,
     ReplayResult,
@@ -29,6 +29,7 @@ __all__ = [
     "EventDecoder",
     "GroupMember",
     "HandlerContext",
+    "LeasePolicy",
     "ParkedEvent",
     "Projection",
     "ReplayResult",

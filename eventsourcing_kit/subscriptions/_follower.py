@@ -55,6 +55,8 @@ class Follower:
         self.state = SubscriptionState.IDLE
         self.checkpoint: Position | None = None
         self.resets: list[asyncio.Future[None]] = []
+        # Set when this runner lost its lease: end the loop after the batch.
+        self.halt = asyncio.Event()
 
     async def loop(self) -> None:
         store_failures = 0
@@ -90,7 +92,7 @@ class Follower:
         reload = False
         last_progress = time.monotonic()
         try:
-            while not self._pacer.stopping.is_set():
+            while not (self._pacer.stopping.is_set() or self.halt.is_set()):
                 if self.resets:
                     await self._reset_now()
                     checkpoint = self.checkpoint

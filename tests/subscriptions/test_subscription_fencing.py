@@ -36,8 +36,9 @@ async def test_two_runners_of_one_transactional_subscription_commit_each_event_o
         await asyncio.sleep(0)  # let the other runner interleave
 
     async with backend.open() as other:
+        # Without leases, so that both deliver at once: fencing alone must hold.
         runners = [
-            subscribe(s, "projection", record, transactional=True, batch_size=4)
+            subscribe(s, "projection", record, transactional=True, batch_size=4, lease=False)
             for s in (store, other)
         ]
         for runner in runners:
