@@ -365,6 +365,10 @@ class Driver(abc.ABC):
         """Give the lease up if `owner` holds it (a standby may take it at once)."""
         raise NotImplementedError(f"{type(self).__name__} has no leases")
 
+    async def lease_holders(self, prefix: str) -> Mapping[str, str]:
+        """The leases not expired whose names start with `prefix`: name to owner."""
+        raise NotImplementedError(f"{type(self).__name__} has no leases")
+
     # --- live delivery and lifecycle -----------------------------------------
 
     @abc.abstractmethod

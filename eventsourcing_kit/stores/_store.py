@@ -375,6 +375,12 @@ class EventStore:
         checked, owner, _ = check_lease(name, owner)
         await self._driver.release_lease(checked, owner)
 
+    async def lease_holders(self, prefix: str) -> dict[str, str]:
+        """The leases held now whose names start with `prefix`: name to owner."""
+        self._check_open()
+        checked, _, _ = check_lease(prefix, "-")
+        return dict(await self._driver.lease_holders(checked))
+
     # --- live delivery and lifecycle -----------------------------------------
 
     async def wait_for_events(self, *, timeout: float) -> bool:

@@ -6,6 +6,7 @@ splits the streams among members; `Projection` dispatches typed events to
 methods. See docs/subscriptions.md.
 """
 
+from eventsourcing_kit.subscriptions._balancing import BalancingMember, join_group
 from eventsourcing_kit.subscriptions._groups import (
     GroupMember,
     consumer_group,
@@ -26,6 +27,7 @@ from eventsourcing_kit.subscriptions._status import SubscriptionState, Subscript
 from eventsourcing_kit.subscriptions._subscription import Subscription, subscribe
 
 __all__ = [
+    "BalancingMember",
     "EventDecoder",
     "GroupMember",
     "HandlerContext",
@@ -41,6 +43,7 @@ __all__ = [
     "consumer_group",
     "group_member",
     "handles",
+    "join_group",
     "list_parked",
     "member_for",
     "parked_stream_id",

@@ -74,3 +74,22 @@ class LeaseContract:
     async def test_a_lease_with_a_bad_ttl_is_rejected(self, store: EventStore) -> None:
         with pytest.raises(InvalidInputError, match="ttl"):
             await store.acquire_lease("projection", owner="a", ttl=0)
+
+    async def test_lease_holders_lists_the_held_leases_under_a_prefix(
+        self, store: EventStore
+    ) -> None:
+        _needs_leases(store)
+        await store.acquire_lease("group:0/2", owner="a", ttl=5)
+        await store.acquire_lease("group:1/2", owner="b", ttl=5)
+        await store.acquire_lease("other", owner="c", ttl=5)
+        assert await store.lease_holders("group:") == {"group:0/2": "a", "group:1/2": "b"}
+
+    async def test_lease_holders_leaves_out_expired_and_released_leases(
+        self, store: EventStore
+    ) -> None:
+        _needs_leases(store)
+        await store.acquire_lease("group:0/2", owner="a", ttl=0.05)
+        await store.acquire_lease("group:1/2", owner="b", ttl=5)
+        await store.release_lease("group:1/2", owner="b")
+        await asyncio.sleep(0.2)
+        assert await store.lease_holders("group:") == {}

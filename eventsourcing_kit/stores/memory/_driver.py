@@ -356,6 +356,14 @@ class MemoryDriver(Driver):
         if held is not None and held[0] == owner:
             del self.leases[name]
 
+    async def lease_holders(self, prefix: str) -> Mapping[str, str]:
+        now = time.monotonic()
+        return {
+            name: owner
+            for name, (owner, expires) in self.leases.items()
+            if name.startswith(prefix) and expires > now
+        }
+
     # --- live delivery and lifecycle -----------------------------------------
 
     async def wait_for_events(self, timeout: float) -> bool:

@@ -189,6 +189,10 @@ class PostgresDriver(Appends, Driver):
         self._check_loop()
         await self._leases.release(name, owner)
 
+    async def lease_holders(self, prefix: str) -> Mapping[str, str]:
+        self._check_loop()
+        return await self._leases.holders(prefix)
+
     # --- live delivery and lifecycle -------------------------------------------
 
     async def wait_for_events(self, timeout: float) -> bool:

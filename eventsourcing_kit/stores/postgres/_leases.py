@@ -36,3 +36,10 @@ class Leases:
             await self._lane.fetch(self._sql.release_lease, name, owner)
         except DRIVER_ERRORS as error:
             raise translate_error(error, schema=self._schema) from error
+
+    async def holders(self, prefix: str) -> dict[str, str]:
+        try:
+            rows = await self._lane.fetch(self._sql.lease_holders, prefix)
+        except DRIVER_ERRORS as error:
+            raise translate_error(error, schema=self._schema) from error
+        return {row[0]: row[1] for row in rows}

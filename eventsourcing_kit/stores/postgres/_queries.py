@@ -90,6 +90,7 @@ class Queries:
     delete_checkpoint: str
     acquire_lease: str
     release_lease: str
+    lease_holders: str
 
     @classmethod
     def for_schema(cls, schema: str) -> Queries:
@@ -264,6 +265,10 @@ class Queries:
             ),
             acquire_lease=f"SELECT granted, holder FROM {s}.acquire_lease($1, $2, $3)",
             release_lease=f"SELECT {s}.release_lease($1, $2)",
+            lease_holders=(
+                f"SELECT name, owner FROM {s}.subscription_leases "
+                "WHERE starts_with(name, $1) AND expires_at > clock_timestamp()"
+            ),
             delete_checkpoint=(
                 f"DELETE FROM {s}.subscription_checkpoints WHERE subscription_id = $1"
             ),

@@ -345,6 +345,9 @@ class SQLiteDriver(Driver):
     async def release_lease(self, name: str, owner: str) -> None:
         await self._write(None, ops.release_lease, name, owner)
 
+    async def lease_holders(self, prefix: str) -> Mapping[str, str]:
+        return await self._run(self._reader, ops.lease_holders, prefix)
+
     # --- live delivery and lifecycle ---------------------------------------------------
 
     async def wait_for_events(self, timeout: float) -> bool:

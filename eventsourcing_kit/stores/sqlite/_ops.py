@@ -44,6 +44,7 @@ __all__ = [
     "events_by_id",
     "fetch_events",
     "head_position",
+    "lease_holders",
     "load_checkpoint",
     "load_snapshot",
     "release_lease",
@@ -372,3 +373,12 @@ def release_lease(connection: sqlite3.Connection, name: str, owner: str, *, nest
         connection.execute(
             "DELETE FROM subscription_leases WHERE name = ? AND owner = ?", (name, owner)
         )
+
+
+def lease_holders(connection: sqlite3.Connection, prefix: str) -> dict[str, str]:
+    rows = connection.execute(
+        "SELECT name, owner FROM subscription_leases"
+        " WHERE substr(name, 1, length(?)) = ? AND expires_at > ?",
+        (prefix, prefix, time.time()),
+    )
+    return dict(rows.fetchall())
