@@ -11,6 +11,7 @@ import uuid
 
 __all__ = [
     "AggregateNotFound",
+    "CheckpointFencedError",
     "ConcurrencyError",
     "ConfigurationError",
     "DuplicateEventError",
@@ -29,6 +30,8 @@ __all__ = [
     "TransientStoreError",
     "UnknownEventTypeError",
     "UpcastError",
+    "UpdateGaveUpError",
+    "WrongEventLoopError",
 ]
 
 
@@ -143,6 +146,66 @@ class ConcurrencyError(StoreError):
         )
 
 
+class CheckpointFencedError(StoreError):
+    """A subscription's checkpoint is not where its runner read it.
+
+    Another runner of the subscription (a second replica, a standby that
+    took over), or a reset, moved it. Nothing was stored; in a checkpoint
+    transaction, the whole transaction rolled back. Subscriptions handle it
+    themselves: they reload the checkpoint and go on from there.
+    """
+
+    def __init__(self, subscription_id: str, *, expected: object, actual: object) -> None:
+        self.subscription_id = subscription_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"the checkpoint of subscription {subscription_id!r} is at {actual}, not at "
+            f"{expected} where this runner read it: another runner or a reset moved it; "
+            "nothing was stored (a checkpoint transaction rolled back): reload the "
+            "checkpoint and go on from there"
+        )
+
+
+class UpdateGaveUpError(ConcurrencyError):
+    """`Repository.update` ran out of its retry budget, beaten by other writers every time.
+
+    A `ConcurrencyError` (catch either), carrying what was tried: `attempts`
+    and `elapsed` seconds, under the repository's `retry_for` and
+    `max_attempts`.
+    """
+
+    def __init__(
+        self,
+        stream_id: str,
+        *,
+        expected: object,
+        actual: int,
+        attempts: int,
+        elapsed: float,
+        retry_for: float | None,
+        max_attempts: int | None,
+    ) -> None:
+        # Not ConcurrencyError's message, whose advice (reload and retry) is
+        # what update did until its budget ran out.
+        StoreError.__init__(
+            self,
+            f"update of stream {stream_id!r} gave up after {attempts} attempts in "
+            f"{elapsed:.2f} s (retry_for={retry_for}, max_attempts={max_attempts}): each time "
+            f"another writer appended first (last: expected version {expected}, found "
+            f"{actual}), and each time the command ran again on the reloaded state. The "
+            "stream is busier than this retry budget: raise retry_for, or split the "
+            "aggregate so that fewer writers share one stream",
+        )
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+        self.attempts = attempts
+        self.elapsed = elapsed
+        self.retry_for = retry_for
+        self.max_attempts = max_attempts
+
+
 class DuplicateEventError(StoreError):
     """An event id is already stored with other content or at another place."""
 
@@ -168,6 +231,22 @@ class StoreClosedError(StoreError):
 
     def __init__(self) -> None:
         super().__init__("the event store is closed; open a new one with connect()")
+
+
+class WrongEventLoopError(StoreError, RuntimeError):
+    """The store was called from an event loop other than the one it was opened on.
+
+    Raised before anything is sent: the store's connections belong to the
+    loop that opened them, and keep working there.
+    """
+
+    def __init__(self, backend: str) -> None:
+        super().__init__(
+            f"this {backend} store was opened on another event loop, and its connections "
+            "belong to that loop; nothing was sent. Open one store per event loop (call "
+            "connect() inside the loop that uses it), or hand the work to the store's loop "
+            "(asyncio.run_coroutine_threadsafe)"
+        )
 
 
 class ConfigurationError(EventSourcingError, ValueError):

@@ -6,6 +6,7 @@ find the driver interface in `eventsourcing_kit.stores.driver`.
 """
 
 from eventsourcing_kit.stores._connect import ConnectOptions, connect
+from eventsourcing_kit.stores._leases import LeaseGranted, LeaseOutcome, LeaseRefused
 from eventsourcing_kit.stores._position import MAX_INT64, Position
 from eventsourcing_kit.stores._records import (
     AppendResult,
@@ -35,6 +36,9 @@ __all__ = [
     "ConnectOptions",
     "EventStore",
     "ExpectedVersion",
+    "LeaseGranted",
+    "LeaseOutcome",
+    "LeaseRefused",
     "NewEvent",
     "Position",
     "RecordedEvent",

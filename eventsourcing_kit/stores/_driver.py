@@ -13,12 +13,13 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, ClassVar, NamedTuple, TypeAlias
 from uuid import UUID
 
 import attrs
 
 from eventsourcing_kit.errors import InvalidInputError
+from eventsourcing_kit.stores._leases import LeaseOutcome
 from eventsourcing_kit.stores._records import (
     AppendResult,
     ExpectedVersion,
@@ -33,6 +34,9 @@ __all__ = [
     "AppendOutcome",
     "AppendRequest",
     "Appended",
+    "CheckpointFenced",
+    "CheckpointOutcome",
+    "CheckpointSaved",
     "Driver",
     "DriverTransaction",
     "GlobalRead",
@@ -108,6 +112,25 @@ AppendOutcome: TypeAlias = Appended | Rejected
 
 
 @attrs.frozen(slots=True)
+class CheckpointSaved:
+    """The conditional checkpoint write stored the new position."""
+
+
+@attrs.frozen(slots=True)
+class CheckpointFenced:
+    """Nothing was stored: the stored checkpoint is `actual`, not the one expected.
+
+    `actual` is None when the subscription has no checkpoint stored.
+    """
+
+    actual: Position | None
+
+
+CheckpointOutcome: TypeAlias = CheckpointSaved | CheckpointFenced
+"""What `Driver.save_checkpoint_if` reports: a lost race is an outcome, not an error."""
+
+
+@attrs.frozen(slots=True)
 class StreamRead:
     """Read one stream from `from_version` (inclusive), in pages of `batch_size`."""
 
@@ -152,6 +175,22 @@ class DriverTransaction(abc.ABC):
     async def save_checkpoint(self, position: Position) -> None:
         """Store the checkpoint as part of this transaction."""
 
+    async def save_checkpoint_if(
+        self, position: Position, *, expected: Position | None
+    ) -> CheckpointOutcome:
+        """Store the checkpoint as part of this transaction if the stored one is `expected`.
+
+        The comparison must hold until the transaction commits (take the
+        row's lock, or compare in the commit itself). On `CheckpointFenced`
+        the core raises out of the block, and the transaction rolls back.
+        A driver that overrides `Driver.transaction` overrides this too;
+        there is no safe default for a transaction the core cannot see into.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement save_checkpoint_if(); a driver with "
+            "its own transaction() must (see docs/writing-a-backend.md)"
+        )
+
 
 def nested_transaction_error() -> InvalidInputError:
     """The error for a checkpoint transaction opened inside one already open.
@@ -166,13 +205,27 @@ def nested_transaction_error() -> InvalidInputError:
 
 
 class _CheckpointAfter(DriverTransaction):
-    """The default transaction handle: it only remembers the position."""
+    """The default transaction handle: it only remembers the position.
 
-    def __init__(self) -> None:
+    A conditional save is made at once, through the driver: the block has
+    already run (nothing of it can be undone here), and the core saves the
+    checkpoint as the block's last step.
+    """
+
+    def __init__(self, driver: Driver, subscription_id: str) -> None:
+        self._driver = driver
+        self._subscription_id = subscription_id
         self.position: Position | None = None
 
     async def save_checkpoint(self, position: Position) -> None:
         self.position = position
+
+    async def save_checkpoint_if(
+        self, position: Position, *, expected: Position | None
+    ) -> CheckpointOutcome:
+        return await self._driver.save_checkpoint_if(
+            self._subscription_id, position, expected=expected
+        )
 
 
 class Driver(abc.ABC):
@@ -182,6 +235,12 @@ class Driver(abc.ABC):
     `eventsourcing_kit.errors` only (translate the backend's own errors:
     `StoreUnavailableError` for a lost server, `TransientStoreError` for a
     failure worth retrying, `StoreError` otherwise).
+    """
+
+    atomic_checkpoints: ClassVar[bool] = False
+    """True when `save_checkpoint_if` compares and writes in one atomic step.
+
+    Leave it False while the driver keeps the default `save_checkpoint_if`.
     """
 
     # --- positions -----------------------------------------------------------
@@ -264,6 +323,26 @@ class Driver(abc.ABC):
     async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
         """Store the subscription's position."""
 
+    async def save_checkpoint_if(
+        self, subscription_id: str, position: Position, *, expected: Position | None
+    ) -> CheckpointOutcome:
+        """Store `position` only if the stored checkpoint is `expected` (None: none stored).
+
+        Subscriptions fence their runners with it: a runner stores the
+        position it handled up to only where the checkpoint still is where
+        it read it, so a checkpoint never moves backwards under a runner
+        that fell behind (a second replica, a lost reply). Override it with
+        one conditional write (a compare-and-set, a conditional put) and set
+        `atomic_checkpoints`. This default reads, compares and writes: it
+        fences a runner that is behind, but two writers racing between its
+        read and its write can both succeed.
+        """
+        actual = await self.load_checkpoint(subscription_id)
+        if actual != expected:
+            return CheckpointFenced(actual)
+        await self.save_checkpoint(subscription_id, position)
+        return CheckpointSaved()
+
     @abc.abstractmethod
     async def delete_checkpoint(self, subscription_id: str) -> None:
         """Forget the subscription's position (nothing happens when it has none)."""
@@ -287,10 +366,34 @@ class Driver(abc.ABC):
 
     @asynccontextmanager
     async def _checkpoint_after(self, subscription_id: str) -> AsyncIterator[DriverTransaction]:
-        handle = _CheckpointAfter()
+        handle = _CheckpointAfter(self, subscription_id)
         yield handle
         if handle.position is not None:
             await self.save_checkpoint(subscription_id, handle.position)
+
+    # --- leases ------------------------------------------------------------------
+
+    supports_leases: ClassVar[bool] = False
+    """True when the driver implements `acquire_lease` and `release_lease`."""
+
+    async def acquire_lease(self, name: str, owner: str, ttl: float) -> LeaseOutcome:
+        """Take the lease `name` for `owner` for `ttl` seconds, or renew it.
+
+        In one atomic step: granted when nobody holds it, when `owner` does,
+        or when its holder's expiry has passed; refused (naming the holder)
+        otherwise. Expiry is by one clock all runners share (the database
+        server's, where there is one). Set `supports_leases` when you
+        implement it; without it, subscriptions run without leases.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no leases")
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease up if `owner` holds it (a standby may take it at once)."""
+        raise NotImplementedError(f"{type(self).__name__} has no leases")
+
+    async def lease_holders(self, prefix: str) -> Mapping[str, str]:
+        """The leases not expired whose names start with `prefix`: name to owner."""
+        raise NotImplementedError(f"{type(self).__name__} has no leases")
 
     # --- live delivery and lifecycle -----------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Self
 
@@ -22,6 +22,13 @@ from eventsourcing_kit.errors import (
     StoreClosedError,
     TransientStoreError,
 )
+from eventsourcing_kit.stores._checkpoints import (
+    UNCONDITIONAL,
+    CheckpointTransaction,
+    Unconditional,
+    checkpoint_transaction,
+    save_checkpoint,
+)
 from eventsourcing_kit.stores._driver import (
     AppendRequest,
     Driver,
@@ -31,6 +38,7 @@ from eventsourcing_kit.stores._driver import (
     StreamsRead,
     StreamWrite,
 )
+from eventsourcing_kit.stores._leases import LeaseOutcome
 from eventsourcing_kit.stores._records import (
     AppendResult,
     ExpectedVersion,
@@ -43,6 +51,7 @@ from eventsourcing_kit.stores._records import (
 )
 from eventsourcing_kit.stores._rules import retried_results
 from eventsourcing_kit.stores._validation import (
+    check_lease,
     encode_snapshot,
     prepare_appends,
     prepare_write,
@@ -60,28 +69,10 @@ logger = get_logger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
 
+
 _SESSION_ABORTED = (
     "the failed append aborted your transaction (its COMMIT would roll back): roll it back"
 )
-
-
-class CheckpointTransaction:
-    """A unit of work that ends with a subscription's checkpoint being stored.
-
-    `connection` is the backend's open connection inside the transaction
-    (an ``asyncpg.Connection`` on PostgreSQL, a ``sqlite3.Connection`` on
-    SQLite, None in memory): a handler that writes its read model through it
-    commits together with the checkpoint, exactly once. Appends and
-    snapshots made through the store inside the block join it as well.
-    """
-
-    def __init__(self, connection: Any = None) -> None:
-        self.connection = connection
-        self.position: Position | None = None
-
-    def save(self, position: Position) -> None:
-        """Store `position` as the checkpoint when the transaction commits."""
-        self.position = position
 
 
 class EventStore:
@@ -351,11 +342,24 @@ class EventStore:
         self._check_open()
         return await self._driver.load_checkpoint(validate_subscription_id(subscription_id))
 
-    async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
-        """Store the position a subscription has processed up to (inclusive)."""
+    async def save_checkpoint(
+        self,
+        subscription_id: str,
+        position: Position,
+        *,
+        expected: Position | Unconditional | None = UNCONDITIONAL,
+    ) -> None:
+        """Store the position a subscription has processed up to (inclusive).
+
+        With `expected` (a position, or None for "no checkpoint yet"), the
+        write is conditional: when the stored checkpoint is another one,
+        nothing is stored and `CheckpointFencedError` says where it is. A
+        runner passes the position it read, so that it never moves a
+        checkpoint that another runner (or a reset) moved meanwhile.
+        """
         self._check_open()
         validate_subscription_id(subscription_id)
-        await self._driver.save_checkpoint(subscription_id, self._check_position(position))
+        await save_checkpoint(self._driver, subscription_id, position, expected=expected)
 
     async def delete_checkpoint(self, subscription_id: str) -> None:
         """Forget a subscription's position: it starts over on its next run."""
@@ -383,17 +387,31 @@ class EventStore:
         """
         self._check_open()
         validate_subscription_id(subscription_id)
-        return self._checkpoint_transaction(subscription_id)
+        return checkpoint_transaction(self._driver, subscription_id)
 
-    @asynccontextmanager
-    async def _checkpoint_transaction(
-        self, subscription_id: str
-    ) -> AsyncIterator[CheckpointTransaction]:
-        async with self._driver.transaction(subscription_id) as handle:
-            unit = CheckpointTransaction(handle.connection)
-            yield unit
-            if unit.position is not None:
-                await handle.save_checkpoint(self._check_position(unit.position))
+    # --- leases --------------------------------------------------------------
+
+    @property
+    def supports_leases(self) -> bool:
+        """Whether this backend keeps leases (subscriptions then run one active runner)."""
+        return self._driver.supports_leases
+
+    async def acquire_lease(self, name: str, *, owner: str, ttl: float) -> LeaseOutcome:
+        """Take the lease `name` for `owner` for `ttl` seconds, or renew it; see `_leases`."""
+        self._check_open()
+        return await self._driver.acquire_lease(*check_lease(name, owner, ttl))
+
+    async def release_lease(self, name: str, *, owner: str) -> None:
+        """Give the lease `name` up if `owner` holds it."""
+        self._check_open()
+        checked, owner, _ = check_lease(name, owner)
+        await self._driver.release_lease(checked, owner)
+
+    async def lease_holders(self, prefix: str) -> dict[str, str]:
+        """The leases held now whose names start with `prefix`: name to owner."""
+        self._check_open()
+        checked, _, _ = check_lease(prefix, "-")
+        return dict(await self._driver.lease_holders(checked))
 
     # --- live delivery and lifecycle -----------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -22,6 +23,7 @@ from eventsourcing_kit.stores._records import ExpectedVersion, NewEvent, Snapsho
 __all__ = [
     "MAX_INT64",
     "MAX_NAME_LENGTH",
+    "check_lease",
     "encode_snapshot",
     "prepare_appends",
     "prepare_events",
@@ -279,3 +281,29 @@ def encode_snapshot(snapshot: object) -> bytes:
             f"snapshot data must be a dict (a JSON object), got {type(data).__name__}"
         )
     return dumps(data if isinstance(data, dict) else dict(data), what="snapshot data")
+
+
+_MAX_OWNER_LENGTH = 255
+
+
+def check_lease(name: object, owner: object, ttl: object = 1.0) -> tuple[str, str, float]:
+    """The checked arguments of a lease call, or `InvalidInputError`."""
+    checked = validate_subscription_id(name)
+    if (
+        not isinstance(owner, str)
+        or not owner
+        or len(owner) > _MAX_OWNER_LENGTH
+        or not owner.isprintable()
+    ):
+        raise InvalidInputError(
+            f"invalid lease owner {owner!r}: pass a printable string of 1 to "
+            f"{_MAX_OWNER_LENGTH} characters that names this runner"
+        )
+    if (
+        isinstance(ttl, bool)
+        or not isinstance(ttl, int | float)
+        or not math.isfinite(ttl)
+        or ttl <= 0
+    ):
+        raise InvalidInputError(f"invalid lease ttl {ttl!r}: pass seconds > 0")
+    return checked, owner, float(ttl)

@@ -6,6 +6,7 @@ splits the streams among members; `Projection` dispatches typed events to
 methods. See docs/subscriptions.md.
 """
 
+from eventsourcing_kit.subscriptions._balancing import BalancingMember, join_group
 from eventsourcing_kit.subscriptions._groups import (
     GroupMember,
     consumer_group,
@@ -15,6 +16,7 @@ from eventsourcing_kit.subscriptions._groups import (
 )
 from eventsourcing_kit.subscriptions._options import (
     HandlerContext,
+    LeasePolicy,
     RetryPolicy,
     SubscriptionOptions,
 )
@@ -30,9 +32,11 @@ from eventsourcing_kit.subscriptions._status import SubscriptionState, Subscript
 from eventsourcing_kit.subscriptions._subscription import Subscription, subscribe
 
 __all__ = [
+    "BalancingMember",
     "EventDecoder",
     "GroupMember",
     "HandlerContext",
+    "LeasePolicy",
     "ParkedEvent",
     "Projection",
     "ReplayResult",
@@ -45,6 +49,7 @@ __all__ = [
     "consumer_group",
     "group_member",
     "handles",
+    "join_group",
     "list_parked",
     "member_for",
     "parked_stream_id",

@@ -9,6 +9,12 @@ rolled back with the failure and are handed over again, each in its own
 transaction; otherwise they were handled, and the checkpoint moves past them
 before the retries start, so that a stop during the backoff does not hand
 them over a second time.
+
+Every checkpoint write is fenced: it names the checkpoint this runner read or
+stored last (`stored`) as the one it expects, so a runner that fell behind
+another (a second replica, a standby that took over) or a reset stores
+nothing: `CheckpointFencedError` comes out of `deliver`, after a
+transactional batch's writes rolled back.
 """
 
 from __future__ import annotations
@@ -72,6 +78,13 @@ class Delivery:
         self.handled = 0
         self.parked = 0
         self.last_error: str | None = None
+        # The checkpoint as this runner last read or stored it: the condition
+        # of its next write. The follower sets it whenever it loads one.
+        self.stored: Position | None = None
+
+    async def _save(self, position: Position) -> None:
+        await self._store.save_checkpoint(self._id, position, expected=self.stored)
+        self.stored = position
 
     async def deliver(self, events: Sequence[RecordedEvent], end: Position) -> None:
         """Hand `events` over, then store `end` as the checkpoint.
@@ -80,7 +93,7 @@ class Delivery:
         `events` (the events between were filtered out).
         """
         if not events:
-            await self._store.save_checkpoint(self._id, end)
+            await self._save(end)
             return
         progress = _Progress()
         try:
@@ -100,12 +113,12 @@ class Delivery:
             )
         start = progress.handled
         if start:
-            await self._store.save_checkpoint(self._id, events[start - 1].position)
+            await self._save(events[start - 1].position)
         for index in range(start, len(events)):
             known = index == failed_index and not self._batched
             await self._deliver_one(events[index], first_error if known else None)
         if end != events[-1].position:
-            await self._store.save_checkpoint(self._id, end)
+            await self._save(end)
 
     async def replay(self, record: RecordedEvent) -> None:
         """Hand one parked event over once, without moving the checkpoint."""
@@ -158,7 +171,7 @@ class Delivery:
         }
         if self._on_error == "park":
             await park(self._store, self._id, record, error=error, attempts=attempts)
-            await self._store.save_checkpoint(self._id, record.position)
+            await self._save(record.position)
             self.parked += 1
             self._log.error("subscription parked a failing event and goes on", **where)
             return
@@ -174,10 +187,11 @@ class Delivery:
                     subscription_id=self._id, connection=transaction.connection
                 )
                 await self._call(events, progress, context)
-                transaction.save(end)
+                transaction.save(end, expected=self.stored)
+            self.stored = end
         else:
             await self._call(events, progress, None)
-            await self._store.save_checkpoint(self._id, end)
+            await self._save(end)
 
     async def _call(
         self,

@@ -6,7 +6,11 @@ import asyncio
 import time
 
 from eventsourcing_kit._logging import Logger
-from eventsourcing_kit.errors import StoreUnavailableError, TransientStoreError
+from eventsourcing_kit.errors import (
+    CheckpointFencedError,
+    StoreUnavailableError,
+    TransientStoreError,
+)
 from eventsourcing_kit.stores import EventStore, Position
 from eventsourcing_kit.subscriptions._delivery import Delivery
 from eventsourcing_kit.subscriptions._pacing import Pacer
@@ -50,6 +54,8 @@ class Follower:
         self.state = SubscriptionState.IDLE
         self.checkpoint: Position | None = None
         self.resets: list[asyncio.Future[None]] = []
+        # Set when this runner lost its lease: end the loop after the batch.
+        self.halt = asyncio.Event()
 
     async def loop(self) -> None:
         store_failures = 0
@@ -64,6 +70,7 @@ class Follower:
                 if await self._pacer.back_off(error, store_failures):
                     return
         self.checkpoint = checkpoint
+        self._delivery.stored = checkpoint
         self._log.info(
             "subscription started",
             checkpoint=checkpoint,
@@ -81,9 +88,10 @@ class Follower:
         armed: asyncio.Task[bool] | None = None
         near_head = False
         store_failures = 0
+        reload = False
         last_progress = time.monotonic()
         try:
-            while not self._pacer.stopping.is_set():
+            while not (self._pacer.stopping.is_set() or self.halt.is_set()):
                 if self.resets:
                     await self._reset_now()
                     checkpoint = self.checkpoint
@@ -97,8 +105,28 @@ class Follower:
                     )
                     await asyncio.sleep(0)
                 try:
+                    if reload:
+                        checkpoint = await self._reload()
+                        reload = False
                     read = await self._read_and_deliver(checkpoint)
+                except CheckpointFencedError as fenced:
+                    # Another runner, or a reset, moved the checkpoint: what
+                    # this one remembers is stale. Its batch stored nothing
+                    # (and rolled back, if transactional): go on from the
+                    # stored checkpoint.
+                    self._log.warning(
+                        "subscription fenced: its checkpoint moved under it; reloading",
+                        expected=fenced.expected,
+                        actual=fenced.actual,
+                    )
+                    reload = True
+                    continue
                 except (TransientStoreError, StoreUnavailableError) as error:
+                    # The failed call may have committed (a COMMIT whose reply
+                    # was lost): the checkpoint in memory may be behind the
+                    # stored one. Read it back before reading events again,
+                    # or the committed batch would be handed over twice.
+                    reload = True
                     store_failures += 1
                     if await self._pacer.back_off(error, store_failures):
                         break
@@ -156,13 +184,24 @@ class Follower:
         )
         return len(records)
 
+    async def _reload(self) -> Position | None:
+        checkpoint = await self._store.load_checkpoint(self._id)
+        self.checkpoint = self._delivery.stored = checkpoint
+        self._log.info("subscription reloaded its checkpoint", checkpoint=checkpoint)
+        return checkpoint
+
     async def _initial_checkpoint(self) -> Position | None:
         checkpoint = await self._store.load_checkpoint(self._id)
         if checkpoint is None and self._settings.start == "now":
             # Stored at once: a restart before the first event must not move "now".
-            checkpoint = await self._store.head_position()
-            if checkpoint is not None:
-                await self._store.save_checkpoint(self._id, checkpoint)
+            head = await self._store.head_position()
+            if head is not None:
+                try:
+                    await self._store.save_checkpoint(self._id, head, expected=None)
+                except CheckpointFencedError:
+                    # Another runner stored one first: start where it did.
+                    return await self._store.load_checkpoint(self._id)
+            checkpoint = head
         return checkpoint
 
     async def _reset_now(self) -> None:
@@ -186,6 +225,7 @@ class Follower:
         # and never rebuild the cleared read model.
         start = self._store.start_position
         await self._store.save_checkpoint(self._id, start)
+        self._delivery.stored = start
         if self._settings.on_reset is not None:
             await self._settings.on_reset()
         self.checkpoint = start

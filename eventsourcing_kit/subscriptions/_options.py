@@ -9,7 +9,15 @@ import attrs
 
 from eventsourcing_kit.errors import ConfigurationError
 
-__all__ = ["Handler", "HandlerContext", "OnError", "RetryPolicy", "Start", "SubscriptionOptions"]
+__all__ = [
+    "Handler",
+    "HandlerContext",
+    "LeasePolicy",
+    "OnError",
+    "RetryPolicy",
+    "Start",
+    "SubscriptionOptions",
+]
 
 Start: TypeAlias = Literal["beginning", "now"]
 """Where a subscription without a checkpoint starts: the first event, or the head."""
@@ -55,6 +63,58 @@ class RetryPolicy:
         return float(min(self.max_delay, self.initial_delay * self.multiplier ** (retry - 1)))
 
 
+def _positive(name: str) -> Callable[[Any, Any, Any], None]:
+    def check(instance: Any, attribute: Any, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigurationError(f"LeasePolicy.{name} must be seconds > 0, got {value!r}")
+
+    return check
+
+
+@attrs.frozen(kw_only=True)
+class LeasePolicy:
+    """How the runners of one subscription agree on the one that delivers.
+
+    The active runner holds a lease of `ttl` seconds in the store and renews
+    it every `renew_every` seconds (default: a third of `ttl`). Other
+    runners stand by and try to take it every `standby_poll` seconds
+    (default: a sixth of `ttl`). When the active runner dies, a standby takes
+    over within ``ttl + standby_poll`` seconds of its last renewal; when it
+    stops, it gives the lease up and a standby takes over within
+    `standby_poll`. A runner that loses its lease (a pause longer than `ttl`)
+    stops after its batch in progress, which fenced checkpoints keep from
+    committing twice.
+    """
+
+    ttl: float = attrs.field(default=3.0, validator=_positive("ttl"))
+    renew_every: float | None = attrs.field(default=None, validator=_positive("renew_every"))
+    standby_poll: float | None = attrs.field(default=None, validator=_positive("standby_poll"))
+
+    def __attrs_post_init__(self) -> None:
+        if self.renew_every is not None and self.renew_every >= self.ttl:
+            raise ConfigurationError(
+                f"LeasePolicy.renew_every ({self.renew_every}) must be shorter than its ttl "
+                f"({self.ttl}), or the lease expires between renewals"
+            )
+
+    @property
+    def renewal_interval(self) -> float:
+        """Seconds between two renewals of a held lease."""
+        return self.ttl / 3 if self.renew_every is None else self.renew_every
+
+    @property
+    def standby_interval(self) -> float:
+        """Seconds between two tries of a standby to take the lease."""
+        return self.ttl / 6 if self.standby_poll is None else self.standby_poll
+
+    @property
+    def takeover_bound(self) -> float:
+        """The most seconds from the active runner's last renewal to a standby's takeover."""
+        return self.ttl + self.standby_interval
+
+
 @attrs.frozen(kw_only=True)
 class HandlerContext:
     """What a transactional handler receives beside its event (or batch).
@@ -86,3 +146,4 @@ class SubscriptionOptions(TypedDict, total=False):
     retry: RetryPolicy | None
     poll_interval: float
     on_reset: Callable[[], Awaitable[None]] | None
+    lease: LeasePolicy | bool | None

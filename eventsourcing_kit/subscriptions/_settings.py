@@ -16,7 +16,13 @@ from eventsourcing_kit.stores import (
     validate_subscription_id,
 )
 from eventsourcing_kit.subscriptions._groups import GroupMember
-from eventsourcing_kit.subscriptions._options import Handler, OnError, RetryPolicy, Start
+from eventsourcing_kit.subscriptions._options import (
+    Handler,
+    LeasePolicy,
+    OnError,
+    RetryPolicy,
+    Start,
+)
 from eventsourcing_kit.subscriptions._parking import parked_stream_id
 
 __all__ = ["DEFAULT_SUBSCRIPTION_BATCH_SIZE", "Settings", "check_settings"]
@@ -40,6 +46,7 @@ class Settings:
     poll_interval: float
     partition: GroupMember | None
     on_reset: Callable[[], Awaitable[None]] | None
+    lease: LeasePolicy | None
 
 
 def check_settings(
@@ -58,6 +65,7 @@ def check_settings(
     poll_interval: float,
     partition: GroupMember | None,
     on_reset: Callable[[], Awaitable[None]] | None,
+    lease: LeasePolicy | bool | None = None,
 ) -> Settings:
     """`Settings` from a subscription's arguments, or `ConfigurationError`."""
     if not isinstance(store, EventStore):
@@ -89,6 +97,7 @@ def check_settings(
     if partition is not None and not isinstance(partition, GroupMember):
         raise ConfigurationError(f"partition must be a GroupMember, got {partition!r}")
     return Settings(
+        lease=_lease_policy(store, lease),
         subscription_id=checked_id,
         start=start,
         category=None if category is None else validate_category(category),
@@ -102,6 +111,26 @@ def check_settings(
         partition=partition,
         on_reset=on_reset,
     )
+
+
+def _lease_policy(store: EventStore, lease: object) -> LeasePolicy | None:
+    # None (the default): a lease where the store keeps them; False: none.
+    if lease is None or lease is True:
+        if not store.supports_leases:
+            if lease is True:
+                raise ConfigurationError(
+                    "lease=True, but this store keeps no leases: pass lease=False, or use a "
+                    "backend that keeps them (memory, SQLite, PostgreSQL)"
+                )
+            return None
+        return LeasePolicy()
+    if lease is False:
+        return None
+    if isinstance(lease, LeasePolicy):
+        if not store.supports_leases:
+            raise ConfigurationError("this store keeps no leases: pass lease=False")
+        return lease
+    raise ConfigurationError(f"lease must be a LeasePolicy, True, False or None, got {lease!r}")
 
 
 def _is_async_callable(handler: object) -> bool:

@@ -21,6 +21,8 @@ class SubscriptionState(enum.Enum):
     """Reading history in full batches."""
     LIVE = "live"
     """Caught up with the head; waiting for new events."""
+    STANDBY = "standby"
+    """Another runner holds the subscription's lease; this one waits to take over."""
     STOPPED = "stopped"
     """Stopped on request, with its checkpoint stored."""
     FAILED = "failed"

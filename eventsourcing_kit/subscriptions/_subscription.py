@@ -18,7 +18,14 @@ from eventsourcing_kit.stores import EventStore, Position
 from eventsourcing_kit.subscriptions._delivery import Delivery, Interrupted
 from eventsourcing_kit.subscriptions._follower import Follower
 from eventsourcing_kit.subscriptions._groups import GroupMember
-from eventsourcing_kit.subscriptions._options import Handler, OnError, RetryPolicy, Start
+from eventsourcing_kit.subscriptions._leasing import Leasing
+from eventsourcing_kit.subscriptions._options import (
+    Handler,
+    LeasePolicy,
+    OnError,
+    RetryPolicy,
+    Start,
+)
 from eventsourcing_kit.subscriptions._pacing import Pacer
 from eventsourcing_kit.subscriptions._parking import (
     ParkedEvent,
@@ -69,6 +76,10 @@ class Subscription:
       used up its retries, `on_error="stop"` (default) ends `run()` with
       `HandlerError`, and ``"park"`` parks the event (`parked()`,
       `replay_parked()`) and goes on.
+    - `lease`: one active runner per subscription id, in any number of
+      processes: a `LeasePolicy` (its ttl bounds the takeover), ``False``
+      for none; by default a `LeasePolicy()` where the store keeps leases.
+      The other runners stand by (state ``standby``).
     - `on_reset`: an async callable that `reset()` runs to clear the read
       model before the rebuild.
 
@@ -93,6 +104,7 @@ class Subscription:
         poll_interval: float = 1.0,
         partition: GroupMember | None = None,
         on_reset: Callable[[], Awaitable[None]] | None = None,
+        lease: LeasePolicy | bool | None = None,
     ) -> None:
         settings = check_settings(
             store,
@@ -109,6 +121,7 @@ class Subscription:
             poll_interval=poll_interval,
             partition=partition,
             on_reset=on_reset,
+            lease=lease,
         )
         self._id = settings.subscription_id
         self._settings = settings
@@ -140,6 +153,11 @@ class Subscription:
             pacer=self._pacer,
             lock=self._lock,
             log=self._log,
+        )
+        self._leasing = (
+            None
+            if settings.lease is None
+            else Leasing(store, self._id, settings.lease, pacer=self._pacer, log=self._log)
         )
         self._running = False
         self._runner: asyncio.Task[Any] | None = None
@@ -179,9 +197,7 @@ class Subscription:
         # The loop (and so the handler) runs in a task of its own, which
         # stop(timeout=...) can cancel however run() is awaited; cancelling
         # the caller's task instead would cancel more than the subscription.
-        self._runner = asyncio.create_task(
-            self._follower.loop(), name=f"subscription {self._id} loop"
-        )
+        self._runner = asyncio.create_task(self._body(), name=f"subscription {self._id} loop")
         self._stop_cancelled = False
         self._finished.clear()
         self._failure = None
@@ -241,6 +257,17 @@ class Subscription:
             self._follower.checkpoint = await self._store.load_checkpoint(self._id)
         except EventSourcingError as error:  # the line is still logged, with what is known
             self._log.warning("subscription checkpoint not read back", error=repr(error))
+
+    async def _body(self) -> None:
+        if self._leasing is None:
+            await self._follower.loop()
+            return
+        follower = self._follower
+
+        def standing_by() -> None:
+            follower.state = SubscriptionState.STANDBY
+
+        await self._leasing.run(follower.loop, halt=follower.halt, on_standby=standing_by)
 
     async def start(self) -> None:
         """Run it in a background task; `stop()` ends it, `wait()` awaits it."""
@@ -384,6 +411,7 @@ def subscribe(
     poll_interval: float = 1.0,
     partition: GroupMember | None = None,
     on_reset: Callable[[], Awaitable[None]] | None = None,
+    lease: LeasePolicy | bool | None = None,
 ) -> Subscription:
     """A subscription named `subscription_id` that feeds `handler` from `store`'s global order.
 
@@ -408,4 +436,5 @@ def subscribe(
         poll_interval=poll_interval,
         partition=partition,
         on_reset=on_reset,
+        lease=lease,
     )

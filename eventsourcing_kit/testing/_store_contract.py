@@ -34,7 +34,9 @@ import pytest
 from eventsourcing_kit.stores import EventStore
 from eventsourcing_kit.testing._contract_appends import AppendContract
 from eventsourcing_kit.testing._contract_bounds import BoundsContract
+from eventsourcing_kit.testing._contract_checkpoints import CheckpointContract
 from eventsourcing_kit.testing._contract_concurrency import ConcurrencyContract
+from eventsourcing_kit.testing._contract_leases import LeaseContract
 from eventsourcing_kit.testing._contract_lifecycle import LifecycleContract
 from eventsourcing_kit.testing._contract_listing import ListingContract
 from eventsourcing_kit.testing._contract_many import AppendManyContract
@@ -54,6 +56,8 @@ class StoreContract(
     ReadContract,
     ValidationContract,
     StateContract,
+    CheckpointContract,
+    LeaseContract,
     ListingContract,
     LifecycleContract,
 ):

@@ -37,7 +37,7 @@ from postgres_support import (
 )
 
 from eventsourcing_kit import NewEvent
-from eventsourcing_kit.errors import StoreUnavailableError, TransientStoreError
+from eventsourcing_kit.errors import TransientStoreError
 from eventsourcing_kit.stores.postgres import PostgresEventStore
 
 # Four: the most the store keeps (docs/postgres.md, "Connections").
@@ -332,17 +332,6 @@ async def test_a_kept_connection_that_closed_does_not_keep_the_others_from_the_p
         await terminate_backend(pg_dsn, first)
         assert await until(lambda: store.pool.get_size() == 1)  # the client noticed
         assert await until(lambda: lent_out(store.pool) == 0)
-
-
-async def test_a_statement_whose_connection_the_server_ends_is_store_unavailable(
-    pg_dsn: str, pg_store: PostgresEventStore
-) -> None:
-    async with table_locked(pg_dsn, pg_store.schema, "events"):
-        statement = asyncio.create_task(pg_store.stream_version("Kept-1"))
-        await terminate_backend(pg_dsn, await waiting_for_lock(pg_dsn, pg_store.schema, "events"))
-        with pytest.raises(StoreUnavailableError):
-            await statement
-    assert await pg_store.stream_version("Kept-1") == 0
 
 
 # --- the listener -------------------------------------------------------------

@@ -121,7 +121,7 @@ async def test_a_file_changed_after_it_was_applied_fails_opening_the_store(path:
 
 async def test_a_previous_release_file_gets_only_the_new_migrations(path: Path) -> None:
     make_previous_release_file(path)
-    assert NEW_FILES == ["005_schema_migrations_checksum.sql"]
+    assert NEW_FILES == ["005_schema_migrations_checksum.sql", "006_subscription_leases.sql"]
     assert await migrate(path) == NEW_FILES
 
 

@@ -10,6 +10,7 @@ and a failed block undoes them.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -24,9 +25,15 @@ from eventsourcing_kit.stores.driver import (
     AppendRequest,
     AppendResult,
     AppendSignal,
+    CheckpointFenced,
+    CheckpointOutcome,
+    CheckpointSaved,
     Driver,
     DriverTransaction,
     GlobalRead,
+    LeaseGranted,
+    LeaseOutcome,
+    LeaseRefused,
     Position,
     RecordedEvent,
     Rejected,
@@ -55,7 +62,9 @@ class _Row(NamedTuple):
 class _Transaction(DriverTransaction):
     """An open checkpoint transaction: what it must undo if it fails."""
 
-    def __init__(self, driver: MemoryDriver) -> None:
+    def __init__(self, driver: MemoryDriver, subscription_id: str) -> None:
+        self._driver = driver
+        self._subscription_id = subscription_id
         self.rows_before = len(driver.rows)
         self.snapshots_before = dict(driver.snapshots)
         self.checkpoints_before = dict(driver.checkpoints)
@@ -63,6 +72,17 @@ class _Transaction(DriverTransaction):
 
     async def save_checkpoint(self, position: Position) -> None:
         self.position = position
+
+    async def save_checkpoint_if(
+        self, position: Position, *, expected: Position | None
+    ) -> CheckpointOutcome:
+        # The transaction holds the driver's lock, and every other checkpoint
+        # write waits for it: what is compared now still holds at the commit.
+        actual = self._driver.checkpoints.get(self._subscription_id)
+        if actual != expected:
+            return CheckpointFenced(actual)
+        self.position = position
+        return CheckpointSaved()
 
 
 # The transactions open in this context. A context variable, not the task:
@@ -75,12 +95,16 @@ _OPEN: ContextVar[tuple[_Transaction, ...]] = ContextVar(
 class MemoryDriver(Driver):
     """The storage of one ``memory://`` store."""
 
+    atomic_checkpoints = True
+    supports_leases = True
+
     def __init__(self) -> None:
         self.rows: list[_Row] = []
         self.streams: dict[str, list[int]] = {}
         self.by_id: dict[UUID, int] = {}
         self.snapshots: dict[str, tuple[Snapshot, bytes]] = {}
         self.checkpoints: dict[str, Position] = {}
+        self.leases: dict[str, tuple[str, float]] = {}  # name: (owner, expiry, monotonic)
         self._signal = AppendSignal()
         self._lock = asyncio.Lock()
         self._open: _Transaction | None = None
@@ -124,7 +148,7 @@ class MemoryDriver(Driver):
     @asynccontextmanager
     async def _transaction(self, subscription_id: str) -> AsyncIterator[DriverTransaction]:
         async with self._lock:
-            opened = _Transaction(self)
+            opened = _Transaction(self, subscription_id)
             self._open = opened
             token = _OPEN.set((*_OPEN.get(), opened))
             committed = False
@@ -317,6 +341,17 @@ class MemoryDriver(Driver):
         async with self._writing():
             self.checkpoints[subscription_id] = position
 
+    async def save_checkpoint_if(
+        self, subscription_id: str, position: Position, *, expected: Position | None
+    ) -> CheckpointOutcome:
+        async with self._writing():
+            # No await between the comparison and the write: atomic here.
+            actual = self.checkpoints.get(subscription_id)
+            if actual != expected:
+                return CheckpointFenced(actual)
+            self.checkpoints[subscription_id] = position
+            return CheckpointSaved()
+
     async def delete_checkpoint(self, subscription_id: str) -> None:
         async with self._writing():
             self.checkpoints.pop(subscription_id, None)
@@ -325,6 +360,29 @@ class MemoryDriver(Driver):
         if self._open is None or self._joined():
             return dict(self.checkpoints)
         return dict(self._open.checkpoints_before)
+
+    # --- leases -----------------------------------------------------------------
+
+    async def acquire_lease(self, name: str, owner: str, ttl: float) -> LeaseOutcome:
+        now = time.monotonic()
+        held = self.leases.get(name)
+        if held is not None and held[0] != owner and held[1] > now:
+            return LeaseRefused(held[0])
+        self.leases[name] = (owner, now + ttl)
+        return LeaseGranted()
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        held = self.leases.get(name)
+        if held is not None and held[0] == owner:
+            del self.leases[name]
+
+    async def lease_holders(self, prefix: str) -> Mapping[str, str]:
+        now = time.monotonic()
+        return {
+            name: owner
+            for name, (owner, expires) in self.leases.items()
+            if name.startswith(prefix) and expires > now
+        }
 
     # --- live delivery and lifecycle -----------------------------------------
 

@@ -9,6 +9,7 @@ statements).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -16,10 +17,15 @@ from uuid import UUID
 
 import asyncpg
 
+from eventsourcing_kit.errors import WrongEventLoopError
 from eventsourcing_kit.stores.driver import (
+    AppendOutcome,
+    AppendRequest,
+    CheckpointOutcome,
     Driver,
     DriverTransaction,
     GlobalRead,
+    LeaseOutcome,
     Position,
     RecordedEvent,
     Snapshot,
@@ -30,6 +36,7 @@ from eventsourcing_kit.stores.driver import (
 from eventsourcing_kit.stores.postgres._appends import Appends
 from eventsourcing_kit.stores.postgres._connect import QuietReset
 from eventsourcing_kit.stores.postgres._lane import Lane
+from eventsourcing_kit.stores.postgres._leases import Leases
 from eventsourcing_kit.stores.postgres._notify import Listener, Notifier, channel_for
 from eventsourcing_kit.stores.postgres._options import PostgresOptions
 from eventsourcing_kit.stores.postgres._positions import START, validate_position
@@ -46,6 +53,9 @@ class PostgresDriver(Appends, Driver):
     `append` comes from `Appends`. Positions are pairs ``(transaction id,
     global position)`` (`_positions`).
     """
+
+    atomic_checkpoints = True
+    supports_leases = True
 
     def __init__(
         self,
@@ -64,6 +74,10 @@ class PostgresDriver(Appends, Driver):
         store may open connections of its own.
         """
         schema = options.schema
+        # asyncpg's connections belong to the loop that made them; used from
+        # another, a statement is sent and then fails (after an append has
+        # committed), and leaves the connection unusable on its own loop too.
+        self._loop = asyncio.get_running_loop()
         self.pool = pool
         self.schema = schema
         self._owns_pool = owns_pool
@@ -84,6 +98,7 @@ class PostgresDriver(Appends, Driver):
         )
         self._reader = Reader(lane, sql, schema=schema, visibility_wait=options.visibility_wait)
         self._snapshots = Snapshots(pool, lane, sql, schema=schema)
+        self._leases = Leases(lane, sql, schema=schema)
 
     # --- positions -----------------------------------------------------------
 
@@ -94,23 +109,42 @@ class PostgresDriver(Appends, Driver):
     def check_position(self, position: object) -> Position:
         return validate_position(position)
 
+    def _check_loop(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop runs here, so nothing can be sent from here either
+        if loop is not self._loop:
+            raise WrongEventLoopError("PostgreSQL")
+
+    # --- writing ---------------------------------------------------------------
+
+    async def append(self, request: AppendRequest) -> AppendOutcome:
+        self._check_loop()
+        return await Appends.append(self, request)
+
     # --- reading ---------------------------------------------------------------
 
     async def events_by_id(
         self, event_ids: Sequence[UUID], *, session: Any = None
     ) -> Mapping[UUID, RecordedEvent]:
+        self._check_loop()
         return await self._reader.events_by_id(event_ids, session)
 
     def read_stream(self, request: StreamRead) -> AsyncIterator[RecordedEvent]:
+        self._check_loop()
         return self._reader.read_stream(request)
 
     def read_global(self, request: GlobalRead) -> AsyncIterator[RecordedEvent]:
+        self._check_loop()
         return self._reader.read_global(request)
 
     async def stream_version(self, stream_id: str) -> int:
+        self._check_loop()
         return await self._reader.stream_version(stream_id)
 
     async def head_position(self) -> Position | None:
+        self._check_loop()
         return await self._reader.head_position()
 
     def list_streams(self, request: StreamsRead) -> AsyncIterator[StreamInfo]:
@@ -119,25 +153,53 @@ class PostgresDriver(Appends, Driver):
     # --- snapshots and checkpoints ---------------------------------------------
 
     async def save_snapshot(self, snapshot: Snapshot, data: bytes) -> None:
+        self._check_loop()
         await self._snapshots.save_snapshot(snapshot, data)
 
     async def load_snapshot(self, stream_id: str) -> Snapshot | None:
+        self._check_loop()
         return await self._snapshots.load_snapshot(stream_id)
 
     async def load_checkpoint(self, subscription_id: str) -> Position | None:
+        self._check_loop()
         return await self._snapshots.load_checkpoint(subscription_id)
 
     async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
+        self._check_loop()
         await self._snapshots.save_checkpoint(subscription_id, position)
 
+    async def save_checkpoint_if(
+        self, subscription_id: str, position: Position, *, expected: Position | None
+    ) -> CheckpointOutcome:
+        self._check_loop()
+        return await self._snapshots.save_checkpoint_if(
+            subscription_id, position, expected=expected
+        )
+
     async def delete_checkpoint(self, subscription_id: str) -> None:
+        self._check_loop()
         await self._snapshots.delete_checkpoint(subscription_id)
 
     async def list_checkpoints(self) -> Mapping[str, Position]:
         return await self._snapshots.list_checkpoints()
 
     def transaction(self, subscription_id: str) -> AbstractAsyncContextManager[DriverTransaction]:
+        self._check_loop()
         return self._snapshots.transaction(subscription_id)
+
+    # --- leases -----------------------------------------------------------------
+
+    async def acquire_lease(self, name: str, owner: str, ttl: float) -> LeaseOutcome:
+        self._check_loop()
+        return await self._leases.acquire(name, owner, ttl)
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        self._check_loop()
+        await self._leases.release(name, owner)
+
+    async def lease_holders(self, prefix: str) -> Mapping[str, str]:
+        self._check_loop()
+        return await self._leases.holders(prefix)
 
     # --- live delivery and lifecycle -------------------------------------------
 
@@ -146,6 +208,7 @@ class PostgresDriver(Appends, Driver):
 
         LISTENs on one pool connection from the first call until `close`.
         """
+        self._check_loop()
         return await self._listener.wait(timeout)
 
     async def close(self) -> None:

@@ -14,6 +14,14 @@ pool's release cleans up after a cancelled or broken connection), and on
 free (or room for one): code sharing the pool never waits for a connection
 that the lane sits on, except for one the pool lent out since, which the
 lane gives back at its next statement or when it idles.
+
+A statement whose connection turns out to be dead (the server ended it
+while it sat idle here or in the pool: an idle timeout, a restart, a
+failover) is sent once more on another connection, unless the caller says
+it must not be: every statement of the store is a read or an idempotent
+write (appends carry their event ids, which the core recognises on a
+retry), so sending it again cannot write twice. Once only: a server that is
+really gone fails the second try as well, and the caller hears of it.
 """
 
 from __future__ import annotations
@@ -24,9 +32,13 @@ from typing import Any
 
 import asyncpg
 
+from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.stores.postgres._connect import QuietReset
+from eventsourcing_kit.stores.postgres._errors import is_unavailable
 
 __all__ = ["DEFAULT_IDLE", "DEFAULT_KEEP", "Lane"]
+
+logger = get_logger(__name__)
 
 # Enough for the group committer's statements in flight plus a reader's
 # page ahead; more would only hold pool connections that sit idle.
@@ -65,14 +77,30 @@ class Lane:
         self._releasing: set[asyncio.Task[None]] = set()
         self._closed = False
 
-    async def fetch(self, query: str, *args: Any) -> list[Any]:
-        """``connection.fetch(query, *args)`` on a kept or pooled connection."""
-        rows: list[Any] = await self._run("fetch", query, args)
+    async def fetch(self, query: str, *args: Any, retry: bool = True) -> list[Any]:
+        """``connection.fetch(query, *args)`` on a kept or pooled connection.
+
+        `retry`: send it again once on another connection if this one was dead.
+        """
+        rows: list[Any] = await self._retrying("fetch", query, args, retry)
         return rows
 
-    async def fetchrow(self, query: str, *args: Any) -> Any:
+    async def fetchrow(self, query: str, *args: Any, retry: bool = True) -> Any:
         """``connection.fetchrow(query, *args)`` on a kept or pooled connection."""
-        return await self._run("fetchrow", query, args)
+        return await self._retrying("fetchrow", query, args, retry)
+
+    async def _retrying(self, method: str, query: str, args: tuple[Any, ...], retry: bool) -> Any:
+        if not retry:
+            return await self._run(method, query, args)
+        try:
+            return await self._run(method, query, args)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            logger.info(
+                "postgres connection was dead; sending the statement again", error=repr(error)
+            )
+        return await self._run(method, query, args)
 
     async def _run(self, method: str, query: str, args: tuple[Any, ...]) -> Any:
         idle = self._idle

@@ -24,16 +24,17 @@ from typing import Any
 import asyncpg
 
 from eventsourcing_kit._logging import get_logger
-from eventsourcing_kit.errors import StoreError
 from eventsourcing_kit.stores.driver import AppendSignal
-from eventsourcing_kit.stores.postgres._errors import is_unavailable
+from eventsourcing_kit.stores.postgres._errors import DRIVER_ERRORS, is_unavailable
 
 __all__ = ["Listener", "Notifier", "NotifyMode", "channel_for"]
 
 logger = get_logger(__name__)
 
 _MAX_CHANNEL_BYTES = 63
-_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+# Sending an owed NOTIFY again after a failure: after these many seconds,
+# growing, then it is given up (live readers poll anyway).
+_RESEND_DELAYS = (0.05, 0.2, 1.0)
 _NOTIFY = "SELECT pg_notify($1, '')"
 
 
@@ -87,6 +88,8 @@ class Notifier:
         self._dirty_since = 0.0
         self._last_append = -math.inf
         self._task: asyncio.Task[None] | None = None
+        self._failures = 0  # failed sends of the NOTIFY owed now
+        self._closing = False
 
     def poke(self) -> None:
         """Note that an append committed; a NOTIFY follows within `delay` and a round trip.
@@ -141,7 +144,7 @@ class Notifier:
                 # and send once more, so this NOTIFY is not lost with it.
                 connection, self._connection = self._connection, None
                 connection.terminate()
-                if attempt == 2 or not isinstance(error, _DRIVER_ERRORS):
+                if attempt == 2 or not isinstance(error, DRIVER_ERRORS):
                     raise
 
     async def _run(self) -> None:
@@ -163,10 +166,37 @@ class Notifier:
             self._dirty = False
             try:
                 await self._send_coalesced()
-            except (*_DRIVER_ERRORS, StoreError) as error:
-                # Live readers fall back to their polling timeout; nothing is lost.
-                logger.warning("notify failed", channel=self._channel, error=repr(error))
-                return
+            except Exception as error:
+                # Any failure, whatever the driver raises (InternalClientError
+                # included): this task is nobody's to await, so an escaping
+                # error would be lost ("never retrieved") with the NOTIFY it
+                # owed. Owed still: send it again after a pause, a few times.
+                if not self._resend_later(error):
+                    return
+                await asyncio.sleep(self._resend_delay())
+            else:
+                self._failures = 0
+
+    def _resend_later(self, error: Exception) -> bool:
+        self._failures += 1
+        again = self._failures <= len(_RESEND_DELAYS) and not self._closing
+        logger.warning(
+            "notify failed",
+            channel=self._channel,
+            error=repr(error),
+            resend=again,
+            attempt=self._failures,
+        )
+        if again:
+            self._dirty = True
+            self._dirty_since = asyncio.get_running_loop().time()
+        else:
+            # Live readers fall back to their polling timeout; nothing is lost.
+            self._failures = 0
+        return again
+
+    def _resend_delay(self) -> float:
+        return _RESEND_DELAYS[min(self._failures, len(_RESEND_DELAYS)) - 1]
 
     async def flush(self) -> None:
         """Wait until the NOTIFY still due, if any, is sent."""
@@ -175,10 +205,11 @@ class Notifier:
 
     async def close(self) -> None:
         """Send the NOTIFY still due, if any, and close the dedicated connection."""
+        self._closing = True  # one try more, no waiting between resends
         await self.flush()
         connection, self._connection = self._connection, None
         if connection is not None:
-            with contextlib.suppress(*_DRIVER_ERRORS, TimeoutError):
+            with contextlib.suppress(*DRIVER_ERRORS, TimeoutError):
                 await connection.close(timeout=1.0)
 
 
@@ -217,15 +248,17 @@ class Listener:
             if self._closed or (self._connection is not None and not self._dead):
                 return
             await self._drop()
+            # Any failure, not only the driver's known ones: a waiter that
+            # cannot listen polls instead, and tries again on its next wait.
             try:
                 connection = await self._pool.acquire()
-            except _DRIVER_ERRORS as error:
+            except Exception as error:
                 logger.warning("cannot listen, polling", channel=self._channel, error=repr(error))
                 return
             try:
                 await connection.add_listener(self._channel, self._on_notify)
                 connection.add_termination_listener(self._on_lost)
-            except _DRIVER_ERRORS as error:
+            except Exception as error:
                 logger.warning("cannot listen, polling", channel=self._channel, error=repr(error))
                 await self._release(connection)
                 return
@@ -255,14 +288,14 @@ class Listener:
             try:
                 connection.remove_termination_listener(self._on_lost)
                 await connection.remove_listener(self._channel, self._on_notify)
-            except _DRIVER_ERRORS as error:
+            except DRIVER_ERRORS as error:
                 if not is_unavailable(error):
                     logger.warning("unlisten failed", channel=self._channel, error=repr(error))
         await self._release(connection)
 
     async def _release(self, connection: Any) -> None:
         # A terminated pool connection may already be back in the pool.
-        with contextlib.suppress(*_DRIVER_ERRORS):
+        with contextlib.suppress(*DRIVER_ERRORS):
             await self._pool.release(connection)
 
     async def close(self) -> None:

@@ -86,10 +86,14 @@ class Queries:
     load_snapshot: str
     load_checkpoint: str
     save_checkpoint: str
+    save_checkpoint_if: str
     delete_checkpoint: str
     list_streams: str
     list_category_streams: str
     list_checkpoints: str
+    acquire_lease: str
+    release_lease: str
+    lease_holders: str
 
     @classmethod
     def for_schema(cls, schema: str) -> Queries:
@@ -265,6 +269,16 @@ class Queries:
                 "ON CONFLICT (subscription_id) DO UPDATE SET "
                 "transaction_id = EXCLUDED.transaction_id, "
                 "global_position = EXCLUDED.global_position, updated_at = now()"
+            ),
+            save_checkpoint_if=(
+                "SELECT saved, transaction_id, global_position "
+                f"FROM {s}.save_checkpoint_if($1, $2, $3, $4, $5)"
+            ),
+            acquire_lease=f"SELECT granted, holder FROM {s}.acquire_lease($1, $2, $3)",
+            release_lease=f"SELECT {s}.release_lease($1, $2)",
+            lease_holders=(
+                f"SELECT name, owner FROM {s}.subscription_leases "
+                "WHERE starts_with(name, $1) AND expires_at > clock_timestamp()"
             ),
             delete_checkpoint=(
                 f"DELETE FROM {s}.subscription_checkpoints WHERE subscription_id = $1"

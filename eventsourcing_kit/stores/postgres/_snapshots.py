@@ -16,7 +16,14 @@ from typing import Any
 import asyncpg
 
 from eventsourcing_kit.serialization import decode_json
-from eventsourcing_kit.stores.driver import DriverTransaction, Position, Snapshot
+from eventsourcing_kit.stores.driver import (
+    CheckpointFenced,
+    CheckpointOutcome,
+    CheckpointSaved,
+    DriverTransaction,
+    Position,
+    Snapshot,
+)
 from eventsourcing_kit.stores.postgres._errors import DRIVER_ERRORS, translate_error
 from eventsourcing_kit.stores.postgres._jsonb import jsonb_text
 from eventsourcing_kit.stores.postgres._lane import Lane
@@ -26,12 +33,29 @@ from eventsourcing_kit.stores.postgres._queries import Queries
 __all__ = ["Snapshots"]
 
 
+def _arguments(
+    subscription_id: str, position: Position, expected: Position | None
+) -> tuple[object, ...]:
+    """save_checkpoint_if()'s arguments (store/postgres/0011)."""
+    xid, global_position = validate_position(position).parts
+    if expected is None:
+        return (subscription_id, xid, global_position, None, None)
+    return (subscription_id, xid, global_position, *validate_position(expected).parts)
+
+
+def _outcome(row: Any) -> CheckpointOutcome:
+    saved, xid, global_position = row
+    if saved:
+        return CheckpointSaved()
+    return CheckpointFenced(None if xid is None else Position.pair(xid, global_position))
+
+
 class _CheckpointTransaction(DriverTransaction):
     """A checkpoint transaction on one pool connection."""
 
-    def __init__(self, connection: Any, statement: str, subscription_id: str) -> None:
+    def __init__(self, connection: Any, sql: Queries, subscription_id: str) -> None:
         self._connection = connection
-        self._statement = statement
+        self._sql = sql
         self._subscription_id = subscription_id
 
     @property
@@ -41,7 +65,19 @@ class _CheckpointTransaction(DriverTransaction):
 
     async def save_checkpoint(self, position: Position) -> None:
         xid, global_position = validate_position(position).parts
-        await self._connection.execute(self._statement, self._subscription_id, xid, global_position)
+        await self._connection.execute(
+            self._sql.save_checkpoint, self._subscription_id, xid, global_position
+        )
+
+    async def save_checkpoint_if(
+        self, position: Position, *, expected: Position | None
+    ) -> CheckpointOutcome:
+        # In the transaction: the row lock the function takes lasts until
+        # the COMMIT, so the comparison still holds then.
+        row = await self._connection.fetchrow(
+            self._sql.save_checkpoint_if, *_arguments(self._subscription_id, position, expected)
+        )
+        return _outcome(row)
 
 
 class Snapshots:
@@ -53,15 +89,15 @@ class Snapshots:
         self._sql = sql
         self._schema = schema
 
-    async def _fetch(self, query: str, *args: Any) -> list[Any]:
+    async def _fetch(self, query: str, *args: Any, retry: bool = True) -> list[Any]:
         try:
-            return await self._lane.fetch(query, *args)
+            return await self._lane.fetch(query, *args, retry=retry)
         except DRIVER_ERRORS as error:
             raise translate_error(error, schema=self._schema) from error
 
-    async def _fetchrow(self, query: str, *args: Any) -> Any:
+    async def _fetchrow(self, query: str, *args: Any, retry: bool = True) -> Any:
         try:
-            return await self._lane.fetchrow(query, *args)
+            return await self._lane.fetchrow(query, *args, retry=retry)
         except DRIVER_ERRORS as error:
             raise translate_error(error, schema=self._schema) from error
 
@@ -104,7 +140,24 @@ class Snapshots:
     async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
         """Store the subscription's position."""
         xid, global_position = validate_position(position).parts
-        await self._fetch(self._sql.save_checkpoint, subscription_id, xid, global_position)
+        # Not sent again after a dead connection: the first try may have
+        # committed, and another runner stored a later checkpoint since.
+        await self._fetch(
+            self._sql.save_checkpoint, subscription_id, xid, global_position, retry=False
+        )
+
+    async def save_checkpoint_if(
+        self, subscription_id: str, position: Position, *, expected: Position | None
+    ) -> CheckpointOutcome:
+        """Store the position if the stored one is `expected` (one atomic statement)."""
+        # Not sent again: a first try that committed would fence the second,
+        # which would report this runner's own write as another's.
+        row = await self._fetchrow(
+            self._sql.save_checkpoint_if,
+            *_arguments(subscription_id, position, expected),
+            retry=False,
+        )
+        return _outcome(row)
 
     async def delete_checkpoint(self, subscription_id: str) -> None:
         """Forget the subscription's position."""
@@ -123,6 +176,6 @@ class Snapshots:
     async def _transaction(self, subscription_id: str) -> AsyncIterator[DriverTransaction]:
         try:
             async with self._pool.acquire() as connection, connection.transaction():
-                yield _CheckpointTransaction(connection, self._sql.save_checkpoint, subscription_id)
+                yield _CheckpointTransaction(connection, self._sql, subscription_id)
         except DRIVER_ERRORS as error:
             raise translate_error(error, schema=self._schema) from error

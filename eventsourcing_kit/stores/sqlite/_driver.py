@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -30,9 +31,11 @@ from eventsourcing_kit.stores.driver import (
     AppendOutcome,
     AppendRequest,
     AppendSignal,
+    CheckpointOutcome,
     Driver,
     DriverTransaction,
     GlobalRead,
+    LeaseOutcome,
     Position,
     RecordedEvent,
     Snapshot,
@@ -56,8 +59,13 @@ T = TypeVar("T")
 class _Transaction(DriverTransaction):
     """One open checkpoint transaction, as the tasks writing in it share it."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        save_if: Callable[[Position, Position | None], Awaitable[CheckpointOutcome]],
+    ) -> None:
         self._connection = connection
+        self._save_if = save_if
         self.appended = False  # something was appended: notify subscribers on commit
         self.ended = False  # committed or rolled back: notify at once
         self.position: Position | None = None
@@ -69,6 +77,14 @@ class _Transaction(DriverTransaction):
 
     async def save_checkpoint(self, position: Position) -> None:
         self.position = position
+
+    async def save_checkpoint_if(
+        self, position: Position, *, expected: Position | None
+    ) -> CheckpointOutcome:
+        # Compared and written now, inside the transaction: BEGIN IMMEDIATE
+        # holds the file's write lock until the commit, so the comparison
+        # still holds then, whatever other processes try.
+        return await self._save_if(position, expected)
 
 
 # The checkpoint transactions open in this context, of any store. A context
@@ -82,6 +98,9 @@ _OPEN_TRANSACTIONS: ContextVar[tuple[_Transaction, ...]] = ContextVar(
 
 class SQLiteDriver(Driver):
     """The storage of one SQLite store object."""
+
+    atomic_checkpoints = True
+    supports_leases = True
 
     def __init__(self, path: str, *, writer: Worker, reader: Worker, busy_timeout: float) -> None:
         self.path = path
@@ -244,6 +263,13 @@ class SQLiteDriver(Driver):
     async def save_checkpoint(self, subscription_id: str, position: Position) -> None:
         await self._write(self._joined(), ops.save_checkpoint, subscription_id, position)
 
+    async def save_checkpoint_if(
+        self, subscription_id: str, position: Position, *, expected: Position | None
+    ) -> CheckpointOutcome:
+        return await self._write(
+            self._joined(), ops.save_checkpoint_if, subscription_id, position, expected
+        )
+
     async def delete_checkpoint(self, subscription_id: str) -> None:
         await self._write(self._joined(), ops.delete_checkpoint, subscription_id)
 
@@ -268,7 +294,10 @@ class SQLiteDriver(Driver):
     async def _transaction_block(self, subscription_id: str) -> AsyncIterator[DriverTransaction]:
         async with self._write_lock:
             committed = False
-            opened = _Transaction(self._writer.connection)
+            opened = _Transaction(
+                self._writer.connection,
+                functools.partial(self._save_in_transaction, subscription_id),
+            )
             token = None
             try:
                 # Inside the try: cancelled while BEGIN IMMEDIATE waits for another
@@ -308,6 +337,13 @@ class SQLiteDriver(Driver):
         if opened.appended:
             self._signal.notify()
 
+    async def _save_in_transaction(
+        self, subscription_id: str, position: Position, expected: Position | None
+    ) -> CheckpointOutcome:
+        return await self._run(
+            self._writer, ops.save_checkpoint_if, subscription_id, position, expected, nested=True
+        )
+
     def _log_failed_rollback(self, rollback: Future[None]) -> None:
         error = None if rollback.cancelled() else rollback.exception()
         if error is not None:
@@ -317,6 +353,19 @@ class SQLiteDriver(Driver):
                 path=self.path,
                 error=repr(error),
             )
+
+    # --- leases -----------------------------------------------------------------------
+
+    async def acquire_lease(self, name: str, owner: str, ttl: float) -> LeaseOutcome:
+        # Never inside the caller's checkpoint transaction: a lease is not
+        # the batch's to roll back.
+        return await self._write(None, ops.acquire_lease, name, owner, ttl)
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        await self._write(None, ops.release_lease, name, owner)
+
+    async def lease_holders(self, prefix: str) -> Mapping[str, str]:
+        return await self._run(self._reader, ops.lease_holders, prefix)
 
     # --- live delivery and lifecycle ---------------------------------------------------
 

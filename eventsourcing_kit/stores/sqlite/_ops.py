@@ -9,6 +9,7 @@ that sqlite3's statement cache prepares each of them once per connection.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,6 +21,12 @@ from eventsourcing_kit.stores.driver import (
     Appended,
     AppendOutcome,
     AppendResult,
+    CheckpointFenced,
+    CheckpointOutcome,
+    CheckpointSaved,
+    LeaseGranted,
+    LeaseOutcome,
+    LeaseRefused,
     Position,
     RecordedEvent,
     Rejected,
@@ -30,6 +37,7 @@ from eventsourcing_kit.stores.driver import (
 )
 
 __all__ = [
+    "acquire_lease",
     "append",
     "begin",
     "delete_checkpoint",
@@ -37,11 +45,14 @@ __all__ = [
     "events_by_id",
     "fetch_events",
     "head_position",
+    "lease_holders",
     "list_checkpoints",
     "list_streams",
     "load_checkpoint",
     "load_snapshot",
+    "release_lease",
     "save_checkpoint",
+    "save_checkpoint_if",
     "save_snapshot",
     "select_events",
     "stream_version",
@@ -322,6 +333,28 @@ def save_checkpoint(
         )
 
 
+def save_checkpoint_if(
+    connection: sqlite3.Connection,
+    subscription_id: str,
+    position: Position,
+    expected: Position | None,
+    *,
+    nested: bool,
+) -> CheckpointOutcome:
+    """Store `position` if the stored checkpoint is `expected`; else say where it is.
+
+    Atomic across processes: it runs in a ``BEGIN IMMEDIATE`` transaction (or
+    in the caller's), which holds the file's write lock from the read to the
+    commit.
+    """
+    with _write(connection, nested=nested):
+        actual = load_checkpoint(connection, subscription_id)
+        if actual != expected:
+            return CheckpointFenced(actual)
+        save_checkpoint(connection, subscription_id, position, nested=True)
+        return CheckpointSaved()
+
+
 def load_checkpoint(connection: sqlite3.Connection, subscription_id: str) -> Position | None:
     row = connection.execute(
         "SELECT position FROM subscription_checkpoints WHERE subscription_id = ?",
@@ -342,3 +375,42 @@ def delete_checkpoint(
 def list_checkpoints(connection: sqlite3.Connection) -> dict[str, Position]:
     rows = connection.execute("SELECT subscription_id, position FROM subscription_checkpoints")
     return {subscription_id: Position(int(position)) for subscription_id, position in rows}
+
+
+# --- leases ------------------------------------------------------------------------
+
+
+def acquire_lease(
+    connection: sqlite3.Connection, name: str, owner: str, ttl: float, *, nested: bool
+) -> LeaseOutcome:
+    """Grant `owner` the lease when free, theirs or expired; else name its holder."""
+    with _write(connection, nested=nested):
+        now = time.time()
+        row = connection.execute(
+            "SELECT owner, expires_at FROM subscription_leases WHERE name = ?", (name,)
+        ).fetchone()
+        if row is not None and row[0] != owner and row[1] > now:
+            return LeaseRefused(row[0])
+        connection.execute(
+            "INSERT INTO subscription_leases (name, owner, expires_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner,"
+            " expires_at = excluded.expires_at",
+            (name, owner, now + ttl),
+        )
+        return LeaseGranted()
+
+
+def release_lease(connection: sqlite3.Connection, name: str, owner: str, *, nested: bool) -> None:
+    with _write(connection, nested=nested):
+        connection.execute(
+            "DELETE FROM subscription_leases WHERE name = ? AND owner = ?", (name, owner)
+        )
+
+
+def lease_holders(connection: sqlite3.Connection, prefix: str) -> dict[str, str]:
+    rows = connection.execute(
+        "SELECT name, owner FROM subscription_leases"
+        " WHERE substr(name, 1, length(?)) = ? AND expires_at > ?",
+        (prefix, prefix, time.time()),
+    )
+    return dict(rows.fetchall())
