@@ -17,10 +17,7 @@ from typing import Any, Self
 
 from eventsourcing_kit._logging import Logger, get_logger
 from eventsourcing_kit.errors import (
-    ConcurrencyError,
-    DuplicateEventError,
     StoreClosedError,
-    TransientStoreError,
 )
 from eventsourcing_kit.stores._checkpoints import (
     UNCONDITIONAL,
@@ -49,7 +46,7 @@ from eventsourcing_kit.stores._records import (
     StreamAppend,
     StreamInfo,
 )
-from eventsourcing_kit.stores._rules import retried_results
+from eventsourcing_kit.stores._rejections import resolve_rejection
 from eventsourcing_kit.stores._validation import (
     check_lease,
     encode_snapshot,
@@ -68,11 +65,6 @@ __all__ = ["DEFAULT_BATCH_SIZE", "CheckpointTransaction", "EventStore"]
 logger = get_logger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
-
-
-_SESSION_ABORTED = (
-    "the failed append aborted your transaction (its COMMIT would roll back): roll it back"
-)
 
 
 class EventStore:
@@ -151,7 +143,7 @@ class EventStore:
         started = time.perf_counter()
         outcome = await self._driver.append(AppendRequest(writes, session))
         if isinstance(outcome, Rejected):
-            results = await self._after_rejection(writes, outcome, session)
+            results = await resolve_rejection(self._driver, writes, outcome, session)
             written = False
         else:
             results = list(outcome.results)
@@ -170,51 +162,6 @@ class EventStore:
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )
         return results
-
-    async def _after_rejection(
-        self, writes: tuple[StreamWrite, ...], rejected: Rejected, session: Any
-    ) -> list[AppendResult]:
-        # A version that did not hold, or an event id stored already: maybe
-        # the retry of an append whose reply was lost. A failure that aborted
-        # the caller's transaction leaves it unable to read: look up outside.
-        lookup_session = None if rejected.session_aborted else session
-        ids = [prepared.event.event_id for write in writes for prepared in write.events]
-        stored = await self._driver.events_by_id(ids, session=lookup_session)
-        try:
-            found = retried_results(writes, stored)
-        except DuplicateEventError as duplicate:
-            if rejected.session_aborted:
-                duplicate.add_note(_SESSION_ABORTED)
-            raise
-        retried = [result for result in found if result is not None]
-        if retried and len(retried) == len(found):
-            if rejected.session_aborted:
-                # Never a success: the caller's COMMIT would silently roll back.
-                raise TransientStoreError(
-                    f"append to stream {writes[0].stream_id!r} is a retry of events already "
-                    f"stored, but it ran in your transaction, whose snapshot predates them; "
-                    f"{_SESSION_ABORTED} and run it again (the retry then returns the "
-                    "stored result)"
-                )
-            return retried
-        if retried:
-            stored_write = writes[found.index(retried[0])]
-            raise DuplicateEventError(
-                stored_write.events[0].event.event_id,
-                stream_id=stored_write.stream_id,
-                detail="only some streams of this multi-stream append are stored",
-            )
-        write = writes[rejected.index]
-        actual = rejected.actual
-        if actual is None:
-            actual = await self._driver.stream_version(write.stream_id)
-        logger.debug(
-            "append conflict", stream_id=write.stream_id, expected=write.expected, actual=actual
-        )
-        conflict = ConcurrencyError(write.stream_id, expected=write.expected, actual=actual)
-        if rejected.session_aborted:
-            conflict.add_note(_SESSION_ABORTED)
-        raise conflict
 
     # --- reading -------------------------------------------------------------
 

@@ -29,7 +29,8 @@ from eventsourcing_kit.subscriptions._parking import (
 from eventsourcing_kit.subscriptions._projection import EventDecoder, Projection, handles
 from eventsourcing_kit.subscriptions._runner import SubscriptionRunner
 from eventsourcing_kit.subscriptions._status import SubscriptionState, SubscriptionStatus
-from eventsourcing_kit.subscriptions._subscription import Subscription, subscribe
+from eventsourcing_kit.subscriptions._subscribe import subscribe
+from eventsourcing_kit.subscriptions._subscription import Subscription
 
 __all__ = [
     "BalancingMember",

@@ -45,7 +45,7 @@ from eventsourcing_kit.subscriptions._status import (
 )
 from eventsourcing_kit.subscriptions._tasks import cancel, retrieve
 
-__all__ = ["DEFAULT_SUBSCRIPTION_BATCH_SIZE", "Subscription", "subscribe"]
+__all__ = ["DEFAULT_SUBSCRIPTION_BATCH_SIZE", "Subscription"]
 
 logger = get_logger(__name__)
 
@@ -393,48 +393,3 @@ class Subscription:
             return await replay_parked(
                 self._store, self._id, self._delivery.replay, event_ids=event_ids
             )
-
-
-def subscribe(
-    store: EventStore,
-    subscription_id: str,
-    handler: Handler,
-    *,
-    start: Start = "beginning",
-    category: str | None = None,
-    event_types: Iterable[str] | None = None,
-    batch_size: int = DEFAULT_SUBSCRIPTION_BATCH_SIZE,
-    batched: bool = False,
-    transactional: bool = False,
-    on_error: OnError = "stop",
-    retry: RetryPolicy | None = None,
-    poll_interval: float = 1.0,
-    partition: GroupMember | None = None,
-    on_reset: Callable[[], Awaitable[None]] | None = None,
-    lease: LeasePolicy | bool | None = None,
-) -> Subscription:
-    """A subscription named `subscription_id` that feeds `handler` from `store`'s global order.
-
-    It resumes from its stored checkpoint; see `Subscription` for the
-    options (the same, keyword-only and typed: a type checker catches a
-    misspelt one). `handler` takes a `RecordedEvent` (a list of them with
-    ``batched=True``), plus a `HandlerContext` with ``transactional=True``.
-    Start it with ``await subscription.start()`` or ``async with``.
-    """
-    return Subscription(
-        store,
-        subscription_id,
-        handler,
-        start=start,
-        category=category,
-        event_types=event_types,
-        batch_size=batch_size,
-        batched=batched,
-        transactional=transactional,
-        on_error=on_error,
-        retry=retry,
-        poll_interval=poll_interval,
-        partition=partition,
-        on_reset=on_reset,
-        lease=lease,
-    )
