@@ -158,7 +158,9 @@ async def test_a_busy_writers_notify_rides_on_its_next_append(
     # Appends go on for longer than notify_delay: the NOTIFY owed for the
     # first ones goes out inside a later append's transaction, so the
     # writer's connection for NOTIFYs is never opened while they go on.
-    delay = 0.05
+    # (A delay long against one append even on a loaded machine: the
+    # background task sends when no append started for 1.5 delays.)
+    delay = 0.2
     async with open_store(pg_dsn, pg_store.schema, notify_delay=delay) as writer:
         started = time.monotonic()
         version = 0
