@@ -32,6 +32,7 @@ __all__ = [
     "AppendOutcome",
     "AppendRequest",
     "Appended",
+    "Capabilities",
     "Driver",
     "DriverTransaction",
     "GlobalRead",
@@ -127,6 +128,19 @@ class GlobalRead:
     batch_size: int
 
 
+@attrs.frozen(slots=True, kw_only=True)
+class Capabilities:
+    """What a backend can and cannot do, as plain flags.
+
+    The contract suite reads these, never the backend's name, to shape its
+    tests to a backend's documented limits.
+    """
+
+    max_events_per_append: int | None = None
+    """The most events one append (all its streams together) may carry; None: no
+    limit of the backend's own."""
+
+
 class DriverTransaction(abc.ABC):
     """An open unit of work that ends by storing a subscription's checkpoint."""
 
@@ -170,6 +184,9 @@ class Driver(abc.ABC):
     `StoreUnavailableError` for a lost server, `TransientStoreError` for a
     failure worth retrying, `StoreError` otherwise).
     """
+
+    capabilities: Capabilities = Capabilities()
+    """The backend's limits; the default declares none."""
 
     # --- positions -----------------------------------------------------------
 
