@@ -1,4 +1,5 @@
-"""``eventsourcing-kit migrate``: apply pending migrations to a PostgreSQL schema or SQLite file."""
+"""``eventsourcing-kit migrate``: apply pending migrations to a PostgreSQL schema or SQLite
+file, or create a DynamoDB table."""
 
 from __future__ import annotations
 
@@ -14,18 +15,25 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Add the ``migrate`` command to the parser's subcommands."""
     parser = commands.add_parser(
         "migrate",
-        help="create or update the event store's tables (PostgreSQL schema or SQLite file)",
+        help=(
+            "create or update the event store's tables (PostgreSQL schema, SQLite file or "
+            "DynamoDB table)"
+        ),
         description=(
             "Apply the pending store/postgres/*.sql migrations to one PostgreSQL schema, or "
-            "the pending store/sqlite/*.sql migrations to one SQLite file. Running it again "
-            "does nothing; concurrent runs apply each file once. A file changed after it was "
-            "applied is an error."
+            "the pending store/sqlite/*.sql migrations to one SQLite file, or create the "
+            "DynamoDB table of store/dynamodb/table.json (AWS credentials from the standard "
+            "chain). Running it again does nothing; concurrent runs apply each file once. A "
+            "file changed after it was applied is an error."
         ),
     )
     parser.add_argument(
         "--url",
         required=True,
-        help="the database: postgresql://user@host:5432/db or sqlite:///path.db",
+        help=(
+            "the database: postgresql://user@host:5432/db, sqlite:///path.db or "
+            "dynamodb://table?endpoint_url=...&region=..."
+        ),
     )
     parser.add_argument(
         "--schema",
@@ -47,10 +55,14 @@ def run(arguments: argparse.Namespace) -> int:
         if arguments.schema is not None:
             raise ConfigurationError("--schema is for PostgreSQL; a SQLite file has no schemas")
         target, applied = _sqlite(arguments.url)
+    elif scheme == "dynamodb":
+        if arguments.schema is not None:
+            raise ConfigurationError("--schema is for PostgreSQL; a DynamoDB table has no schemas")
+        target, applied = _dynamodb(arguments.url)
     else:
         raise ConfigurationError(
-            f"cannot migrate {arguments.url!r}: give a postgresql://user@host:5432/db or a "
-            "sqlite:///path.db URL"
+            f"cannot migrate {arguments.url!r}: give a postgresql://user@host:5432/db, a "
+            "sqlite:///path.db or a dynamodb://table?endpoint_url=...&region=... URL"
         )
     if applied:
         print(f"{target}: applied {', '.join(applied)}")
@@ -72,3 +84,10 @@ def _sqlite(url: str) -> tuple[str, list[str]]:
 
     path = path_from_url(url)
     return f"SQLite file {path!r}", asyncio.run(migrate(path))
+
+
+def _dynamodb(url: str) -> tuple[str, list[str]]:
+    from eventsourcing_kit.stores.dynamodb import location_from_url, migrate
+
+    table = location_from_url(url).table
+    return f"DynamoDB table {table!r}", asyncio.run(migrate(url))

@@ -12,7 +12,10 @@ from eventsourcing_kit.stores._store import EventStore
 
 __all__ = ["connect"]
 
-_SCHEMES = "memory://, sqlite:///path.db, postgresql://user@host:port/db"
+_SCHEMES = (
+    "memory://, sqlite:///path.db, postgresql://user@host:port/db, "
+    "dynamodb://table?endpoint_url=...&region=..."
+)
 
 
 class _Connection:
@@ -46,7 +49,9 @@ def connect(url: str, **options: Any) -> _Connection:
 
     ``memory://`` (this process only), ``sqlite:///relative.db`` or
     ``sqlite:////absolute/path.db`` (the embedded default), and
-    ``postgresql://user@host:5432/db`` (needs the ``postgres`` extra).
+    ``postgresql://user@host:5432/db`` (needs the ``postgres`` extra), and
+    ``dynamodb://table?endpoint_url=...&region=...`` (needs the ``dynamodb``
+    extra; endpoint and region default to the AWS configuration).
     Keyword options go to the backend (see its class). Use it as
     ``store = await connect(url)`` (then ``await store.close()``) or as
     ``async with connect(url) as store: ...``.
@@ -83,9 +88,10 @@ async def _open(url: str, options: dict[str, Any]) -> EventStore:
         _check_options(PostgresEventStore.open, options, "postgresql://")
         return await PostgresEventStore.open(url, **options)
     if scheme == "dynamodb":
-        raise ConfigurationError(
-            "the DynamoDB backend is not available yet; use postgresql:// or sqlite:///"
-        )
+        from eventsourcing_kit.stores.dynamodb import DynamoDBEventStore
+
+        _check_options(DynamoDBEventStore.open, options, "dynamodb://")
+        return await DynamoDBEventStore.open(url, **options)
     raise ConfigurationError(f"unknown store URL scheme {scheme!r} in {url!r}; use {_SCHEMES}")
 
 
