@@ -1,0 +1,24 @@
+"""The DynamoDB store passes the store contract, on DynamoDB Local."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from eventsourcing_kit import EventStore
+from eventsourcing_kit.testing import StoreContract, StoreFactory
+
+pytestmark = pytest.mark.dynamodb
+
+
+class TestDynamoDBStore(StoreContract):
+    @pytest.fixture
+    async def store(self, store_factory: StoreFactory) -> EventStore:
+        return await store_factory.open("dynamodb")
+
+    @pytest.fixture
+    def reopen(
+        self, store_factory: StoreFactory, store: EventStore
+    ) -> Callable[[], Awaitable[EventStore]]:
+        return lambda: store_factory.reopen(store)
