@@ -83,6 +83,7 @@ class DynamoDBDriver(Driver):
             calls,
             self._signal,
             self.indexer.recent,
+            lambda: self.indexer.active,
             timeout=options.index_wait,
             poll_interval=options.poll_interval,
         )

@@ -205,8 +205,8 @@ class Indexer:
         ready = await self._shards.ready(self._finished)
         for shard_id in ready:
             records, finished = await self._shards.records(shard_id, self._sequences.get(shard_id))
-            announced = _announced(records)
-            events = await unindexed_events(self._calls, announced, self._indexed)
+            announced, images = _announced(records)
+            events = await unindexed_events(self._calls, announced, self._indexed, images)
             if events or finished:
                 sequences = dict(self._sequences)
                 if records:
@@ -262,7 +262,11 @@ class Indexer:
             )
         started = time.perf_counter()
         try:
-            await self._calls("transact_write_items", TransactItems=actions)
+            # The token makes a resend after a lost reply a no-op, not a
+            # failed condition.
+            await self._calls(
+                "transact_write_items", TransactItems=actions, ClientRequestToken=uuid.uuid4().hex
+            )
         except Canceled as canceled:
             if canceled.reasons and canceled.reasons[0].get("Code") == "ConditionalCheckFailed":
                 raise _LostLease() from None
@@ -291,19 +295,25 @@ class Indexer:
             self._indexed[stream_id] = max(version, self._indexed.get(stream_id, 0))
 
 
-def _announced(records: list[dict[str, Any]]) -> dict[str, int]:
-    """Each stream with new events in `records`, and its highest version there,
-    in the order the streams first appear."""
+def _announced(
+    records: list[dict[str, Any]],
+) -> tuple[dict[str, int], dict[tuple[str, int], Item]]:
+    """Each stream with new events in `records` and its highest version there,
+    in the order the streams first appear; and the events' images."""
     announced: dict[str, int] = {}
+    images: dict[tuple[str, int], Item] = {}
     for record in records:
         if record.get("eventName") != "INSERT":
             continue
-        keys = record["dynamodb"]["Keys"]
+        change = record["dynamodb"]
+        keys = change["Keys"]
         if is_event_key(keys):
             stream_id = keys["pk"]["S"][2:]
             version = int(keys["sk"]["N"])
             announced[stream_id] = max(version, announced.get(stream_id, 0))
-    return announced
+            if "NewImage" in change:
+                images[(stream_id, version)] = change["NewImage"]
+    return announced, images
 
 
 def _batches(events: list[Item]) -> list[list[Item]]:

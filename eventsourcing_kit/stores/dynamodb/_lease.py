@@ -47,7 +47,8 @@ async def _update(calls: Calls, update: dict[str, Any]) -> dict[str, Any] | None
 
 
 async def take_lease(calls: Calls, name: str, owner: str, ttl: float) -> Lease | None:
-    """Take the lease when it is free or expired (a new epoch); None when held."""
+    """Take the lease when it is free, expired or already this owner's (a new
+    epoch each time); None when another owner holds it."""
     now = _now_ms()
     expires = now + int(ttl * 1000)
     taken = await _update(
@@ -55,7 +56,9 @@ async def take_lease(calls: Calls, name: str, owner: str, ttl: float) -> Lease |
         {
             "Key": lease_key(name),
             "UpdateExpression": "SET o = :me, ex = :ex, ep = if_not_exists(ep, :zero) + :one",
-            "ConditionExpression": "attribute_not_exists(pk) OR ex < :now",
+            # Its own lease too: an owner that lost track of its lease (an
+            # error mid-pass) takes it again at once instead of waiting it out.
+            "ConditionExpression": "attribute_not_exists(pk) OR ex < :now OR o = :me",
             "ExpressionAttributeValues": {
                 ":me": {"S": owner},
                 ":ex": {"N": str(expires)},

@@ -63,6 +63,7 @@ class IndexWait:
         calls: Calls,
         signal: AppendSignal,
         recent: Callable[[str, int], int | None],
+        active: Callable[[], bool],
         *,
         timeout: float,
         poll_interval: float,
@@ -70,14 +71,39 @@ class IndexWait:
         self._calls = calls
         self._signal = signal
         self._recent = recent
+        self._active = active
         self._timeout = timeout
         self._poll = poll_interval
 
     async def position(self, stream_id: str, version: int) -> int:
-        known = self._recent(stream_id, version)
-        if known is not None:
-            return known
-        return int((await self.item(stream_id, version))["gp"]["N"])
+        """The event's global position, once it has one."""
+        deadline = time.monotonic() + self._timeout
+        delay = self._poll / 8
+        ask_at = time.monotonic() + (self._poll if self._active() else 0.0)
+        while True:
+            known = self._recent(stream_id, version)
+            if known is not None:
+                return known
+            now = time.monotonic()
+            if now >= ask_at:
+                response = await self._calls(
+                    "get_item",
+                    TableName=self._calls.location.table,
+                    Key=stream_key(stream_id, version),
+                    ConsistentRead=True,
+                    ProjectionExpression="gp",
+                )
+                item = response.get("Item") or {}
+                if "gp" in item:
+                    return int(item["gp"]["N"])
+                # While this process's indexer is active, its signal and
+                # memory answer first; the table is asked now and then in
+                # case the lease moved to another process.
+                ask_at = time.monotonic() + (4 * self._poll if self._active() else delay)
+                delay = min(delay * 2, self._poll)
+            if now > deadline:
+                raise self._not_indexed(stream_id, version)
+            await self._signal.wait(min(self._poll / 8, max(0.0, deadline - now)))
 
     async def item(self, stream_id: str, version: int) -> Item:
         deadline = time.monotonic() + self._timeout
@@ -97,14 +123,17 @@ class IndexWait:
                 return item
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TransientStoreError(
-                    f"event {version} of stream {stream_id!r} is stored but the indexer has not "
-                    f"given it a global position within {self._timeout} s: is an indexer running "
-                    "(a store opened with indexer=True, the default)? Retrying the append with "
-                    "the same event ids returns its result once it is indexed"
-                )
+                raise self._not_indexed(stream_id, version)
             await self._signal.wait(min(delay, remaining))
             delay = min(delay * 2, self._poll)
+
+    def _not_indexed(self, stream_id: str, version: int) -> TransientStoreError:
+        return TransientStoreError(
+            f"event {version} of stream {stream_id!r} is stored but the indexer has not "
+            f"given it a global position within {self._timeout} s: is an indexer running "
+            "(a store opened with indexer=True, the default)? Retrying the append with "
+            "the same event ids returns its result once it is indexed"
+        )
 
 
 async def read_stream(

@@ -21,9 +21,16 @@ _CONCURRENT_READS = 16
 
 
 async def unindexed_events(
-    calls: Calls, announced: dict[str, int], indexed: dict[str, int]
+    calls: Calls,
+    announced: dict[str, int],
+    indexed: dict[str, int],
+    images: dict[tuple[str, int], Item],
 ) -> list[Item]:
-    """The unindexed events of each announced stream, streams in order, versions ascending."""
+    """The unindexed events of each announced stream, streams in order, versions ascending.
+
+    `images` are the events as the stream records carried them: when they
+    cover every version after the last one indexed, the stream is not read.
+    """
     limit = asyncio.Semaphore(_CONCURRENT_READS)
 
     async def one(stream_id: str, upto: int) -> list[Item]:
@@ -32,6 +39,11 @@ async def unindexed_events(
             if known is not None and upto <= known:
                 return []
             if known is not None:
+                wanted = [
+                    images.get((stream_id, version)) for version in range(known + 1, upto + 1)
+                ]
+                if all(image is not None for image in wanted):
+                    return [image for image in wanted if image is not None]
                 return await _forward(calls, stream_id, known + 1, upto)
             return await _backward(calls, stream_id, upto)
 
