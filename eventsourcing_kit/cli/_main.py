@@ -6,14 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from eventsourcing_kit.cli import _migrate
+from eventsourcing_kit.cli import _index, _migrate
 from eventsourcing_kit.cli._logging import configure_logging
 from eventsourcing_kit.errors import EventSourcingError
 
 __all__ = ["build_parser", "main"]
 
 # Each command module exposes register(subparsers), which sets `run` on its parser.
-_COMMANDS = (_migrate,)
+_COMMANDS = (_migrate, _index)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import sysconfig
 
@@ -64,3 +66,23 @@ async def test_connect_opens_the_store_of_a_dynamodb_url(url: str) -> None:
         result = await store.append_events("Account-1", [NewEvent("Opened", {})])
         assert result.global_position == 1
         assert [event.event_type async for event in store.read_all()] == ["Opened"]
+
+
+async def test_the_index_command_indexes_for_writers_that_run_no_indexer(
+    url: str, store_factory: StoreFactory
+) -> None:
+    environment = {**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+    await migrate(url, credentials=LOCAL)
+    indexer = await asyncio.create_subprocess_exec(
+        CLI, "index", "--url", url, env=environment, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        writer = await connect(url, indexer=False, **DYNAMODB_DEFAULTS)
+        try:
+            result = await writer.append_events("Account-1", [NewEvent("Opened", {})])
+        finally:
+            await writer.close()
+        assert result.global_position == 1
+    finally:
+        indexer.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(indexer.wait(), 30) == 0

@@ -49,7 +49,9 @@ def project(
 
 
 def passed_backends(result: pytest.RunResult) -> list[str]:
-    return sorted(re.findall(r"\[(memory|sqlite|postgres|dynamodb)[^\]]*\] PASSED", result.stdout.str()))
+    return sorted(
+        re.findall(r"\[(memory|sqlite|postgres|dynamodb)[^\]]*\] PASSED", result.stdout.str())
+    )
 
 
 async def schema_exists(dsn: str, schema: str) -> bool:
