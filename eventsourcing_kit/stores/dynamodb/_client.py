@@ -70,7 +70,8 @@ class RetryPolicy:
 
 
 class Canceled(Exception):
-    """A transaction DynamoDB cancelled for a reason other than load: its reasons, in order."""
+    """A write whose condition failed, or a transaction DynamoDB cancelled for a
+    reason other than load: its reasons, in order (one for a single write)."""
 
     def __init__(self, reasons: list[dict[str, Any]]) -> None:
         super().__init__([reason.get("Code") for reason in reasons])
@@ -109,6 +110,9 @@ class Calls:
                 return response
             except ClientError as error:
                 code = _code(error)
+                if code == "ConditionalCheckFailedException":
+                    item = error.response.get("Item") or {}
+                    raise Canceled([{"Code": "ConditionalCheckFailed", "Item": item}]) from None
                 if code == "TransactionCanceledException":
                     reasons = error.response.get("CancellationReasons") or []
                     if not all(reason.get("Code") in RETRYABLE_REASONS for reason in reasons):

@@ -36,14 +36,15 @@ def _now_ms() -> int:
 
 
 async def _update(calls: Calls, update: dict[str, Any]) -> dict[str, Any] | None:
+    """The lease item after a conditional update; None when the condition failed."""
     try:
         response = await calls(
-            "transact_write_items",
-            TransactItems=[{"Update": {"TableName": calls.location.table, **update}}],
+            "update_item", TableName=calls.location.table, ReturnValues="ALL_NEW", **update
         )
     except Canceled:
         return None
-    return response
+    attributes: dict[str, Any] = response["Attributes"]
+    return attributes
 
 
 async def take_lease(calls: Calls, name: str, owner: str, ttl: float) -> Lease | None:
@@ -70,13 +71,7 @@ async def take_lease(calls: Calls, name: str, owner: str, ttl: float) -> Lease |
     )
     if taken is None:
         return None
-    response = await calls(
-        "get_item", TableName=calls.location.table, Key=lease_key(name), ConsistentRead=True
-    )
-    item = response["Item"]
-    if item["o"]["S"] != owner:
-        return None
-    return Lease(name, owner, int(item["ep"]["N"]), int(item["ex"]["N"]))
+    return Lease(name, owner, int(taken["ep"]["N"]), int(taken["ex"]["N"]))
 
 
 async def renew_lease(calls: Calls, lease: Lease, ttl: float) -> Lease | None:

@@ -15,7 +15,7 @@ from typing import Any
 from eventsourcing_kit.errors import StoreError
 from eventsourcing_kit.stores.dynamodb._client import Calls
 
-__all__ = ["Shards", "stream_arn"]
+__all__ = ["Shards", "ready_shards", "stream_arn"]
 
 # The listing is cached: describing the stream on every pass would cost a
 # request per pass for a list that changes every few hours.
@@ -37,6 +37,21 @@ async def stream_arn(calls: Calls) -> str:
     return str(arn)
 
 
+def ready_shards(listed: list[dict[str, Any]], finished: Iterable[str]) -> list[str]:
+    """The shards of a DescribeStream listing to read now: not finished, and
+    whose parent is finished or no longer listed (trimmed)."""
+    done = set(finished)
+    ids = {shard["ShardId"] for shard in listed}
+    ready = []
+    for shard in listed:
+        parent = shard.get("ParentShardId")
+        if shard["ShardId"] in done:
+            continue
+        if parent is None or parent in done or parent not in ids:
+            ready.append(str(shard["ShardId"]))
+    return ready
+
+
 class Shards:
     """The stream's shards, and an iterator for each shard being read."""
 
@@ -56,16 +71,7 @@ class Shards:
         if refresh or time.monotonic() - self._listed_at > _LISTING_TTL:
             self._listed = await self._list()
             self._listed_at = time.monotonic()
-        done = set(finished)
-        listed = {shard["ShardId"] for shard in self._listed}
-        ready = []
-        for shard in self._listed:
-            parent = shard.get("ParentShardId")
-            if shard["ShardId"] in done:
-                continue
-            if parent is None or parent in done or parent not in listed:
-                ready.append(str(shard["ShardId"]))
-        return ready
+        return ready_shards(self._listed, finished)
 
     async def _list(self) -> list[dict[str, Any]]:
         shards: list[dict[str, Any]] = []

@@ -40,20 +40,12 @@ async def save_snapshot(calls: Calls, snapshot: Snapshot, data: bytes) -> None:
     }
     check_item(item_size(item), f"the snapshot of stream {snapshot.stream_id!r}")
     try:
-        # A transaction of one action: its cancellation reports the failed
-        # condition as a reason, where a plain put would raise an error.
         await calls(
-            "transact_write_items",
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": calls.location.table,
-                        "Item": item,
-                        "ConditionExpression": "attribute_not_exists(pk) OR v <= :v",
-                        "ExpressionAttributeValues": {":v": item["v"]},
-                    }
-                }
-            ],
+            "put_item",
+            TableName=calls.location.table,
+            Item=item,
+            ConditionExpression="attribute_not_exists(pk) OR v <= :v",
+            ExpressionAttributeValues={":v": item["v"]},
         )
     except Canceled:
         return  # a later snapshot is kept
