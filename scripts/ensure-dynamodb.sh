@@ -36,7 +36,9 @@ elif ! command -v java >/dev/null; then
         exit 1
     fi
     say "WARNING: java is missing; the DynamoDB tests will skip"
-elif ! "$PYTHON" -m eventsourcing_kit.testing._dynamodb_local install; then
+elif ! "$PYTHON" -c 'import sys
+from eventsourcing_kit.testing._dynamodb_local import install_main
+sys.exit(install_main())'; then
     if is_ci; then
         say "ERROR: DynamoDB Local could not be installed (see above)"
         exit 1

