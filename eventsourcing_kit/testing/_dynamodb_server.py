@@ -40,6 +40,8 @@ DYNAMODB_DEFAULTS: dict[str, Any] = {
     # looks often takes it over quickly (a test's second handle).
     "standby_poll": 0.05,
     "lease_ttl": 5.0,
+    # DynamoDB Local does not limit reads of a stream shard as AWS does.
+    "shard_read_interval": 0.0,
 }
 """Options every DynamoDB store of the factory gets unless the test gives its own."""
 

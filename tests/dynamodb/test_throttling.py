@@ -8,6 +8,7 @@ and the rest reach the emulator.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -87,3 +88,31 @@ async def test_throttling_that_outlasts_the_retries_is_transient_not_a_conflict(
         await store.append_events("Account-1", [NewEvent("Opened", {})], expected_version=0)
     assert not isinstance(raised.value, ConcurrencyError)
     assert await store.stream_version("Account-1") == 0
+
+
+class Counting:
+    """The emulator's streams client, counting the calls of one operation."""
+
+    def __init__(self, client: Any, operation: str) -> None:
+        self.client = client
+        self.operation = operation
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        if name == self.operation:
+            self.calls += 1
+        return getattr(self.client, name)
+
+
+async def test_an_idle_indexer_reads_a_shard_at_most_once_per_shard_read_interval(
+    store_factory: StoreFactory,
+) -> None:
+    store = await store_factory.open("dynamodb", shard_read_interval=0.25, poll_interval=0.01)
+    assert isinstance(store, DynamoDBEventStore)
+    await store.append_events("Account-1", [NewEvent("Opened", {})])
+    calls = store._driver.calls
+    counting = Counting(calls.streams, "get_records")
+    calls.streams = counting
+    await asyncio.sleep(1.0)
+    # 1 s / 0.25 s, and one read that may have been waiting already.
+    assert 1 <= counting.calls <= 5

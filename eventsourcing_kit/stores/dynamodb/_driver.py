@@ -58,6 +58,7 @@ class DriverOptions:
     lease_ttl: float = 10.0
     poll_interval: float = 0.05
     standby_poll: float = 1.0
+    shard_read_interval: float = 0.2
     index_wait: float = 30.0
     append_attempts: int = 50
 
@@ -78,6 +79,7 @@ class DynamoDBDriver(Driver):
             lease_ttl=options.lease_ttl,
             poll_interval=options.poll_interval,
             standby_poll=options.standby_poll,
+            shard_read_interval=options.shard_read_interval,
         )
         self._waiter = _reads.IndexWait(
             calls,

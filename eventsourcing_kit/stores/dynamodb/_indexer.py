@@ -70,12 +70,14 @@ class Indexer:
         lease_ttl: float,
         poll_interval: float,
         standby_poll: float,
+        shard_read_interval: float,
     ) -> None:
         self._calls = calls
         self._signal = signal
         self._ttl = lease_ttl
         self._poll = poll_interval
         self._standby_poll = standby_poll
+        self._shard_read_interval = shard_read_interval
         self.owner = uuid.uuid4().hex
         self._lease: Lease | None = None
         self._renewed = 0.0
@@ -183,7 +185,9 @@ class Indexer:
         }
         self._finished = [value["S"] for value in item.get("fin", {}).get("L", [])]
         if self._shards is None:
-            self._shards = Shards(self._calls, await stream_arn(self._calls))
+            self._shards = Shards(
+                self._calls, await stream_arn(self._calls), self._shard_read_interval
+            )
         self._shards.forget_iterators()
 
     def _state_item(

@@ -8,6 +8,7 @@ was trimmed (Streams keep records for 24 hours) and holds nothing to wait for.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -55,9 +56,11 @@ def ready_shards(listed: list[dict[str, Any]], finished: Iterable[str]) -> list[
 class Shards:
     """The stream's shards, and an iterator for each shard being read."""
 
-    def __init__(self, calls: Calls, arn: str) -> None:
+    def __init__(self, calls: Calls, arn: str, read_interval: float) -> None:
         self._calls = calls
         self._arn = arn
+        self._read_interval = read_interval
+        self._read_at: dict[str, float] = {}
         self._listed: list[dict[str, Any]] = []
         self._listed_at = float("-inf")
         self._iterators: dict[str, str | None] = {}
@@ -92,6 +95,12 @@ class Shards:
             iterator = await self._iterator(shard_id, after)
         if iterator is None:
             return [], True
+        # AWS throttles a shard read more than five times a second; waiting
+        # here is cheaper than a refused request and its backoff.
+        wait = self._read_at.get(shard_id, float("-inf")) + self._read_interval - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._read_at[shard_id] = time.monotonic()
         try:
             response = await self._calls.stream("get_records", ShardIterator=iterator, Limit=1000)
         except StoreError:

@@ -43,6 +43,7 @@ class DynamoDBEventStore(EventStore):
         lease_ttl: float = 10.0,
         poll_interval: float = 0.05,
         standby_poll: float = 1.0,
+        shard_read_interval: float = 0.2,
         index_wait: float = 30.0,
         retry_attempts: int = 10,
         pool_size: int = 32,
@@ -60,10 +61,13 @@ class DynamoDBEventStore(EventStore):
         indexer that stopped answering keeps the lease. `poll_interval`:
         seconds between the active indexer's reads of an idle stream, and
         between a waiting reader's checks. `standby_poll`: seconds between a
-        standby indexer's looks at the lease. `index_wait`: seconds an append
-        or a reader waits for an event to be indexed before failing with
-        `TransientStoreError`. `retry_attempts`: attempts of a throttled or
-        conflicting request. Credentials: the standard AWS chain, unless given.
+        standby indexer's looks at the lease. `shard_read_interval`: the
+        least seconds between two reads of one stream shard (AWS allows five
+        a second per shard; 0 for DynamoDB Local, which has no such limit).
+        `index_wait`: seconds an append or a reader waits for an event to be
+        indexed before failing with `TransientStoreError`. `retry_attempts`:
+        attempts of a throttled or conflicting request. Credentials: the
+        standard AWS chain, unless given.
         """
         location = location_from_url(url)
         _check_seconds(
@@ -72,6 +76,14 @@ class DynamoDBEventStore(EventStore):
             standby_poll=standby_poll,
             index_wait=index_wait,
         )
+        if (
+            isinstance(shard_read_interval, bool)
+            or not isinstance(shard_read_interval, int | float)
+            or not shard_read_interval >= 0
+        ):
+            raise ConfigurationError(
+                f"invalid shard_read_interval {shard_read_interval!r}: pass seconds, 0 or more"
+            )
         for name, value in (("retry_attempts", retry_attempts), ("pool_size", pool_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigurationError(f"invalid {name} {value!r}: pass a positive int")
@@ -86,6 +98,7 @@ class DynamoDBEventStore(EventStore):
             lease_ttl=lease_ttl,
             poll_interval=poll_interval,
             standby_poll=standby_poll,
+            shard_read_interval=float(shard_read_interval),
             index_wait=index_wait,
         )
         stack = AsyncExitStack()
