@@ -28,6 +28,7 @@ from eventsourcing_kit.stores.driver import AppendSignal
 from eventsourcing_kit.stores.dynamodb._client import Calls, Canceled
 from eventsourcing_kit.stores.dynamodb._items import (
     Item,
+    category_log_item,
     global_log_item,
     indexer_key,
     is_event_key,
@@ -49,8 +50,9 @@ __all__ = ["Indexer"]
 
 logger = structlog.get_logger(__name__)
 
-# Two actions per event (log copy, position) plus the fence and the state.
-_EVENTS_PER_COMMIT = 49
+# Three actions per event (global log copy, category log copy, position)
+# plus the fence and the state.
+_EVENTS_PER_COMMIT = 32
 _BYTES_PER_COMMIT = 3 * 1024 * 1024
 _REMEMBERED = 100_000
 
@@ -254,6 +256,9 @@ class Indexer:
                 {"Put": {"TableName": table, "Item": global_log_item(event, stream_id, position)}}
             )
             actions.append(
+                {"Put": {"TableName": table, "Item": category_log_item(event, stream_id, position)}}
+            )
+            actions.append(
                 {
                     "Update": {
                         "TableName": table,
@@ -325,8 +330,8 @@ def _batches(events: list[Item]) -> list[list[Item]]:
     batches: list[list[Item]] = [[]]
     size = 0
     for event in events:
-        # The event's copy in the log, and the event item the update rewrites.
-        cost = 2 * item_size(event) + 128
+        # The event's two log copies, and the event item the update rewrites.
+        cost = 3 * item_size(event) + 192
         if len(batches[-1]) >= _EVENTS_PER_COMMIT or (
             batches[-1] and size + cost > _BYTES_PER_COMMIT
         ):

@@ -20,6 +20,7 @@ from eventsourcing_kit.stores.driver import PreparedEvent, RecordedEvent
 __all__ = [
     "BUCKET",
     "Item",
+    "category_log_item",
     "checkpoint_key",
     "event_id_key",
     "event_item",
@@ -41,6 +42,7 @@ CHECKPOINT = "C#"
 LEASE = "L#"
 INDEXER = "X#"
 GLOBAL_LOG = "G#"
+CATEGORY_LOG = "K#"
 
 BUCKET = 4096
 """Global positions per global-log partition: a reader pages through one
@@ -80,6 +82,21 @@ def log_key(position: int) -> Item:
     return key(GLOBAL_LOG, str(position // BUCKET), position)
 
 
+def category_bucket(category: str, bucket: int) -> str:
+    """The partition key of one category's log over one bucket of positions.
+
+    A bucket number holds no ``#``, so no two (category, bucket) pairs share a key.
+    """
+    return f"{CATEGORY_LOG}{category}#{bucket}"
+
+
+def category_log_key(category: str, position: int) -> Item:
+    return {
+        "pk": {"S": category_bucket(category, position // BUCKET)},
+        "sk": {"N": str(position)},
+    }
+
+
 def micros(moment: datetime) -> int:
     return int(moment.timestamp() * 1_000_000)
 
@@ -99,11 +116,20 @@ def event_item(stream_id: str, version: int, prepared: PreparedEvent, recorded_a
 
 def global_log_item(event: Item, stream_id: str, position: int) -> Item:
     """The global log's copy of a stored event at `position`."""
+    return _log_copy(log_key(position), event, stream_id)
+
+
+def category_log_item(event: Item, stream_id: str, position: int) -> Item:
+    """The category log's copy of a stored event at `position`."""
+    key = category_log_key(stream_id.partition("-")[0], position)
+    return _log_copy(key, event, stream_id)
+
+
+def _log_copy(key: Item, event: Item, stream_id: str) -> Item:
     return {
-        **log_key(position),
+        **key,
         "s": {"S": stream_id},
         "v": event["sk"],
-        "c": {"S": stream_id.partition("-")[0]},
         "t": event["t"],
         "d": event["d"],
         "m": event["m"],

@@ -30,8 +30,8 @@ GUARANTEED_EVENTS_PER_APPEND = 33
 stream costs one action and each event two, and a stream has at least one
 event, so 3 x 33 <= 100. One stream alone takes up to 49."""
 
-# The global log's copy of an event adds the stream id, category and version,
-# and the event item gains its global position: room for them is kept.
+# The log copies of an event add the stream id, category and version, and
+# the event item gains its global position: room for them is kept.
 _COPY_OVERHEAD = 64
 
 

@@ -1,7 +1,8 @@
 """Reading: a stream from its partition, the global order from the global log.
 
 A stream is one strongly consistent Query. The global order is read from
-the global log below the indexer's committed watermark only: the indexer
+the global log (a category from its category log) below the indexer's
+committed watermark only: the indexer
 writes log items and moves the watermark in one transaction, and a Query
 may see a transaction's items one by one, so a reader that ignored the
 watermark could see position 12 before 11 and skip 11 for good.
@@ -22,6 +23,7 @@ from eventsourcing_kit.stores.dynamodb._items import (
     BUCKET,
     GLOBAL_LOG,
     Item,
+    category_bucket,
     event_id_key,
     from_event_item,
     from_log_item,
@@ -166,9 +168,6 @@ async def read_stream(
 def _filter(request: GlobalRead) -> tuple[str | None, dict[str, Any]]:
     clauses: list[str] = []
     values: dict[str, Any] = {}
-    if request.category is not None:
-        clauses.append("c = :c")
-        values[":c"] = {"S": request.category}
     types = request.event_types
     if types is not None and len(types) <= _MAX_FILTER_TYPES:
         names = [f":t{index}" for index in range(len(types))]
@@ -187,11 +186,17 @@ async def read_global(calls: Calls, request: GlobalRead) -> AsyncIterator[Record
     while position < high:
         bucket = (position + 1) // BUCKET
         upper = min(high, (bucket + 1) * BUCKET - 1)
+        # A category is read from its own log, which holds its events only.
+        partition = (
+            f"{GLOBAL_LOG}{bucket}"
+            if request.category is None
+            else category_bucket(request.category, bucket)
+        )
         params: dict[str, Any] = {
             "TableName": calls.location.table,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
             "ExpressionAttributeValues": {
-                ":pk": {"S": f"{GLOBAL_LOG}{bucket}"},
+                ":pk": {"S": partition},
                 ":lo": {"N": str(position + 1)},
                 ":hi": {"N": str(upper)},
                 **filter_values,
