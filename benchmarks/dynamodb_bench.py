@@ -192,6 +192,7 @@ async def capacity(endpoint: str, table: str, batch: int) -> dict[str, Any]:
         head = await get("E#Account-0", 0)
         id_record = await get(f"I#{event['i']['S']}", 0)
         log = await get("G#0", int(event["gp"]["N"]))
+        category_log = await get("K#Account#0", int(event["gp"]["N"]))
         state = await get("X#global", 0)
         lease = await get("L#global", 0)
     sizes = {
@@ -199,6 +200,7 @@ async def capacity(endpoint: str, table: str, batch: int) -> dict[str, Any]:
         "head_item": item_size(head),
         "event_id_item": item_size(id_record),
         "global_log_item": item_size(log),
+        "category_log_item": item_size(category_log),
         "indexer_state_item": item_size(state),
         "lease_item": item_size(lease),
     }
@@ -211,11 +213,14 @@ async def capacity(endpoint: str, table: str, batch: int) -> dict[str, Any]:
     batch_append_wcu = 2 * (
         wcu(sizes["head_item"]) + batch * (wcu(sizes["event_item"]) + wcu(sizes["event_id_item"]))
     )
-    # Indexing, per event: its log copy and the update that gives the event
-    # its position (an update costs the item's whole size), transactional;
+    # Indexing, per event: its global and category log copies and the update
+    # that gives the event its position (an update costs the item's whole
+    # size), transactional;
     # per commit: the lease check and the state item; the Query that reads
     # the unindexed events back.
-    index_event_wcu = 2 * (wcu(sizes["global_log_item"]) + wcu(sizes["event_item"]))
+    index_event_wcu = 2 * (
+        wcu(sizes["global_log_item"]) + wcu(sizes["category_log_item"]) + wcu(sizes["event_item"])
+    )
     index_commit_wcu = 2 * (wcu(sizes["lease_item"]) + wcu(sizes["indexer_state_item"]))
     return {
         "item_bytes": sizes,
@@ -232,10 +237,11 @@ async def capacity(endpoint: str, table: str, batch: int) -> dict[str, Any]:
             "wcu": index_event_wcu,
             "rcu_query_back": round(sizes["event_item"] / 4096, 3),
         },
-        "indexing_per_commit_of_up_to_49_events": {"wcu": index_commit_wcu},
+        "indexing_per_commit_of_up_to_32_events": {"wcu": index_commit_wcu},
         "read_per_event_strongly_consistent": {
             "read_stream_rcu": round(sizes["event_item"] / 4096, 3),
             "read_all_rcu": round(sizes["global_log_item"] / 4096, 3),
+            "read_category_rcu": round(sizes["category_log_item"] / 4096, 3),
         },
     }
 

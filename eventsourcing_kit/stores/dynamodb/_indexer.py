@@ -218,9 +218,14 @@ class Indexer:
                 if records:
                     sequences[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
                 done = [*self._finished, shard_id] if finished else self._finished
-                await self._commit(events, sequences, done)
                 if finished:
-                    await self._shards.ready(self._finished, refresh=True)
+                    # A finished shard no longer listed (trimmed) is no one's
+                    # parent any more: forgetting it keeps the state item small.
+                    await self._shards.ready(done, refresh=True)
+                    listed = self._shards.listed()
+                    done = [shard for shard in done if shard in listed]
+                    sequences = {s: n for s, n in sequences.items() if s in listed}
+                await self._commit(events, sequences, done)
             total += len(events)
         return total
 

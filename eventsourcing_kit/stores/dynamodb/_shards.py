@@ -65,6 +65,10 @@ class Shards:
         self._listed_at = float("-inf")
         self._iterators: dict[str, str | None] = {}
 
+    def listed(self) -> set[str]:
+        """The ids of the shards in the last listing."""
+        return {str(shard["ShardId"]) for shard in self._listed}
+
     def forget_iterators(self) -> None:
         """Drop every iterator: reading resumes from the committed sequence numbers."""
         self._iterators.clear()
