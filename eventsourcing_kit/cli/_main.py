@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
-from eventsourcing_kit.cli import _export, _import, _inspect, _migrate, _subscriptions
+from eventsourcing_kit.cli import _export, _import, _index, _inspect, _migrate, _subscriptions
 from eventsourcing_kit.cli._logging import configure_logging
 from eventsourcing_kit.errors import EventSourcingError
 
@@ -58,6 +58,7 @@ for _command in (
     _subscriptions.replay_parked,
     _export.export,
     _import.import_,
+    _index.index,
 ):
     cli.add_command(_command)
 

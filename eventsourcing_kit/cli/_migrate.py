@@ -1,4 +1,4 @@
-"""``eventsourcing-kit migrate``: create or update a store's tables."""
+"""``eventsourcing-kit migrate``: create or update a store's tables, or its DynamoDB table."""
 
 from __future__ import annotations
 
@@ -26,21 +26,24 @@ __all__ = ["migrate"]
     "'eventsourcing').",
 )
 def migrate(url: str | None, schema: str | None, as_json: bool) -> None:
-    """Create or update the store's tables: a PostgreSQL schema or a SQLite file.
+    """Create or update the store's tables: a PostgreSQL schema, a SQLite file or a DynamoDB table.
 
-    Applies the pending store/postgres/*.sql or store/sqlite/*.sql files.
-    Running it again does nothing; concurrent runs apply each file once; a
-    file changed after it was applied is an error. Another backend is
-    brought up to date by opening it, as connect() does.
+    Applies the pending store/postgres/*.sql or store/sqlite/*.sql files, or
+    creates the table of store/dynamodb/table.json (AWS credentials from the
+    standard chain). Running it again does nothing; concurrent runs apply each
+    file once; a file changed after it was applied is an error. Another
+    backend is brought up to date by opening it, as connect() does.
     """
     url = require_url(url)
     scheme = url.partition("://")[0].lower()
     if schema is not None and scheme not in ("postgresql", "postgres"):
-        raise ConfigurationError("--schema is for PostgreSQL; a SQLite file has no schemas")
+        raise ConfigurationError(f"--schema is for PostgreSQL; a {scheme}:// store has no schemas")
     if scheme in ("postgresql", "postgres"):
         target, applied = _postgres(url, schema)
     elif scheme == "sqlite":
         target, applied = _sqlite(url)
+    elif scheme == "dynamodb":
+        target, applied = _dynamodb(url)
     else:
         target, applied = _other(url)
     output = Output(as_json=as_json)
@@ -65,6 +68,13 @@ def _sqlite(url: str) -> tuple[str, list[str]]:
 
     path = path_from_url(url)
     return f"SQLite file {path!r}", run(migrate(path))
+
+
+def _dynamodb(url: str) -> tuple[str, list[str]]:
+    from eventsourcing_kit.stores.dynamodb import location_from_url, migrate
+
+    table = location_from_url(url).table
+    return f"DynamoDB table {table!r}", run(migrate(url))
 
 
 def _other(url: str) -> tuple[str, list[str]]:

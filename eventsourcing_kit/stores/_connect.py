@@ -12,7 +12,10 @@ from eventsourcing_kit.stores._store import EventStore
 
 __all__ = ["ConnectOptions", "connect"]
 
-_SCHEMES = "memory://, sqlite:///path.db, postgresql://user@host:port/db"
+_SCHEMES = (
+    "memory://, sqlite:///path.db, postgresql://user@host:port/db, "
+    "dynamodb://table?endpoint_url=...&region=..."
+)
 
 
 class ConnectOptions(TypedDict, total=False):
@@ -21,7 +24,8 @@ class ConnectOptions(TypedDict, total=False):
     Typed, so that a type checker catches a misspelt or misplaced option; at
     run time an option the URL's backend does not take raises
     `ConfigurationError` naming those it does. What each means:
-    `SQLiteEventStore.open` and `PostgresEventStore.open`.
+    `SQLiteEventStore.open`, `PostgresEventStore.open` and
+    `DynamoDBEventStore.open`.
     """
 
     # sqlite:///path.db
@@ -38,6 +42,19 @@ class ConnectOptions(TypedDict, total=False):
     visibility_wait: float
     notify_delay: float
     group_commit: bool
+    # dynamodb://
+    indexer: bool
+    lease_ttl: float
+    poll_interval: float
+    standby_poll: float
+    shard_read_interval: float
+    index_wait: float
+    retry_attempts: int
+    pool_size: int
+    aws_access_key_id: str | None
+    aws_secret_access_key: str | None
+    aws_session_token: str | None
+    profile_name: str | None
 
 
 class _Connection:
@@ -71,8 +88,10 @@ def connect(url: str, **options: Unpack[ConnectOptions]) -> _Connection:
 
     ``memory://`` (this process only), ``sqlite:///relative.db`` or
     ``sqlite:////absolute/path.db`` (the embedded default), and
-    ``postgresql://user@host:5432/db`` (needs the ``postgres`` extra).
-    Keyword options (`ConnectOptions`) go to the backend (see its class). Use it as
+    ``postgresql://user@host:5432/db`` (needs the ``postgres`` extra), and
+    ``dynamodb://table?endpoint_url=...&region=...`` (needs the ``dynamodb``
+    extra; endpoint and region default to the AWS configuration).
+    Keyword options go to the backend (see its class). Use it as
     ``store = await connect(url)`` (then ``await store.close()``) or as
     ``async with connect(url) as store: ...``.
     """
@@ -110,8 +129,10 @@ async def _open(url: str, options: ConnectOptions) -> EventStore:
             url, **_checked_options(PostgresEventStore.open, options, "postgresql://")
         )
     if scheme == "dynamodb":
-        raise ConfigurationError(
-            "the DynamoDB backend is not available yet; use postgresql:// or sqlite:///"
+        from eventsourcing_kit.stores.dynamodb import DynamoDBEventStore
+
+        return await DynamoDBEventStore.open(
+            url, **_checked_options(DynamoDBEventStore.open, options, "dynamodb://")
         )
     raise ConfigurationError(f"unknown store URL scheme {scheme!r} in {url!r}; use {_SCHEMES}")
 

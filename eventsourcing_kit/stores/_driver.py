@@ -34,6 +34,7 @@ __all__ = [
     "AppendOutcome",
     "AppendRequest",
     "Appended",
+    "Capabilities",
     "CheckpointFenced",
     "CheckpointOutcome",
     "CheckpointSaved",
@@ -163,6 +164,19 @@ class StreamsRead:
     batch_size: int
 
 
+@attrs.frozen(slots=True, kw_only=True)
+class Capabilities:
+    """What a backend can and cannot do, as plain flags.
+
+    The contract suite reads these, never the backend's name, to shape its
+    tests to a backend's documented limits.
+    """
+
+    max_events_per_append: int | None = None
+    """The most events one append (all its streams together) may carry; None: no
+    limit of the backend's own."""
+
+
 class DriverTransaction(abc.ABC):
     """An open unit of work that ends by storing a subscription's checkpoint."""
 
@@ -242,6 +256,8 @@ class Driver(abc.ABC):
 
     Leave it False while the driver keeps the default `save_checkpoint_if`.
     """
+    capabilities: Capabilities = Capabilities()
+    """The backend's limits; the default declares none."""
 
     # --- positions -----------------------------------------------------------
 

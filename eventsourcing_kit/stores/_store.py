@@ -28,6 +28,7 @@ from eventsourcing_kit.stores._checkpoints import (
 )
 from eventsourcing_kit.stores._driver import (
     AppendRequest,
+    Capabilities,
     Driver,
     GlobalRead,
     Rejected,
@@ -259,6 +260,11 @@ class EventStore:
         """The position of the last event a reader can see now, None when empty."""
         self._check_open()
         return await self._driver.head_position()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The backend's declared limits (for example the most events per append)."""
+        return self._driver.capabilities
 
     @property
     def start_position(self) -> Position:

@@ -6,11 +6,12 @@ that adds the backend's own options) and prove it with
 Everything here is public and stable within a minor version.
 """
 
-from eventsourcing_kit.stores._ddl import sql_files
+from eventsourcing_kit.stores._ddl import sql_files, store_file
 from eventsourcing_kit.stores._driver import (
     Appended,
     AppendOutcome,
     AppendRequest,
+    Capabilities,
     CheckpointFenced,
     CheckpointOutcome,
     CheckpointSaved,
@@ -55,6 +56,7 @@ __all__ = [
     "AppendResult",
     "AppendSignal",
     "Appended",
+    "Capabilities",
     "CheckpointFenced",
     "CheckpointOutcome",
     "CheckpointSaved",
@@ -90,4 +92,5 @@ __all__ = [
     "redact_url",
     "split_schema",
     "sql_files",
+    "store_file",
 ]

@@ -12,6 +12,7 @@ from eventsourcing_kit.testing._contract_support import (
     ANY,
     DEFAULT_PAGE,
     ODD_STREAM_IDS,
+    append_numbered,
     collect,
     new,
     numbered,
@@ -269,7 +270,7 @@ class ReadContract:
 
     async def test_readers_page_past_the_default_page_size(self, store: EventStore) -> None:
         count = DEFAULT_PAGE + 3
-        await store.append_events("Account-1", numbered(count), expected_version=0)
+        await append_numbered(store, "Account-1", count, expected_version=0)
         in_stream = await collect(store.read_stream("Account-1"))
         in_all = await collect(store.read_all())
         in_category = await collect(store.read_category("Account"))

@@ -16,6 +16,7 @@ from eventsourcing_kit.stores import (
     Position,
 )
 from eventsourcing_kit.testing._contract_support import (
+    append_numbered,
     collect,
     numbered,
     same_json,
@@ -97,7 +98,7 @@ class StateContract:
     # --- checkpoints -----------------------------------------------------------
 
     async def _positions(self, store: EventStore, count: int) -> list[Position]:
-        await store.append_events("Account-1", numbered(count))
+        await append_numbered(store, "Account-1", count)
         return [e.position for e in await collect(store.read_all())]
 
     async def test_loading_a_missing_checkpoint_gives_none(self, store: EventStore) -> None:

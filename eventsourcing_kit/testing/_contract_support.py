@@ -30,6 +30,7 @@ __all__ = [
     "STREAM_EXISTS",
     "UNSERIALIZABLE_DATA",
     "Reopen",
+    "append_numbered",
     "collect",
     "json_text",
     "json_values",
@@ -60,6 +61,21 @@ def new(event_type: str = "Happened", data: dict[str, Any] | None = None, **kw: 
 def numbered(count: int, *, event_type: str = "Happened", start: int = 1) -> list[NewEvent]:
     """`count` new events whose data says which one they are."""
     return [new(event_type, {"n": n}) for n in range(start, start + count)]
+
+
+async def append_numbered(
+    store: EventStore, stream_id: str, count: int, *, expected_version: Any = ANY
+) -> None:
+    """`numbered(count)` appended to the stream, in as few appends as the
+    backend's `max_events_per_append` allows."""
+    limit = store.capabilities.max_events_per_append or count
+    expected = expected_version
+    for start in range(1, count + 1, limit):
+        size = min(limit, count + 1 - start)
+        result = await store.append_events(
+            stream_id, numbered(size, start=start), expected_version=expected
+        )
+        expected = result.version
 
 
 async def collect(events: AsyncIterable[RecordedEvent]) -> list[RecordedEvent]:

@@ -9,11 +9,12 @@ import pytest
 
 from eventsourcing_kit.errors import ConfigurationError
 from eventsourcing_kit.stores import EventStore, connect
+from eventsourcing_kit.testing._dynamodb_server import DYNAMODB_DEFAULTS, DynamoDBServer
 from eventsourcing_kit.testing._postgres_server import PostgresServer, with_schema
 
-__all__ = ["BACKENDS", "POSTGRES_DEFAULTS", "StoreFactory"]
+__all__ = ["BACKENDS", "DYNAMODB_DEFAULTS", "POSTGRES_DEFAULTS", "StoreFactory"]
 
-BACKENDS = ("memory", "sqlite", "postgres")
+BACKENDS = ("memory", "sqlite", "postgres", "dynamodb")
 
 POSTGRES_DEFAULTS: dict[str, Any] = {"visibility_wait": 30.0}
 """Options every PostgreSQL store of the factory gets unless the test gives its own.
@@ -35,6 +36,7 @@ class _Storage:
         self.options = options
         self.stores: list[EventStore] = []
         self.schema: str | None = None
+        self.table: str | None = None
 
 
 class StoreFactory:
@@ -50,24 +52,33 @@ class StoreFactory:
       migration applied, on the server of ``--eventsourcing-kit-dsn`` or env
       ``EVENTSOURCING_KIT_TEST_DSN``. When that server does not answer, the
       test is skipped, or failed when env ``CI`` is set.
+    - ``"dynamodb"``: a new table (named ``eskit_test_...``) on the emulator
+      of ``--eventsourcing-kit-dynamodb`` or env
+      ``EVENTSOURCING_KIT_TEST_DYNAMODB``, else on DynamoDB Local, installed
+      if missing and started for the session. When it cannot run, the test
+      is skipped, or failed when env ``CI`` is set.
 
     When the test ends, passed or failed, every store the factory opened is
-    closed and every schema it made is dropped.
+    closed and every schema or table it made is dropped.
     """
 
-    def __init__(self, *, directory: Path, postgres: PostgresServer) -> None:
+    def __init__(
+        self, *, directory: Path, postgres: PostgresServer, dynamodb: DynamoDBServer
+    ) -> None:
         self._directory = directory
         self._postgres = postgres
+        self._dynamodb = dynamodb
         self._storages: list[_Storage] = []
         self._opened: dict[int, tuple[EventStore, _Storage]] = {}
         self._files = 0
 
     async def open(self, backend: str, /, **options: Any) -> EventStore:
-        """A fresh, empty store of `backend` ("memory", "sqlite" or "postgres").
+        """A fresh, empty store of `backend` ("memory", "sqlite", "postgres" or "dynamodb").
 
         Keyword options go to the backend (see `connect`): for example
         ``busy_timeout=`` on SQLite, ``max_size=`` on PostgreSQL. PostgreSQL
-        stores get ``visibility_wait=30`` unless you give another.
+        stores get ``visibility_wait=30`` unless you give another; DynamoDB
+        stores get `DYNAMODB_DEFAULTS` (the emulator's credentials).
         """
         if backend == "memory":
             return await self._first(_Storage(backend, "memory://", options))
@@ -91,6 +102,15 @@ class StoreFactory:
             storage.schema = schema
             self._storages.append(storage)
             await self._postgres.migrate(schema)
+            return await self._connect(storage, options)
+        if backend == "dynamodb":
+            await self._dynamodb.require()
+            table = self._dynamodb.new_table_name()
+            options = {**DYNAMODB_DEFAULTS, **options}
+            storage = _Storage(backend, self._dynamodb.url(table), options)
+            # Recorded before the table exists: close() deletes it all the same.
+            storage.table = table
+            self._storages.append(storage)
             return await self._connect(storage, options)
         raise ConfigurationError(
             f"unknown backend {backend!r} for store_factory.open(); use one of {BACKENDS}"
@@ -123,7 +143,7 @@ class StoreFactory:
         return self._storage_of(store).url
 
     async def close(self) -> None:
-        """Close every store opened here and drop every schema made here.
+        """Close every store opened here and drop every schema and table made here.
 
         The fixture calls it when the test ends. Each step runs even if an
         earlier one failed; the failures are raised together afterwards.
@@ -139,6 +159,11 @@ class StoreFactory:
             if storage.schema is not None:
                 try:
                     await self._postgres.drop_schema(storage.schema)
+                except Exception as error:
+                    errors.append(error)
+            if storage.table is not None:
+                try:
+                    await self._dynamodb.drop_table(storage.table)
                 except Exception as error:
                     errors.append(error)
         if len(errors) == 1:

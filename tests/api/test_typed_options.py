@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from eventsourcing_kit import ConnectOptions, Subscription, SubscriptionOptions, subscribe
+from eventsourcing_kit.stores.dynamodb import DynamoDBEventStore
 from eventsourcing_kit.stores.postgres import PostgresEventStore
 from eventsourcing_kit.stores.sqlite import SQLiteEventStore
 
@@ -58,7 +59,11 @@ def test_mypy_catches_a_misspelt_or_mistyped_option(tmp_path: Path) -> None:
 
 
 def test_connect_options_are_the_options_of_the_backends() -> None:
-    backends = _kw_only(SQLiteEventStore.open) | _kw_only(PostgresEventStore.open)
+    backends = (
+        _kw_only(SQLiteEventStore.open)
+        | _kw_only(PostgresEventStore.open)
+        | _kw_only(DynamoDBEventStore.open)
+    )
     assert set(ConnectOptions.__annotations__) == set(backends)
 
 

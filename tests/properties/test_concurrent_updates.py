@@ -167,3 +167,8 @@ def test_concurrent_updates_on_sqlite_lose_nothing(store_factory: StoreFactory) 
 def test_concurrent_updates_on_postgres_lose_nothing(store_factory: StoreFactory) -> None:
     open_store = partial(store_factory.open, "postgres", max_size=4)
     budget(0.5)(check_no_lost_update(open_store))()
+
+
+@pytest.mark.usefixtures("dynamodb_endpoint")  # skips (fails under CI) before the first example
+def test_concurrent_updates_on_dynamodb_lose_nothing(store_factory: StoreFactory) -> None:
+    budget(0.3)(check_no_lost_update(partial(store_factory.open, "dynamodb")))()

@@ -570,3 +570,9 @@ def test_sqlite_store_agrees_with_the_model(store_factory: StoreFactory) -> None
 def test_postgres_store_agrees_with_the_model(store_factory: StoreFactory) -> None:
     open_store = partial(store_factory.open, "postgres", max_size=2)
     run_state_machine_as_test(machine_for(open_store), settings=budget(0.5, steps=30))
+
+
+@pytest.mark.usefixtures("dynamodb_endpoint")  # skips (fails under CI) before the first example
+def test_dynamodb_store_agrees_with_the_model(store_factory: StoreFactory) -> None:
+    open_store = partial(store_factory.open, "dynamodb")
+    run_state_machine_as_test(machine_for(open_store), settings=budget(0.3, steps=25))

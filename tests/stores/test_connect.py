@@ -29,7 +29,8 @@ async def test_async_with_closes_the_store_at_the_end(tmp_path: Path) -> None:
         ("mysql://localhost/db", "unknown store URL scheme 'mysql'"),
         ("sqlite://", "cannot read store URL"),
         ("sqlite:///", "names no file"),
-        ("dynamodb://table", "not available yet"),
+        ("dynamodb://t", "invalid DynamoDB store URL"),
+        ("dynamodb://table?password=x", "unknown parameter 'password'"),
         ("bank.db", "cannot read store URL"),
     ],
 )

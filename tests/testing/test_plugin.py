@@ -35,17 +35,23 @@ async def test_the_store_is_empty(store, attempt):
 
 
 @pytest.fixture
-def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """A user's project that enables the plugin in its conftest.py; no CI, no DSN set."""
+def project(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, dynamodb_endpoint: str
+) -> pytest.Pytester:
+    """A user's project that enables the plugin in its conftest.py; no CI, no DSN
+    set; DynamoDB is this session's emulator (so that none is started per run)."""
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("EVENTSOURCING_KIT_TEST_DSN", raising=False)
+    monkeypatch.setenv("EVENTSOURCING_KIT_TEST_DYNAMODB", dynamodb_endpoint)
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makeconftest(ENABLE)
     return pytester
 
 
 def passed_backends(result: pytest.RunResult) -> list[str]:
-    return sorted(re.findall(r"\[(memory|sqlite|postgres)[^\]]*\] PASSED", result.stdout.str()))
+    return sorted(
+        re.findall(r"\[(memory|sqlite|postgres|dynamodb)[^\]]*\] PASSED", result.stdout.str())
+    )
 
 
 async def schema_exists(dsn: str, schema: str) -> bool:
@@ -64,14 +70,43 @@ def test_a_test_asking_for_store_runs_on_each_backend_on_a_fresh_store(
 ) -> None:
     project.makepyfile(test_user=FRESH_STORES)
     result = project.runpytest("-v", f"--eventsourcing-kit-dsn={postgres_dsn}")
-    result.assert_outcomes(passed=6)
-    assert passed_backends(result) == ["memory"] * 2 + ["postgres"] * 2 + ["sqlite"] * 2
+    result.assert_outcomes(passed=8)
+    assert passed_backends(result) == (
+        ["dynamodb"] * 2 + ["memory"] * 2 + ["postgres"] * 2 + ["sqlite"] * 2
+    )
 
 
 def test_not_postgres_deselects_the_postgres_runs(project: pytest.Pytester) -> None:
     project.makepyfile(test_user=FRESH_STORES)
     result = project.runpytest("-m", "not postgres", f"--eventsourcing-kit-dsn={UNREACHABLE}")
-    result.assert_outcomes(passed=4, deselected=2)
+    result.assert_outcomes(passed=6, deselected=2)
+
+
+def test_not_dynamodb_deselects_the_dynamodb_runs(project: pytest.Pytester) -> None:
+    project.makepyfile(test_user=FRESH_STORES)
+    result = project.runpytest("-m", "not dynamodb and not postgres")
+    result.assert_outcomes(passed=4, deselected=4)
+
+
+def test_an_unreachable_dynamodb_skips_the_dynamodb_runs(project: pytest.Pytester) -> None:
+    project.makepyfile(test_user=FRESH_STORES)
+    result = project.runpytest(
+        "-rs", "--eventsourcing-kit-dynamodb=http://127.0.0.1:1", "-m", "not postgres"
+    )
+    result.assert_outcomes(passed=4, skipped=2, deselected=2)
+    result.stdout.fnmatch_lines(["*DynamoDB is unreachable at http://127.0.0.1:1*"])
+
+
+def test_under_ci_an_unreachable_dynamodb_fails_the_dynamodb_runs(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CI", "true")
+    project.makepyfile(test_user=FRESH_STORES)
+    result = project.runpytest(
+        "--eventsourcing-kit-dynamodb=http://127.0.0.1:1", "-m", "not postgres"
+    )
+    result.assert_outcomes(passed=4, errors=2, deselected=2)
+    result.stdout.fnmatch_lines(["*CI is set: DynamoDB Local is required*"])
 
 
 def test_a_directly_parametrized_store_backend_keeps_the_postgres_marker(
@@ -96,7 +131,7 @@ def test_a_directly_parametrized_store_backend_keeps_the_postgres_marker(
 def test_an_unreachable_server_skips_the_postgres_runs(project: pytest.Pytester) -> None:
     project.makepyfile(test_user=FRESH_STORES)
     result = project.runpytest("-rs", f"--eventsourcing-kit-dsn={UNREACHABLE}")
-    result.assert_outcomes(passed=4, skipped=2)
+    result.assert_outcomes(passed=6, skipped=2)
     result.stdout.fnmatch_lines(["*PostgreSQL is unreachable at postgresql://*127.0.0.1:1/test*"])
 
 
@@ -107,7 +142,7 @@ def test_under_ci_an_unreachable_server_fails_the_postgres_runs(
     monkeypatch.setenv("CI", ci)
     project.makepyfile(test_user=FRESH_STORES)
     result = project.runpytest(f"--eventsourcing-kit-dsn={UNREACHABLE}")
-    result.assert_outcomes(passed=4, errors=2)
+    result.assert_outcomes(passed=6, errors=2)
     result.stdout.fnmatch_lines(["*CI is set: PostgreSQL is required*"])
 
 
@@ -118,7 +153,7 @@ def test_ci_that_is_not_true_still_skips(
     monkeypatch.setenv("CI", ci)
     project.makepyfile(test_user=FRESH_STORES)
     result = project.runpytest(f"--eventsourcing-kit-dsn={UNREACHABLE}")
-    result.assert_outcomes(passed=4, skipped=2)
+    result.assert_outcomes(passed=6, skipped=2)
 
 
 def test_the_dsn_comes_from_the_environment_without_the_option(
@@ -127,7 +162,7 @@ def test_the_dsn_comes_from_the_environment_without_the_option(
     monkeypatch.setenv("EVENTSOURCING_KIT_TEST_DSN", UNREACHABLE)
     project.makepyfile(test_user=FRESH_STORES)
     result = project.runpytest("-rs")
-    result.assert_outcomes(passed=4, skipped=2)
+    result.assert_outcomes(passed=6, skipped=2)
     result.stdout.fnmatch_lines(["*127.0.0.1:1/test*"])
 
 
@@ -225,7 +260,7 @@ def test_without_asyncpg_memory_and_sqlite_run_and_postgres_skips(
     project.makeconftest('import sys\n\nsys.modules["asyncpg"] = None\n\n' + ENABLE)
     project.makepyfile(test_user=FRESH_STORES)
     result = project.runpytest_subprocess("-rs")
-    result.assert_outcomes(passed=4, skipped=2)
+    result.assert_outcomes(passed=6, skipped=2)
     result.stdout.fnmatch_lines(["*asyncpg is not installed*"])
 
 
@@ -242,11 +277,12 @@ def test_the_documented_examples_run(project: pytest.Pytester, postgres_dsn: str
     project.makeconftest(files.pop("conftest.py"))
     project.makepyfile(**{name.removesuffix(".py"): code for name, code in files.items()})
     result = project.runpytest("-v", f"--eventsourcing-kit-dsn={postgres_dsn}")
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines(
         [
             "test_accounts.py::test_a_new_stream_starts_at_version_one[[]memory[]] PASSED*",
             "test_accounts.py::test_a_new_stream_starts_at_version_one[[]sqlite[]] PASSED*",
             "test_accounts.py::test_a_new_stream_starts_at_version_one[[]postgres[]] PASSED*",
+            "test_accounts.py::test_a_new_stream_starts_at_version_one[[]dynamodb[]] PASSED*",
         ]
     )

@@ -1,0 +1,23 @@
+"""Stream shards are read parents first, so a stream's events stay in order across splits."""
+
+from __future__ import annotations
+
+from eventsourcing_kit.stores.dynamodb import ready_shards
+
+LISTING = [
+    {"ShardId": "parent"},
+    {"ShardId": "child", "ParentShardId": "parent"},
+    {"ShardId": "orphan", "ParentShardId": "trimmed-long-ago"},
+]
+
+
+def test_a_child_shard_waits_until_its_parent_is_finished() -> None:
+    assert ready_shards(LISTING, []) == ["parent", "orphan"]
+
+
+def test_a_child_shard_is_read_once_its_parent_is_finished() -> None:
+    assert ready_shards(LISTING, ["parent"]) == ["child", "orphan"]
+
+
+def test_finished_shards_are_not_read_again() -> None:
+    assert ready_shards(LISTING, ["parent", "child", "orphan"]) == []
