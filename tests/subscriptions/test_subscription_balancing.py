@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from subscription_support import Backend, ReadModel, until
 
 from eventsourcing_kit import EventStore, NewEvent, RecordedEvent
@@ -40,6 +41,13 @@ async def running(member: BalancingMember) -> AsyncIterator[asyncio.Task[None]]:
     finally:
         await member.stop()
         await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture(autouse=True)
+def keeps_leases(store: EventStore) -> None:
+    """These tests need a backend that keeps leases (the DynamoDB store does not yet)."""
+    if not store.supports_leases:
+        pytest.skip("this backend keeps no leases (EventStore.supports_leases)")
 
 
 async def test_members_of_a_group_share_its_partitions_evenly(

@@ -35,6 +35,13 @@ async def nothing(event: RecordedEvent) -> None:
     pass
 
 
+@pytest.fixture(autouse=True)
+def keeps_leases(store: EventStore) -> None:
+    """These tests need a backend that keeps leases (the DynamoDB store does not yet)."""
+    if not store.supports_leases:
+        pytest.skip("this backend keeps no leases (EventStore.supports_leases)")
+
+
 async def test_a_second_runner_of_a_subscription_stands_by(
     backend: Backend, store: EventStore
 ) -> None:

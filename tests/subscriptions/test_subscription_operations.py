@@ -229,12 +229,8 @@ async def test_start_live_and_stop_are_logged_with_the_subscription_id(
         for line in logs
         if line.get("subscription_id") == "projection" and line["log_level"] == "info"
     ]
-    assert lines == [
-        "subscription took its lease; delivering",
-        "subscription started",
-        "subscription live",
-        "subscription stopped",
-    ]
+    leased = ["subscription took its lease; delivering"] if store.supports_leases else []
+    assert lines == [*leased, "subscription started", "subscription live", "subscription stopped"]
 
 
 async def test_the_start_position_reads_from_the_first_event_and_is_a_valid_checkpoint(
