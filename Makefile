@@ -79,8 +79,14 @@ $(STAMP_BENCH): pyproject.toml $(CONSTRAINTS) | $(VENV_READY)
 
 # --- the two commands -------------------------------------------------------------
 
-demo: $(STAMP_BASE)  ## Run the bank sample's scripted scenario on SQLite
-	$(BIN)/python -m samples.bank.demo
+# SAMPLE picks the sample: bank (the default) or orders.
+SAMPLE       ?= bank
+SAMPLES      := $(notdir $(patsubst %/demo.py,%,$(wildcard samples/*/demo.py)))
+
+demo: $(STAMP_BASE)  ## Run a sample's scripted scenario on SQLite (SAMPLE=bank or orders)
+	@case " $(SAMPLES) " in *" $(SAMPLE) "*) ;; *) \
+	    echo "error: no sample named '$(SAMPLE)'; choose one of: $(SAMPLES)" >&2; exit 2;; esac
+	$(BIN)/python -m samples.$(SAMPLE).demo
 
 # pytest's exit status 5 means it collected nothing: say so, since a suite that
 # ran no test must never pass for a green one.
