@@ -7,6 +7,7 @@ and changing an event is refused by the grants themselves.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ import pytest
 import pytest_asyncio
 from postgres_support import drop_schema, new_schema_name
 
-from eventsourcing_kit import NewEvent, PostgresEventStore, Snapshot
+from eventsourcing_kit import NewEvent, PostgresEventStore, RecordedEvent, Snapshot, subscribe
 from eventsourcing_kit.stores.postgres import migrate, quote_identifier, split_schema
 
 pytestmark = pytest.mark.postgres
@@ -68,6 +69,28 @@ async def test_a_store_under_the_granted_role_does_an_applications_work(
         await store.save_checkpoint("reports", last.position)
         await store.delete_checkpoint("reports")
         assert await store.load_checkpoint("reports") is None
+    finally:
+        await store.close()
+
+
+async def test_a_subscription_under_the_granted_role_runs_with_its_lease(
+    app_dsn: tuple[str, str],
+) -> None:
+    dsn, schema = app_dsn
+    store = await PostgresEventStore.open(dsn, schema=schema, migrate=False)
+    try:
+        await store.append_events("Account-1", [NewEvent("Opened", {})], expected_version=0)
+        seen: list[str] = []
+        handled = asyncio.Event()
+
+        async def handle(event: RecordedEvent) -> None:
+            seen.append(event.stream_id)
+            handled.set()
+
+        async with subscribe(store, "reports", handle):
+            await asyncio.wait_for(handled.wait(), timeout=10)
+        assert seen == ["Account-1"]
+        assert await store.load_checkpoint("reports") is not None
     finally:
         await store.close()
 
