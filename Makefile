@@ -27,6 +27,7 @@ VENV_READY   := $(VENV)/.ready
 STAMP_BASE   := $(VENV)/.installed-base
 STAMP_DEV    := $(VENV)/.installed-dev
 STAMP_BENCH  := $(VENV)/.installed-bench
+STAMP_DOCS   := $(VENV)/.installed-docs
 WITH_PG      := EVENTSOURCING_KIT_PYTHON=$(BIN)/python scripts/ensure-postgres.sh
 # Chained after WITH_PG, whose EVENTSOURCING_KIT_PYTHON it inherits.
 WITH_DDB     := scripts/ensure-dynamodb.sh
@@ -38,7 +39,7 @@ PYTEST_ARGS  += -p no:cacheprovider
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-thorough lint bench lock lock-upgrade clean distclean
+.PHONY: help demo test test-thorough lint docs docs-serve bench lock lock-upgrade clean distclean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -69,6 +70,11 @@ $(STAMP_DEV): pyproject.toml $(CONSTRAINTS) | $(VENV_READY)
 	$(INSTALL) --editable '.[dev]'
 	@touch $@
 
+$(STAMP_DOCS): pyproject.toml $(CONSTRAINTS) | $(VENV_READY)
+	@$(BIN)/python scripts/check_lock.py --warn
+	$(INSTALL) --editable '.[docs]'
+	@touch $@
+
 $(STAMP_BENCH): pyproject.toml $(CONSTRAINTS) | $(VENV_READY)
 	@$(BIN)/python scripts/check_lock.py --warn
 	$(INSTALL) --editable '.[bench]'
@@ -76,8 +82,14 @@ $(STAMP_BENCH): pyproject.toml $(CONSTRAINTS) | $(VENV_READY)
 
 # --- the two commands -------------------------------------------------------------
 
-demo: $(STAMP_BASE)  ## Run the bank sample's scripted scenario on SQLite
-	$(BIN)/python -m samples.bank.demo
+# SAMPLE picks the sample: bank (the default) or orders.
+SAMPLE       ?= bank
+SAMPLES      := $(notdir $(patsubst %/demo.py,%,$(wildcard samples/*/demo.py)))
+
+demo: $(STAMP_BASE)  ## Run a sample's scripted scenario on SQLite (SAMPLE=bank or orders)
+	@case " $(SAMPLES) " in *" $(SAMPLE) "*) ;; *) \
+	    echo "error: no sample named '$(SAMPLE)'; choose one of: $(SAMPLES)" >&2; exit 2;; esac
+	$(BIN)/python -m samples.$(SAMPLE).demo
 
 # pytest's exit status 5 means it collected nothing: say so, since a suite that
 # ran no test must never pass for a green one.
@@ -98,6 +110,14 @@ lint: $(STAMP_DEV)  ## ruff, mypy strict, import contracts, public names only, e
 	             "python scripts/check_public_names.py" "python scripts/check_lock.py"; do \
 	    echo "--- $$check"; $(BIN)/$$check || status=1; \
 	done; exit $$status
+
+# --strict turns every warning (a broken link, a page missing from the nav, a
+# docstring the API reference cannot parse) into a failure.
+docs: $(STAMP_DOCS)  ## Build the documentation site into site/ (MkDocs, warnings fail)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: $(STAMP_DOCS)  ## Serve the documentation site with live reload
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 # benchmarks/run.py, when present, drives the harness; otherwise each
 # benchmarks/*_bench.py runs on its own, given BENCH_ARGS (e.g. --quick).
@@ -136,7 +156,7 @@ lock-upgrade: | $(VENV_READY)  ## Re-pin every dependency to its newest allowed 
 # --- housekeeping -------------------------------------------------------------------
 
 clean:  ## Remove caches and build output (keeps .venv)
-	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .hypothesis .pgdata
+	rm -rf build dist site .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .hypothesis .pgdata
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean  ## Also remove .venv

@@ -1,4 +1,4 @@
-"""Every ```python block of the README and docs/ runs as written.
+"""Every ```python block of the README and docs/ (subfolders too) runs as written.
 
 Blocks fenced as ```py are fragments (they need context) and are not run.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 

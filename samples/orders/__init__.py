@@ -1,0 +1,1 @@
+"""The orders sample: orders, stock reservations and the process manager between them."""
