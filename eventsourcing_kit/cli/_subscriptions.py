@@ -41,9 +41,9 @@ _PARKED_CATEGORY = parked_stream_id("x").partition("-")[0]
 class SubscriptionRow:
     """What ``subscriptions`` reports about one subscription.
 
-    The lease holder (which process runs it) joins these columns once
-    subscriptions hold leases (issue 12): one field here, one column in
-    `_COLUMNS`.
+    `lease_holder` names the runner that holds its lease now (host, process
+    id and a random part), or is None: no runner, or a store that keeps no
+    leases.
     """
 
     name: str
@@ -52,6 +52,7 @@ class SubscriptionRow:
     lag: int
     lag_exact: bool
     parked: int
+    lease_holder: str | None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -61,15 +62,17 @@ class SubscriptionRow:
             "lag": self.lag,
             "lag_exact": self.lag_exact,
             "parked": self.parked,
+            "lease_holder": self.lease_holder,
         }
 
     def cells(self) -> tuple[object, ...]:
         lag = f"{self.lag}" if self.lag_exact else f"{self.lag}+"
         checkpoint = "-" if self.checkpoint is None else str(self.checkpoint)
-        return (self.name, self.state, checkpoint, lag, self.parked)
+        holder = "-" if self.lease_holder is None else self.lease_holder
+        return (self.name, self.state, checkpoint, lag, self.parked, holder)
 
 
-_COLUMNS = ("subscription", "state", "checkpoint", "lag", "parked")
+_COLUMNS = ("subscription", "state", "checkpoint", "lag", "parked", "lease holder")
 
 
 # --- subscriptions ---------------------------------------------------------------------
@@ -126,6 +129,7 @@ async def _rows(url: str | None, names: tuple[str, ...], lag_limit: int) -> list
             checkpoint = checkpoints.get(name)
             lag, exact = await _lag(store, checkpoint, head, lag_limit)
             parked = len(await list_parked(store, name)) if name in parking else 0
+            holders = await store.lease_holders(name) if store.supports_leases else {}
             rows.append(
                 SubscriptionRow(
                     name=name,
@@ -134,6 +138,7 @@ async def _rows(url: str | None, names: tuple[str, ...], lag_limit: int) -> list
                     lag=lag,
                     lag_exact=exact,
                     parked=parked,
+                    lease_holder=holders.get(name),
                 )
             )
         return rows

@@ -170,7 +170,25 @@ async def test_subscriptions_show_checkpoint_lag_and_parked_events(
         "lag": 1,
         "lag_exact": True,
         "parked": 1,
+        "lease_holder": None,
     }
+
+
+@BACKENDS
+async def test_subscriptions_name_the_runner_that_holds_the_lease(
+    seeded: str, store: EventStore
+) -> None:
+    async def ignore(event: object) -> None:
+        pass
+
+    async with subscribe(store, "emails", ignore, on_error="park"):
+        for _ in range(100):
+            [emails] = json_lines(cli("subscriptions", "--json", url=seeded).stdout)
+            if emails["lease_holder"] is not None:
+                break
+            await asyncio.sleep(0.05)
+    # The holder names this process: host, process id and a random part.
+    assert f":{os.getpid()}:" in emails["lease_holder"]
 
 
 @BACKENDS

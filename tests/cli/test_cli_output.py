@@ -90,7 +90,7 @@ def test_piped_subscriptions_are_tab_separated_lines(
     url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out, _ = run(capsys, "subscriptions", "--url", url)
-    assert out == "reports\tbehind\t1\t2\t0\n"
+    assert out == "reports\tbehind\t1\t2\t0\t-\n"
 
 
 def test_tail_from_the_start_prints_the_log(url: str, capsys: pytest.CaptureFixture[str]) -> None:
