@@ -45,6 +45,7 @@ from eventsourcing_kit.stores.driver import (
     nested_transaction_error,
     position_of,
 )
+from eventsourcing_kit.stores.sqlite import _leases as leases
 from eventsourcing_kit.stores.sqlite import _ops as ops
 from eventsourcing_kit.stores.sqlite._errors import translate_error
 from eventsourcing_kit.stores.sqlite._worker import Worker
@@ -359,13 +360,13 @@ class SQLiteDriver(Driver):
     async def acquire_lease(self, name: str, owner: str, ttl: float) -> LeaseOutcome:
         # Never inside the caller's checkpoint transaction: a lease is not
         # the batch's to roll back.
-        return await self._write(None, ops.acquire_lease, name, owner, ttl)
+        return await self._write(None, leases.acquire_lease, name, owner, ttl)
 
     async def release_lease(self, name: str, owner: str) -> None:
-        await self._write(None, ops.release_lease, name, owner)
+        await self._write(None, leases.release_lease, name, owner)
 
     async def lease_holders(self, prefix: str) -> Mapping[str, str]:
-        return await self._run(self._reader, ops.lease_holders, prefix)
+        return await self._run(self._reader, leases.lease_holders, prefix)
 
     # --- live delivery and lifecycle ---------------------------------------------------
 

@@ -9,7 +9,6 @@ that sqlite3's statement cache prepares each of them once per connection.
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -24,9 +23,6 @@ from eventsourcing_kit.stores.driver import (
     CheckpointFenced,
     CheckpointOutcome,
     CheckpointSaved,
-    LeaseGranted,
-    LeaseOutcome,
-    LeaseRefused,
     Position,
     RecordedEvent,
     Rejected,
@@ -37,7 +33,6 @@ from eventsourcing_kit.stores.driver import (
 )
 
 __all__ = [
-    "acquire_lease",
     "append",
     "begin",
     "delete_checkpoint",
@@ -45,17 +40,16 @@ __all__ = [
     "events_by_id",
     "fetch_events",
     "head_position",
-    "lease_holders",
     "list_checkpoints",
     "list_streams",
     "load_checkpoint",
     "load_snapshot",
-    "release_lease",
     "save_checkpoint",
     "save_checkpoint_if",
     "save_snapshot",
     "select_events",
     "stream_version",
+    "writing",
 ]
 
 _COLUMNS = "global_position, stream_id, version, event_type, data, metadata, event_id, recorded_at"
@@ -105,7 +99,7 @@ def end(connection: sqlite3.Connection, *, commit: bool) -> None:
 
 
 @contextmanager
-def _write(connection: sqlite3.Connection, *, nested: bool) -> Iterator[None]:
+def writing(connection: sqlite3.Connection, *, nested: bool) -> Iterator[None]:
     """One write: its own transaction, or a savepoint inside the caller's.
 
     `nested` is true inside a checkpoint transaction, whose handler may append
@@ -165,7 +159,7 @@ def append(
     looked up, by the core, afterwards.
     """
     try:
-        with _write(connection, nested=nested):
+        with writing(connection, nested=nested):
             return Appended(
                 tuple(_append_one(connection, index, write) for index, write in enumerate(writes))
             )
@@ -292,7 +286,7 @@ def save_snapshot(
     connection: sqlite3.Connection, snapshot: Snapshot, data: bytes, *, nested: bool
 ) -> None:
     """Keep the snapshot unless the stored one is of a later version."""
-    with _write(connection, nested=nested):
+    with writing(connection, nested=nested):
         connection.execute(
             "INSERT INTO snapshots (stream_id, version, state_schema, data, recorded_at)"
             " VALUES (?, ?, ?, ?, ?)"
@@ -324,7 +318,7 @@ def load_snapshot(connection: sqlite3.Connection, stream_id: str) -> Snapshot | 
 def save_checkpoint(
     connection: sqlite3.Connection, subscription_id: str, position: Position, *, nested: bool
 ) -> None:
-    with _write(connection, nested=nested):
+    with writing(connection, nested=nested):
         connection.execute(
             "INSERT INTO subscription_checkpoints (subscription_id, position, updated_at)"
             " VALUES (?, ?, ?) ON CONFLICT (subscription_id) DO UPDATE SET"
@@ -347,7 +341,7 @@ def save_checkpoint_if(
     in the caller's), which holds the file's write lock from the read to the
     commit.
     """
-    with _write(connection, nested=nested):
+    with writing(connection, nested=nested):
         actual = load_checkpoint(connection, subscription_id)
         if actual != expected:
             return CheckpointFenced(actual)
@@ -366,7 +360,7 @@ def load_checkpoint(connection: sqlite3.Connection, subscription_id: str) -> Pos
 def delete_checkpoint(
     connection: sqlite3.Connection, subscription_id: str, *, nested: bool
 ) -> None:
-    with _write(connection, nested=nested):
+    with writing(connection, nested=nested):
         connection.execute(
             "DELETE FROM subscription_checkpoints WHERE subscription_id = ?", (subscription_id,)
         )
@@ -375,42 +369,3 @@ def delete_checkpoint(
 def list_checkpoints(connection: sqlite3.Connection) -> dict[str, Position]:
     rows = connection.execute("SELECT subscription_id, position FROM subscription_checkpoints")
     return {subscription_id: Position(int(position)) for subscription_id, position in rows}
-
-
-# --- leases ------------------------------------------------------------------------
-
-
-def acquire_lease(
-    connection: sqlite3.Connection, name: str, owner: str, ttl: float, *, nested: bool
-) -> LeaseOutcome:
-    """Grant `owner` the lease when free, theirs or expired; else name its holder."""
-    with _write(connection, nested=nested):
-        now = time.time()
-        row = connection.execute(
-            "SELECT owner, expires_at FROM subscription_leases WHERE name = ?", (name,)
-        ).fetchone()
-        if row is not None and row[0] != owner and row[1] > now:
-            return LeaseRefused(row[0])
-        connection.execute(
-            "INSERT INTO subscription_leases (name, owner, expires_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner,"
-            " expires_at = excluded.expires_at",
-            (name, owner, now + ttl),
-        )
-        return LeaseGranted()
-
-
-def release_lease(connection: sqlite3.Connection, name: str, owner: str, *, nested: bool) -> None:
-    with _write(connection, nested=nested):
-        connection.execute(
-            "DELETE FROM subscription_leases WHERE name = ? AND owner = ?", (name, owner)
-        )
-
-
-def lease_holders(connection: sqlite3.Connection, prefix: str) -> dict[str, str]:
-    rows = connection.execute(
-        "SELECT name, owner FROM subscription_leases"
-        " WHERE substr(name, 1, length(?)) = ? AND expires_at > ?",
-        (prefix, prefix, time.time()),
-    )
-    return dict(rows.fetchall())
