@@ -100,6 +100,18 @@ def _port_of(host: str) -> str | None:
     return host.partition(":")[2]
 
 
+# What asyncpg raises when it cannot connect: an unreachable or refusing
+# server, a malformed DSN (ValueError, OverflowError for a port out of range).
+_CONNECT_ERRORS = (
+    OSError,
+    TimeoutError,
+    OverflowError,
+    ValueError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
+
 async def open_connection(
     dsn: str, *, timeout: float = DEFAULT_CONNECT_TIMEOUT, **options: Any
 ) -> asyncpg.Connection:
@@ -107,14 +119,7 @@ async def open_connection(
     check_dsn(dsn)
     try:
         return await asyncpg.connect(dsn, timeout=timeout, **options)
-    except (
-        OSError,
-        TimeoutError,
-        OverflowError,
-        ValueError,
-        asyncpg.PostgresError,
-        asyncpg.InterfaceError,
-    ) as error:
+    except _CONNECT_ERRORS as error:
         raise _connect_error(dsn, error) from error
 
 
@@ -181,14 +186,7 @@ async def create_pool(
             server_settings=server_settings(statement_timeout),
             reset=reset,
         )
-    except (
-        OSError,
-        TimeoutError,
-        OverflowError,
-        ValueError,
-        asyncpg.PostgresError,
-        asyncpg.InterfaceError,
-    ) as error:
+    except _CONNECT_ERRORS as error:
         raise _connect_error(dsn, error) from error
     assert pool is not None
     return pool
