@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from typing import Any
 
 import asyncpg
@@ -77,17 +78,21 @@ class Lane:
         self._releasing: set[asyncio.Task[None]] = set()
         self._closed = False
 
-    async def fetch(self, query: str, *args: Any, retry: bool = True) -> list[Any]:
+    # fetch and fetchrow hand back the coroutine that does the work rather
+    # than await it in one of their own: every append and every page goes
+    # through here, and each coroutine frame on the way is resumed at each
+    # of the statement's waits.
+
+    def fetch(self, query: str, *args: Any, retry: bool = True) -> Awaitable[list[Any]]:
         """``connection.fetch(query, *args)`` on a kept or pooled connection.
 
         `retry`: send it again once on another connection if this one was dead.
         """
-        rows: list[Any] = await self._retrying("fetch", query, args, retry)
-        return rows
+        return self._retrying("fetch", query, args, retry)
 
-    async def fetchrow(self, query: str, *args: Any, retry: bool = True) -> Any:
+    def fetchrow(self, query: str, *args: Any, retry: bool = True) -> Awaitable[Any]:
         """``connection.fetchrow(query, *args)`` on a kept or pooled connection."""
-        return await self._retrying("fetchrow", query, args, retry)
+        return self._retrying("fetchrow", query, args, retry)
 
     async def _retrying(self, method: str, query: str, args: tuple[Any, ...], retry: bool) -> Any:
         if not retry:
