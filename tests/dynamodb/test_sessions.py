@@ -48,5 +48,5 @@ async def test_a_session_with_credentials_as_well_is_refused(
 async def test_a_session_that_is_not_an_aioboto3_session_is_refused(
     store_factory: StoreFactory, ddb_store: DynamoDBEventStore
 ) -> None:
-    with pytest.raises(ConfigurationError, match="pass an aioboto3.Session"):
+    with pytest.raises(ConfigurationError, match=r"pass an aioboto3\.Session"):
         await DynamoDBEventStore.open(store_factory.url(ddb_store), session="default")
