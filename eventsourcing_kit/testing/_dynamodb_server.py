@@ -130,8 +130,13 @@ class DynamoDBServer:
         """Delete a table this plugin made."""
         if not table.startswith(TABLE_PREFIX):
             raise ValueError(f"refusing to delete {table!r}: the plugin did not make it")
+        plain_http = (self.endpoint or "").startswith("http://")
         session = self._shared_session()
-        async with session.client("dynamodb", endpoint_url=self.endpoint) as client:
+        # verify=False: the emulator speaks plain HTTP, and the CA bundle
+        # would be loaded for nothing (see the driver's clients).
+        async with session.client(
+            "dynamodb", endpoint_url=self.endpoint, verify=not plain_http
+        ) as client:
             with contextlib.suppress(client.exceptions.ResourceNotFoundException):
                 await client.delete_table(TableName=table)
 

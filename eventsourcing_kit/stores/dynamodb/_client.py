@@ -207,6 +207,11 @@ async def open_clients(
     options = {"endpoint_url": location.endpoint_url, "config": config}
     if location.region is not None:
         options["region_name"] = location.region
+    if location.endpoint_url is not None and location.endpoint_url.startswith("http://"):
+        # No TLS on a plain-HTTP endpoint (DynamoDB Local), so nothing to
+        # verify: left on, each client would still load the CA bundle, which
+        # costs more than making the client.
+        options["verify"] = False
     try:
         dynamodb = await stack.enter_async_context(session.client("dynamodb", **options))
         streams = await stack.enter_async_context(session.client("dynamodbstreams", **options))
