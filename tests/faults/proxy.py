@@ -24,7 +24,7 @@ from typing import Literal
 
 import attrs
 
-__all__ = ["FaultProxy", "Rule", "simple_query"]
+__all__ = ["FaultProxy", "Rule", "parse_of", "simple_query"]
 
 _UNTYPED_REQUESTS = {80877103, 80877104}  # SSLRequest, GSSENCRequest: a start-up packet follows
 
@@ -35,6 +35,20 @@ def simple_query(prefix: str) -> Callable[[bytes, bytes], bool]:
 
     def matches(kind: bytes, body: bytes) -> bool:
         return kind == b"Q" and body.lstrip().upper().startswith(wanted)
+
+    return matches
+
+
+def parse_of(fragment: str) -> Callable[[bytes, bytes], bool]:
+    """Matches the extended protocol's Parse ('P') of a statement whose text holds `fragment`.
+
+    A connection parses each statement once (asyncpg keeps it prepared), so
+    this matches a statement's first use on each connection.
+    """
+    wanted = fragment.encode()
+
+    def matches(kind: bytes, body: bytes) -> bool:
+        return kind == b"P" and wanted in body
 
     return matches
 
@@ -76,6 +90,14 @@ class FaultProxy:
         rule = Rule(matches, what, times)
         self.rules.append(rule)
         return rule
+
+    def cut_all(self) -> int:
+        """Cut every connection through the proxy now (both sides see it end); how many."""
+        cut = 0
+        for link in list(self._links):
+            link.cancel()
+            cut += 1
+        return cut
 
     async def close(self) -> None:
         if self._server is not None:
