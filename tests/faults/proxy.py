@@ -72,6 +72,8 @@ class FaultProxy:
         self.port = 0
         self._server: asyncio.Server | None = None
         self._links: set[asyncio.Task[None]] = set()
+        self._cuts: set[asyncio.Event] = set()
+        self._closing = False
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -93,18 +95,19 @@ class FaultProxy:
 
     def cut_all(self) -> int:
         """Cut every connection through the proxy now (both sides see it end); how many."""
-        cut = 0
-        for link in list(self._links):
-            link.cancel()
-            cut += 1
-        return cut
+        for cut in self._cuts:
+            cut.set()
+        return len(self._cuts)
 
     async def close(self) -> None:
+        self._closing = True
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-        for task in list(self._links):
-            task.cancel()
+        # Connections accepted just before the close start their handler
+        # later: let them start, see the close and end.
+        await asyncio.sleep(0.01)
+        self.cut_all()
         if self._links:
             await asyncio.wait(self._links)
 
@@ -120,32 +123,40 @@ class FaultProxy:
     ) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._links.add(task)
-        try:
-            server_reader, server_writer = await asyncio.open_connection(
-                "127.0.0.1", self.upstream_port
-            )
-        except OSError:
-            client_writer.close()
-            self._links.discard(task)
-            return
         cut = asyncio.Event()
-        swallow = asyncio.Event()
-        upward = asyncio.create_task(
-            self._client_to_server(client_reader, server_writer, cut, swallow)
-        )
-        downward = asyncio.create_task(
-            self._server_to_client(server_reader, client_writer, cut, swallow)
-        )
+        self._links.add(task)
+        self._cuts.add(cut)
+        writers = [client_writer]
         try:
-            await cut.wait()
+            if self._closing:
+                return
+            try:
+                server_reader, server_writer = await asyncio.open_connection(
+                    "127.0.0.1", self.upstream_port
+                )
+            except OSError:
+                return
+            writers.append(server_writer)
+            swallow = asyncio.Event()
+            pumps = {
+                asyncio.create_task(
+                    self._client_to_server(client_reader, server_writer, cut, swallow)
+                ),
+                asyncio.create_task(
+                    self._server_to_client(server_reader, client_writer, cut, swallow)
+                ),
+            }
+            try:
+                await cut.wait()
+            finally:
+                for pump in pumps:
+                    pump.cancel()
+                await asyncio.wait(pumps)
         finally:
-            for pump in (upward, downward):
-                pump.cancel()
-            await asyncio.wait({upward, downward})
-            for writer in (client_writer, server_writer):
+            for writer in writers:
                 writer.transport.abort()
             self._links.discard(task)
+            self._cuts.discard(cut)
 
     async def _client_to_server(
         self,
