@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeAlias
+from uuid import uuid4
 
+import asyncpg
 import attrs
 import structlog
+from proxy import FaultProxy
 
-from eventsourcing_kit import EventStore, Position
+from eventsourcing_kit import EventStore, NewEvent, Position
 from eventsourcing_kit.errors import StoreError
 
 __all__ = [
@@ -31,6 +36,9 @@ __all__ = [
     "caught_up",
     "group_checkpoints",
     "log_of",
+    "pg_storm",
+    "pg_writer",
+    "read_log",
 ]
 
 SOAK = os.environ.get("EVENTSOURCING_KIT_SOAK") == "1"
@@ -39,6 +47,9 @@ RUNS = 5 if SOAK else 1
 PARTITIONS = 6
 CATCH_UP_S = 120.0
 WORKER = Path(__file__).with_name("storm_worker.py")
+
+Until: TypeAlias = float | asyncio.Event
+"""When a storm or a writer stops: a loop time, or once an event is set."""
 
 logger = structlog.get_logger(__name__)
 
@@ -82,6 +93,51 @@ def log_of(backend: str, run: int, tallies: list[Tally], **facts: object) -> Non
         line = {"backend": backend, "run": run, **attrs.asdict(tally), **facts}
         print("storm-result", " ".join(f"{k}={v}" for k, v in line.items()), flush=True)
         logger.info("storm result", **line)
+
+
+KILL_ALL = (
+    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+    "AND backend_type = 'client backend'"
+)
+
+
+async def pg_storm(dsn: str, proxy: FaultProxy, until: Until) -> int:
+    """End connections, on the server or in the proxy by turns, until `until`; how many.
+
+    `dsn` reaches the server itself (not through the proxy), so the storm's
+    own connection is never ended.
+    """
+    ended = 0
+    killer = await asyncpg.connect(dsn)
+    try:
+        while not _passed(until):
+            await asyncio.sleep(random.uniform(0.05, 0.2))
+            if random.random() < 0.5:
+                ended += await killer.fetchval(KILL_ALL)
+            else:
+                ended += proxy.cut_all()
+    finally:
+        await killer.close()
+    return ended
+
+
+async def pg_writer(store: EventStore, number: int, until: Until) -> None:
+    """Append to ``Account-{number}`` until `until`, each event sent again under its id."""
+    while not _passed(until):
+        event = NewEvent("Deposited", {"writer": number}, event_id=uuid4())
+        while True:  # the same event id again after a failure: written once
+            try:
+                await store.append_events(f"Account-{number}", [event])
+                break
+            except StoreError:
+                await asyncio.sleep(0.01)
+
+
+def _passed(until: Until) -> bool:
+    if isinstance(until, asyncio.Event):
+        return until.is_set()
+    return asyncio.get_running_loop().time() >= until
 
 
 async def read_log(store: EventStore) -> tuple[list[str], Position | None]:

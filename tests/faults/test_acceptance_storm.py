@@ -34,9 +34,7 @@ import asyncio
 import random
 import sqlite3
 from pathlib import Path
-from uuid import uuid4
 
-import asyncpg
 import pytest
 from cluster import Cluster
 from proxy import FaultProxy
@@ -49,11 +47,12 @@ from storm_support import (
     caught_up,
     group_checkpoints,
     log_of,
+    pg_storm,
+    pg_writer,
     read_log,
 )
 
-from eventsourcing_kit import NewEvent, RecordedEvent, connect, subscribe
-from eventsourcing_kit.errors import StoreError
+from eventsourcing_kit import RecordedEvent, connect, subscribe
 from eventsourcing_kit.stores.postgres import PostgresEventStore, quote_identifier
 from eventsourcing_kit.subscriptions import (
     BalancingMember,
@@ -68,40 +67,6 @@ WRITERS = 16
 MEMBERS = 3
 LEASE = LeasePolicy(ttl=1.0)
 RETRY = RetryPolicy(initial_delay=0.02, max_delay=0.2)
-KILL_ALL = (
-    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-    "AND backend_type = 'client backend'"
-)
-
-
-async def pg_storm(cluster: Cluster, proxy: FaultProxy, until: float) -> int:
-    """End connections, on the server or in the proxy by turns, until `until`; how many."""
-    loop = asyncio.get_running_loop()
-    ended = 0
-    killer = await asyncpg.connect(cluster.dsn)  # straight to the server: never ended
-    try:
-        while loop.time() < until:
-            await asyncio.sleep(random.uniform(0.05, 0.2))
-            if random.random() < 0.5:
-                ended += await killer.fetchval(KILL_ALL)
-            else:
-                ended += proxy.cut_all()
-    finally:
-        await killer.close()
-    return ended
-
-
-async def pg_writer(store: PostgresEventStore, number: int, until: float) -> None:
-    loop = asyncio.get_running_loop()
-    while loop.time() < until:
-        event = NewEvent("Deposited", {"writer": number}, event_id=uuid4())
-        while True:  # the same event id again after a failure: written once
-            try:
-                await store.append_events(f"Account-{number}", [event])
-                break
-            except StoreError:
-                await asyncio.sleep(0.01)
 
 
 @pytest.mark.parametrize("run", range(RUNS))
@@ -156,7 +121,7 @@ async def test_a_kill_storm_leaves_each_event_once_in_replicas_and_group_on_post
             await replica.start()
         until = asyncio.get_running_loop().time() + STORM_S
         ended, *_ = await asyncio.gather(
-            pg_storm(cluster, proxy, until),
+            pg_storm(cluster.dsn, proxy, until),
             *(pg_writer(writing, number, until) for number in range(WRITERS)),
         )
         assert ended > 0
