@@ -45,7 +45,7 @@ SOAK = os.environ.get("EVENTSOURCING_KIT_SOAK") == "1"
 STORM_S = 20.0 if SOAK else 2.0
 RUNS = 5 if SOAK else 1
 PARTITIONS = 6
-CATCH_UP_S = 120.0
+CATCH_UP_S = 60.0
 WORKER = Path(__file__).with_name("storm_worker.py")
 
 Until: TypeAlias = float | asyncio.Event
@@ -154,7 +154,10 @@ async def read_log(store: EventStore) -> tuple[list[str], Position | None]:
 async def caught_up(store: EventStore, names: list[str], head: Position | None) -> None:
     """Wait until every checkpoint of `names` is `head` (fail after CATCH_UP_S)."""
 
+    stored: list[Position | None] = []
+
     async def poll() -> None:
+        nonlocal stored
         while True:
             try:
                 stored = [await store.load_checkpoint(name) for name in names]
@@ -164,7 +167,11 @@ async def caught_up(store: EventStore, names: list[str], head: Position | None) 
                 return
             await asyncio.sleep(0.1)
 
-    await asyncio.wait_for(poll(), CATCH_UP_S)
+    try:
+        await asyncio.wait_for(poll(), CATCH_UP_S)
+    except TimeoutError:
+        found = dict(zip(names, stored, strict=False))
+        raise AssertionError(f"not caught up with {head}: {found}") from None
 
 
 class Workers:

@@ -14,7 +14,8 @@ Usage: python storm_worker.py URL SCHEMA [--writers FIRST COUNT STOP_FILE]
 - ``--member``: a member of the self-balancing consumer group ``group``
   of PARTITIONS partitions, transactional, writing into TABLE.
 
-It prints ``ready`` once its store is open, and runs until it is killed.
+It prints ``ready`` once its store is open, ``stopped-writing`` once its
+writers have stopped, and runs until it is killed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -101,18 +101,21 @@ async def main(arguments: argparse.Namespace) -> None:
     url, schema = arguments.url, arguments.schema
     options: dict[str, Any] = {"schema": schema, "migrate": False} if schema else {}
     async with connect(url, **options) as store:
-        roles: list[Coroutine[Any, Any, None]] = []
-        if arguments.writers:
-            first, count, stop = arguments.writers
-            roles.extend(write(store, int(first) + n, Path(stop)) for n in range(int(count)))
+        runners: list[asyncio.Task[None]] = []
         if arguments.replica:
             table, hang_after = arguments.replica
-            roles.append(replica(store, url, table, int(hang_after)))
+            runners.append(asyncio.create_task(replica(store, url, table, int(hang_after))))
         if arguments.member:
             table, partitions = arguments.member
-            roles.append(member(store, url, table, int(partitions)))
+            runners.append(asyncio.create_task(member(store, url, table, int(partitions))))
         print("ready", flush=True)
-        await asyncio.gather(*roles)
+        if arguments.writers:
+            first, count, stop = arguments.writers
+            await asyncio.gather(
+                *(write(store, int(first) + n, Path(stop)) for n in range(int(count)))
+            )
+            print("stopped-writing", flush=True)
+        await asyncio.gather(*runners)
         await asyncio.sleep(3600)  # writers only: stay until killed, like the others
 
 

@@ -186,6 +186,8 @@ async def test_a_process_kill_storm_leaves_each_event_once_in_replicas_and_group
                 await asyncio.sleep(random.uniform(0.1, 0.5))
                 await asyncio.to_thread(workers.restart, random.randrange(len(workers.slots)))
             stop.touch()
+            for slot in range(len(workers.slots)):
+                await workers.ready(slot, "stopped-writing")
             events, head = await read_log(store)
             await caught_up(store, ["projection", *group_checkpoints()], head)
         finally:

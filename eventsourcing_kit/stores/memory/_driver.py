@@ -25,6 +25,7 @@ from eventsourcing_kit.stores.driver import (
     AppendRequest,
     AppendResult,
     AppendSignal,
+    Capabilities,
     CheckpointFenced,
     CheckpointOutcome,
     CheckpointSaved,
@@ -34,6 +35,7 @@ from eventsourcing_kit.stores.driver import (
     LeaseGranted,
     LeaseOutcome,
     LeaseRefused,
+    Partition,
     Position,
     RecordedEvent,
     Rejected,
@@ -97,6 +99,7 @@ class MemoryDriver(Driver):
 
     atomic_checkpoints = True
     supports_leases = True
+    capabilities = Capabilities(partition_filter=True)
 
     def __init__(self) -> None:
         self.rows: list[_Row] = []
@@ -263,15 +266,21 @@ class MemoryDriver(Driver):
 
     def read_global(self, request: GlobalRead) -> AsyncIterator[RecordedEvent]:
         types = None if request.event_types is None else frozenset(request.event_types)
-        return self._scan(request.category, int(request.after), types)
+        return self._scan(request.category, int(request.after), types, request.partition)
 
     async def _scan(
-        self, category: str | None, start: int, wanted: frozenset[str] | None
+        self,
+        category: str | None,
+        start: int,
+        wanted: frozenset[str] | None,
+        partition: Partition | None,
     ) -> AsyncIterator[RecordedEvent]:
         for index in self._indexes(start):
             row = self.rows[index]
-            if (category is None or row.stream_id.partition("-")[0] == category) and (
-                wanted is None or row.event_type in wanted
+            if (
+                (category is None or row.stream_id.partition("-")[0] == category)
+                and (wanted is None or row.event_type in wanted)
+                and (partition is None or partition.holds(row.stream_id))
             ):
                 yield self._record(index)
 

@@ -21,6 +21,7 @@ from eventsourcing_kit.errors import WrongEventLoopError
 from eventsourcing_kit.stores.driver import (
     AppendOutcome,
     AppendRequest,
+    Capabilities,
     CheckpointOutcome,
     Driver,
     DriverTransaction,
@@ -56,6 +57,7 @@ class PostgresDriver(Appends, Driver):
 
     atomic_checkpoints = True
     supports_leases = True
+    capabilities = Capabilities(partition_filter=True)
 
     def __init__(
         self,

@@ -152,6 +152,13 @@ class Reader:
         else:
             query, held = sql.read_category_types, sql.held_back_category_types
             extra = (category, list(types))
+        partition = request.partition
+        if partition is not None:
+            # Its two arguments come after the filter's own: $4... in the
+            # reading query, $3... in the held-back one (see _queries).
+            query = self._sql.partitioned(query, 4 + len(extra))
+            held = self._sql.partitioned(held, 3 + len(extra))
+            extra = (*extra, partition.count, partition.index)
         return self._scan(query, held, after, request.batch_size, extra)
 
     async def _scan(
