@@ -24,7 +24,10 @@ class Source:
 
     def read(self, checkpoint: Position | None, batch_size: int) -> AsyncIterator[RecordedEvent]:
         """The events after `checkpoint` that the store filters for us."""
-        partition = None if self.partition is None else self.partition.partition
+        # A store that cannot filter by partition itself would only drop the
+        # others' events out of sight; reading them here keeps the checkpoint
+        # moving past them (see `wanted`).
+        partition = self.partition.partition if self.filtered and self.partition else None
         if self.category is not None:
             return self.store.read_category(
                 self.category,
