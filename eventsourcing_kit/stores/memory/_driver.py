@@ -35,7 +35,6 @@ from eventsourcing_kit.stores.driver import (
     LeaseGranted,
     LeaseOutcome,
     LeaseRefused,
-    Partition,
     Position,
     RecordedEvent,
     Rejected,
@@ -265,17 +264,12 @@ class MemoryDriver(Driver):
             offset += 1
 
     def read_global(self, request: GlobalRead) -> AsyncIterator[RecordedEvent]:
-        types = None if request.event_types is None else frozenset(request.event_types)
-        return self._scan(request.category, int(request.after), types, request.partition)
+        return self._scan(request)
 
-    async def _scan(
-        self,
-        category: str | None,
-        start: int,
-        wanted: frozenset[str] | None,
-        partition: Partition | None,
-    ) -> AsyncIterator[RecordedEvent]:
-        for index in self._indexes(start):
+    async def _scan(self, request: GlobalRead) -> AsyncIterator[RecordedEvent]:
+        category, partition = request.category, request.partition
+        wanted = None if request.event_types is None else frozenset(request.event_types)
+        for index in self._indexes(int(request.after)):
             row = self.rows[index]
             if (
                 (category is None or row.stream_id.partition("-")[0] == category)
