@@ -14,9 +14,9 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from pathlib import Path
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 from uuid import uuid4
 
 import asyncpg
@@ -31,6 +31,7 @@ __all__ = [
     "PARTITIONS",
     "RUNS",
     "STORM_S",
+    "STORM_TIMEOUT_S",
     "Tally",
     "Workers",
     "caught_up",
@@ -38,6 +39,7 @@ __all__ = [
     "log_of",
     "pg_storm",
     "pg_writer",
+    "phase",
     "read_log",
 ]
 
@@ -46,7 +48,10 @@ STORM_S = 20.0 if SOAK else 2.0
 RUNS = 5 if SOAK else 1
 PARTITIONS = 6
 CATCH_UP_S = 60.0
+STORM_TIMEOUT_S = STORM_S + CATCH_UP_S + 120  # the storm, the catch-up, and a loaded machine
 WORKER = Path(__file__).with_name("storm_worker.py")
+
+T = TypeVar("T")
 
 Until: TypeAlias = float | asyncio.Event
 """When a storm or a writer stops: a loop time, or once an event is set."""
@@ -138,6 +143,14 @@ def _passed(until: Until) -> bool:
     if isinstance(until, asyncio.Event):
         return until.is_set()
     return asyncio.get_running_loop().time() >= until
+
+
+async def phase(name: str, work: Awaitable[T], seconds: float) -> T:
+    """`work`, failing with the phase's name if it takes more than `seconds`."""
+    try:
+        return await asyncio.wait_for(work, seconds)
+    except TimeoutError:
+        raise AssertionError(f"{name} took more than {seconds} s") from None
 
 
 async def read_log(store: EventStore) -> tuple[list[str], Position | None]:

@@ -42,6 +42,7 @@ from storm_support import (
     PARTITIONS,
     RUNS,
     STORM_S,
+    STORM_TIMEOUT_S,
     Tally,
     Workers,
     caught_up,
@@ -49,6 +50,7 @@ from storm_support import (
     log_of,
     pg_storm,
     pg_writer,
+    phase,
     read_log,
 )
 
@@ -69,6 +71,7 @@ LEASE = LeasePolicy(ttl=1.0)
 RETRY = RetryPolicy(initial_delay=0.02, max_delay=0.2)
 
 
+@pytest.mark.timeout(STORM_TIMEOUT_S)
 @pytest.mark.parametrize("run", range(RUNS))
 async def test_a_kill_storm_leaves_each_event_once_in_replicas_and_group_on_postgres(
     run: int, cluster: Cluster, proxy: FaultProxy, schema: str
@@ -120,10 +123,11 @@ async def test_a_kill_storm_leaves_each_event_once_in_replicas_and_group_on_post
         for replica in replicas:
             await replica.start()
         until = asyncio.get_running_loop().time() + STORM_S
-        ended, *_ = await asyncio.gather(
+        storm = asyncio.gather(
             pg_storm(cluster.dsn, proxy, until),
             *(pg_writer(writing, number, until) for number in range(WRITERS)),
         )
+        ended, *_ = await phase("the storm", storm, STORM_S + 30)
         assert ended > 0
         events, head = await read_log(writing)
         await caught_up(writing, ["projection", *group_checkpoints()], head)
@@ -132,13 +136,17 @@ async def test_a_kill_storm_leaves_each_event_once_in_replicas_and_group_on_post
             for name, table in tables.items()
         }
     finally:
-        for replica in replicas:
-            await replica.stop()
-        for member in members:
-            await member.stop()
-        await asyncio.gather(*membership)  # a partition's failure is raised here
-        for store in stores:
-            await store.close()
+
+        async def wind_down() -> None:
+            for replica in replicas:
+                await replica.stop()
+            for member in members:
+                await member.stop()
+            await asyncio.gather(*membership)  # a partition's failure is raised here
+            for store in stores:
+                await store.close()
+
+        await phase("stopping the runners and closing the stores", wind_down(), 60)
     tallies = [Tally.of(name, events, rows[name]) for name in tables]
     log_of("postgres", run, tallies, storm_s=STORM_S, connections_ended=ended)
     assert len(events) > WRITERS
@@ -162,6 +170,7 @@ def sqlite_rows(path: Path, table: str) -> list[str]:
         connection.close()
 
 
+@pytest.mark.timeout(STORM_TIMEOUT_S)
 @pytest.mark.parametrize("run", range(RUNS))
 async def test_a_process_kill_storm_leaves_each_event_once_in_replicas_and_group_on_sqlite(
     run: int, tmp_path: Path
