@@ -11,13 +11,19 @@ from __future__ import annotations
 import pytest
 
 from eventsourcing_kit.errors import InvalidInputError
-from eventsourcing_kit.stores import EventStore, Partition, RecordedEvent, partition_of
+from eventsourcing_kit.stores import (
+    EventStore,
+    Partition,
+    RecordedEvent,
+    StreamAppend,
+    partition_of,
+)
 from eventsourcing_kit.testing._contract_support import collect, numbered
 
 __all__ = ["PartitionContract"]
 
 STREAM_IDS = [
-    *(f"Account-{n}" for n in range(12)),
+    *(f"Account-{n}" for n in range(6)),
     "Cart-1",
     "Cart-Ünïcödé",
     "Order-日本語",
@@ -28,9 +34,19 @@ STREAM_IDS = [
 
 
 async def _one_event_each(store: EventStore) -> list[RecordedEvent]:
-    for stream_id in STREAM_IDS:
-        await store.append_events(stream_id, numbered(1, event_type=stream_id[:3]))
+    # One append for all: a backend's round trips are the cost of these tests.
+    await store.append_many(
+        StreamAppend(stream_id, numbered(1, event_type=stream_id[:3])) for stream_id in STREAM_IDS
+    )
     return await collect(store.read_all())
+
+
+def _needs_the_driver_filter(store: EventStore) -> None:
+    # Without one, the core filters what the driver reads: the rule's test
+    # covers that path, and the backend has no filter of its own to page,
+    # resume or combine.
+    if not store.capabilities.partition_filter:
+        pytest.skip("the core filters partitions for this backend (no partition_filter)")
 
 
 def _ids(events: list[RecordedEvent]) -> list[str]:
@@ -40,17 +56,21 @@ def _ids(events: list[RecordedEvent]) -> list[str]:
 class PartitionContract:
     """`read_all` and `read_category` with ``partition=Partition(index, count)``."""
 
-    @pytest.mark.parametrize("count", [1, 3, 7])
     async def test_a_partitioned_read_yields_the_streams_the_partition_rule_puts_there(
-        self, store: EventStore, count: int
+        self, store: EventStore
     ) -> None:
         every = await _one_event_each(store)
-        for index in range(count):
-            read = await collect(store.read_all(partition=Partition(index, count)))
-            wanted = [e for e in every if partition_of(e.stream_id, count) == index]
-            assert _ids(read) == _ids(wanted), (index, count)
+        # Where the core filters, one count covers its one code path (and
+        # each read reads the whole log).
+        counts = (1, 3, 7) if store.capabilities.partition_filter else (3,)
+        for count in counts:
+            for index in range(count):
+                read = await collect(store.read_all(partition=Partition(index, count)))
+                wanted = [e for e in every if partition_of(e.stream_id, count) == index]
+                assert _ids(read) == _ids(wanted), (index, count)
 
     async def test_the_partitions_together_read_every_event_once(self, store: EventStore) -> None:
+        _needs_the_driver_filter(store)
         every = await _one_event_each(store)
         read = [
             event
@@ -62,11 +82,13 @@ class PartitionContract:
     async def test_a_partitioned_read_pages_through_more_events_than_a_batch(
         self, store: EventStore
     ) -> None:
+        _needs_the_driver_filter(store)
         every = await _one_event_each(store)
         read = await collect(store.read_all(partition=Partition(1, 2), batch_size=2))
         assert _ids(read) == [e.stream_id for e in every if partition_of(e.stream_id, 2) == 1]
 
     async def test_a_partitioned_read_resumes_after_a_position(self, store: EventStore) -> None:
+        _needs_the_driver_filter(store)
         every = await _one_event_each(store)
         middle = every[len(every) // 2].position
         read = await collect(store.read_all(from_position=middle, partition=Partition(0, 2)))
@@ -76,6 +98,7 @@ class PartitionContract:
     async def test_a_partitioned_read_combines_with_category_and_event_types(
         self, store: EventStore
     ) -> None:
+        _needs_the_driver_filter(store)
         every = await _one_event_each(store)
         read = await collect(
             store.read_category("Account", event_types=["Acc"], partition=Partition(2, 3))
@@ -90,16 +113,12 @@ class PartitionContract:
         assert wanted
         assert _ids(read) == _ids(wanted)
 
-    @pytest.mark.parametrize(
-        "partition",
-        [(0, 3), 1, "0/3"],
-        ids=["a tuple", "an int", "a string"],
-    )
     async def test_a_partition_that_is_not_a_partition_is_invalid_input(
-        self, store: EventStore, partition: object
+        self, store: EventStore
     ) -> None:
-        with pytest.raises(InvalidInputError):
-            store.read_all(partition=partition)  # type: ignore[arg-type]
+        for partition in ((0, 3), 1, "0/3"):
+            with pytest.raises(InvalidInputError):
+                store.read_all(partition=partition)  # type: ignore[arg-type]
 
     @pytest.mark.parametrize(("index", "count"), [(3, 3), (-1, 3), (0, 0), (True, 2)])
     async def test_a_partition_outside_its_count_is_invalid_input(

@@ -23,7 +23,7 @@ from eventsourcing_kit.subscriptions import HandlerContext, SubscriptionState
 WORKER = Path(__file__).with_name("sqlite_writer_worker.py")
 PROCESSES = 4
 WRITERS = 4
-APPENDS = 30
+APPENDS = 15
 GUARD_S = 120.0
 
 
