@@ -132,6 +132,8 @@ async def test_a_member_whose_streams_have_no_events_still_moves_its_checkpoint_
     # Every event is in member 1's streams: member 0 reads none of them
     # where the store filters by partition, and must not stay at the start
     # (each of its reads would scan the others' events again).
+    if not store.capabilities.partition_filter:
+        pytest.skip("no partition filter: the member reads every event and moves past them")
     others = [stream for stream in STREAMS if member_for(stream, 2) == 1]
     for stream in others[:3]:
         await append(store, stream, 2)
