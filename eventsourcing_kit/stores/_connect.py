@@ -55,6 +55,7 @@ class ConnectOptions(TypedDict, total=False):
     aws_secret_access_key: str | None
     aws_session_token: str | None
     profile_name: str | None
+    session: Any  # an aioboto3.Session
 
 
 class _Connection:

@@ -142,7 +142,11 @@ class EventStore:
         return await self._append(writes, None)
 
     async def _append(self, writes: tuple[StreamWrite, ...], session: Any) -> list[AppendResult]:
-        started = time.perf_counter()
+        # Asked first: with debug off (the usual case), timing the append and
+        # building the line's fields would cost more than the question.
+        log = self._log()
+        debug = log.is_enabled_for(logging.DEBUG)
+        started = time.perf_counter() if debug else 0.0
         outcome = await self._driver.append(AppendRequest(writes, session))
         if isinstance(outcome, Rejected):
             results = await resolve_rejection(self._driver, writes, outcome, session)
@@ -150,10 +154,7 @@ class EventStore:
         else:
             results = list(outcome.results)
             written = True
-        log = self._log()
-        if log.is_enabled_for(logging.DEBUG):
-            # Asked first: with debug off (the usual case), building the
-            # line's fields would cost each append more than the question.
+        if debug:
             last = results[-1]
             log.debug(
                 "appended" if written else "append retry recognised, nothing written",

@@ -45,6 +45,8 @@ DYNAMODB_DEFAULTS: dict[str, Any] = {
 }
 """Options every DynamoDB store of the factory gets unless the test gives its own."""
 
+_CREDENTIALS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "profile_name")
+
 
 def _skip_or_fail(reason: str) -> NoReturn:
     if ci_is_set():
@@ -61,6 +63,7 @@ class DynamoDBServer:
         self._reason: str | None = None
         self._probed = False
         self._lock = threading.Lock()
+        self._session: Any = None
 
     async def require(self) -> str:
         """The endpoint URL, once it is running; else skip, or fail under CI."""
@@ -96,17 +99,38 @@ class DynamoDBServer:
     def new_table_name(self) -> str:
         return TABLE_PREFIX + secrets.token_hex(6)
 
-    async def drop_table(self, table: str) -> None:
-        """Delete a table this plugin made."""
+    def store_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """`options` over `DYNAMODB_DEFAULTS`, for one store of the session.
+
+        Stores get the session's one ``aioboto3.Session`` (with the
+        emulator's credentials) unless `options` name credentials of their
+        own: a new session per store would load botocore's service models
+        again at every test.
+        """
+        if any(name in options for name in _CREDENTIALS):
+            return {**DYNAMODB_DEFAULTS, **options}
+        defaults = {k: v for k, v in DYNAMODB_DEFAULTS.items() if k not in _CREDENTIALS}
+        return {**defaults, "session": self._shared_session(), **options}
+
+    def _shared_session(self) -> Any:
         import aioboto3
 
+        # Sessions belong to no event loop (their clients do), so one serves
+        # every test of the session.
+        with self._lock:
+            if self._session is None:
+                self._session = aioboto3.Session(
+                    aws_access_key_id=DYNAMODB_DEFAULTS["aws_access_key_id"],
+                    aws_secret_access_key=DYNAMODB_DEFAULTS["aws_secret_access_key"],
+                    region_name=REGION,
+                )
+            return self._session
+
+    async def drop_table(self, table: str) -> None:
+        """Delete a table this plugin made."""
         if not table.startswith(TABLE_PREFIX):
             raise ValueError(f"refusing to delete {table!r}: the plugin did not make it")
-        session = aioboto3.Session(
-            aws_access_key_id=DYNAMODB_DEFAULTS["aws_access_key_id"],
-            aws_secret_access_key=DYNAMODB_DEFAULTS["aws_secret_access_key"],
-            region_name=REGION,
-        )
+        session = self._shared_session()
         async with session.client("dynamodb", endpoint_url=self.endpoint) as client:
             with contextlib.suppress(client.exceptions.ResourceNotFoundException):
                 await client.delete_table(TableName=table)

@@ -106,7 +106,7 @@ class StoreFactory:
         if backend == "dynamodb":
             await self._dynamodb.require()
             table = self._dynamodb.new_table_name()
-            options = {**DYNAMODB_DEFAULTS, **options}
+            options = self._dynamodb.store_options(options)
             storage = _Storage(backend, self._dynamodb.url(table), options)
             # Recorded before the table exists: close() deletes it all the same.
             storage.table = table

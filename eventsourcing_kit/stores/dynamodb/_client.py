@@ -162,9 +162,20 @@ class Calls:
 
 
 async def open_clients(
-    stack: AsyncExitStack, location: Location, credentials: Credentials, *, pool_size: int
+    stack: AsyncExitStack,
+    location: Location,
+    credentials: Credentials,
+    *,
+    pool_size: int,
+    session: Any = None,
 ) -> tuple[Any, Any]:
-    """The ``dynamodb`` and ``dynamodbstreams`` clients, closed with `stack`."""
+    """The ``dynamodb`` and ``dynamodbstreams`` clients, closed with `stack`.
+
+    Made from `session` (an ``aioboto3.Session``) when given, else from a
+    new session with `credentials`. A new session loads botocore's service
+    models again, which costs more than the clients themselves: processes
+    that open many stores share one.
+    """
     try:
         import aioboto3
         from botocore.config import Config
@@ -172,18 +183,30 @@ async def open_clients(
         raise ConfigurationError(
             "dynamodb:// needs aioboto3: pip install 'eventsourcing-kit[dynamodb]'"
         ) from error
-    session = aioboto3.Session(
-        aws_access_key_id=credentials.aws_access_key_id,
-        aws_secret_access_key=credentials.aws_secret_access_key,
-        aws_session_token=credentials.aws_session_token,
-        profile_name=credentials.profile_name,
-        region_name=location.region,
-    )
+    if session is None:
+        session = aioboto3.Session(
+            aws_access_key_id=credentials.aws_access_key_id,
+            aws_secret_access_key=credentials.aws_secret_access_key,
+            aws_session_token=credentials.aws_session_token,
+            profile_name=credentials.profile_name,
+            region_name=location.region,
+        )
+    elif not isinstance(session, aioboto3.Session):
+        raise ConfigurationError(
+            f"invalid session {session!r}: pass an aioboto3.Session, or None for a new one"
+        )
+    elif credentials != Credentials():
+        raise ConfigurationError(
+            "give either a session or credentials (aws_access_key_id, aws_secret_access_key, "
+            "aws_session_token, profile_name), not both: the session has its own"
+        )
     config = Config(
         retries={"mode": "standard", "total_max_attempts": 1},
         max_pool_connections=pool_size,
     )
     options = {"endpoint_url": location.endpoint_url, "config": config}
+    if location.region is not None:
+        options["region_name"] = location.region
     try:
         dynamodb = await stack.enter_async_context(session.client("dynamodb", **options))
         streams = await stack.enter_async_context(session.client("dynamodbstreams", **options))

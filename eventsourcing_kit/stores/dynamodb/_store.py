@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from typing import Any
 
 from eventsourcing_kit.errors import ConfigurationError
 from eventsourcing_kit.stores.driver import EventStore
@@ -51,6 +52,7 @@ class DynamoDBEventStore(EventStore):
         aws_secret_access_key: str | None = None,
         aws_session_token: str | None = None,
         profile_name: str | None = None,
+        session: Any = None,
     ) -> DynamoDBEventStore:
         """Open the store of the ``dynamodb://TABLE?endpoint_url=...&region=...`` URL.
 
@@ -67,7 +69,11 @@ class DynamoDBEventStore(EventStore):
         `index_wait`: seconds an append or a reader waits for an event to be
         indexed before failing with `TransientStoreError`. `retry_attempts`:
         attempts of a throttled or conflicting request. Credentials: the
-        standard AWS chain, unless given.
+        standard AWS chain, unless given. `session`: an ``aioboto3.Session``
+        to make the clients from instead of a new one (with its own
+        credentials, so give none of the options above with it): a process
+        that opens many stores shares one, since each new session loads
+        botocore's service models again.
         """
         location = location_from_url(url)
         _check_seconds(
@@ -104,7 +110,7 @@ class DynamoDBEventStore(EventStore):
         stack = AsyncExitStack()
         try:
             dynamodb, streams = await open_clients(
-                stack, location, credentials, pool_size=pool_size
+                stack, location, credentials, pool_size=pool_size, session=session
             )
             calls = Calls(dynamodb, streams, location, RetryPolicy(attempts=retry_attempts))
             if migrate:

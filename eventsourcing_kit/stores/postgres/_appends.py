@@ -33,6 +33,7 @@ from eventsourcing_kit.stores.driver import (
 from eventsourcing_kit.stores.postgres._errors import DRIVER_ERRORS, translate_error
 from eventsourcing_kit.stores.postgres._group import GroupCommitter, Pending
 from eventsourcing_kit.stores.postgres._lane import Lane
+from eventsourcing_kit.stores.postgres._loop import LoopBound
 from eventsourcing_kit.stores.postgres._many import append_many
 from eventsourcing_kit.stores.postgres._notify import Listener, Notifier, NotifyMode
 from eventsourcing_kit.stores.postgres._queries import Queries
@@ -52,12 +53,13 @@ logger = get_logger(__name__)
 _NOT_CLAIMED = Rejected(0)
 
 
-class Appends:
+class Appends(LoopBound):
     """The append paths of the PostgreSQL driver.
 
     A base class of `PostgresDriver` rather than a part it delegates to:
     the core awaits `append` once per append, and a delegating coroutine
-    would add a frame to every one of them.
+    would add a frame to every one of them. For the same reason `append`
+    asks for the driver's own loop itself.
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class Appends:
         listener: Listener,
         group_commit: bool,
     ) -> None:
+        LoopBound.__init__(self)
         self._pool = pool
         self._lane = lane
         self._sql = sql
@@ -90,6 +93,7 @@ class Appends:
 
     async def append(self, request: AppendRequest) -> AppendOutcome:
         """Write the request: one stream in one round trip, several in one transaction."""
+        self._check_loop()
         writes = request.writes
         connection = request.session
         if len(writes) > 1:

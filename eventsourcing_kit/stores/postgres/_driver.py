@@ -9,7 +9,6 @@ statements).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -17,10 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
-from eventsourcing_kit.errors import WrongEventLoopError
 from eventsourcing_kit.stores.driver import (
-    AppendOutcome,
-    AppendRequest,
     Capabilities,
     CheckpointOutcome,
     Driver,
@@ -76,10 +72,6 @@ class PostgresDriver(Appends, Driver):
         store may open connections of its own.
         """
         schema = options.schema
-        # asyncpg's connections belong to the loop that made them; used from
-        # another, a statement is sent and then fails (after an append has
-        # committed), and leaves the connection unusable on its own loop too.
-        self._loop = asyncio.get_running_loop()
         self.pool = pool
         self.schema = schema
         self._owns_pool = owns_pool
@@ -110,20 +102,6 @@ class PostgresDriver(Appends, Driver):
 
     def check_position(self, position: object) -> Position:
         return validate_position(position)
-
-    def _check_loop(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return  # no loop runs here, so nothing can be sent from here either
-        if loop is not self._loop:
-            raise WrongEventLoopError("PostgreSQL")
-
-    # --- writing ---------------------------------------------------------------
-
-    async def append(self, request: AppendRequest) -> AppendOutcome:
-        self._check_loop()
-        return await Appends.append(self, request)
 
     # --- reading ---------------------------------------------------------------
 

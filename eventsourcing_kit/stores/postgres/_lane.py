@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from typing import Any
 
 import asyncpg
@@ -93,23 +94,27 @@ class Lane:
         self._releasing: set[asyncio.Task[None]] = set()
         self._closed = False
 
-    async def fetch(
+    # fetch and fetchrow hand back the coroutine that does the work rather
+    # than await it in one of their own: every append and every page goes
+    # through here, and each coroutine frame on the way is resumed at each
+    # of the statement's waits.
+
+    def fetch(
         self, query: str, *args: Any, retry: bool = True, retry_for: float = 0.0
-    ) -> list[Any]:
+    ) -> Awaitable[list[Any]]:
         """``connection.fetch(query, *args)`` on a kept or pooled connection.
 
         `retry`: send it again once on another connection if this one was
         dead; `retry_for` (seconds, for reads): keep sending it again on
         other connections until that long after the first try.
         """
-        rows: list[Any] = await self._retrying("fetch", query, args, retry, retry_for)
-        return rows
+        return self._retrying("fetch", query, args, retry, retry_for)
 
-    async def fetchrow(
+    def fetchrow(
         self, query: str, *args: Any, retry: bool = True, retry_for: float = 0.0
-    ) -> Any:
+    ) -> Awaitable[Any]:
         """``connection.fetchrow(query, *args)`` on a kept or pooled connection."""
-        return await self._retrying("fetchrow", query, args, retry, retry_for)
+        return self._retrying("fetchrow", query, args, retry, retry_for)
 
     async def _retrying(
         self, method: str, query: str, args: tuple[Any, ...], retry: bool, retry_for: float
