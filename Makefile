@@ -98,8 +98,10 @@ test: $(STAMP_DEV)  ## Run the whole test suite (PostgreSQL and DynamoDB Local f
 	    [ $$status -ne 5 ] || echo "error: pytest collected no tests (see testpaths in pyproject.toml)" >&2; \
 	    exit $$status; }
 
-test-thorough:  ## Run the suite with Hypothesis's thorough profile
-	HYPOTHESIS_PROFILE=thorough $(MAKE) test
+# EVENTSOURCING_KIT_SOAK=1: the fault suite's storms last 20 seconds and run
+# five times in a row on each backend (tests/faults/storm_support.py).
+test-thorough:  ## Run the suite with Hypothesis's thorough profile and the long fault soaks
+	HYPOTHESIS_PROFILE=thorough EVENTSOURCING_KIT_SOAK=1 $(MAKE) test
 
 # Every check runs even when an earlier one fails, so one pass shows them all.
 # scripts/check_public_names.py: tests, benchmarks, samples and docs code use

@@ -7,6 +7,7 @@ find the driver interface in `eventsourcing_kit.stores.driver`.
 
 from eventsourcing_kit.stores._connect import ConnectOptions, connect
 from eventsourcing_kit.stores._leases import LeaseGranted, LeaseOutcome, LeaseRefused
+from eventsourcing_kit.stores._partitions import Partition, partition_of
 from eventsourcing_kit.stores._position import MAX_INT64, Position
 from eventsourcing_kit.stores._records import (
     AppendResult,
@@ -40,12 +41,14 @@ __all__ = [
     "LeaseOutcome",
     "LeaseRefused",
     "NewEvent",
+    "Partition",
     "Position",
     "RecordedEvent",
     "Snapshot",
     "StreamAppend",
     "StreamInfo",
     "connect",
+    "partition_of",
     "validate_batch_size",
     "validate_category",
     "validate_event_types",

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple, TypeAlias
 
 import attrs
 
+from eventsourcing_kit.stores._partitions import Partition
 from eventsourcing_kit.stores._records import AppendResult, ExpectedVersion, NewEvent, Position
 
 __all__ = [
@@ -122,13 +123,17 @@ class StreamRead:
 class GlobalRead:
     """Read the global order after `after` (exclusive), in pages of `batch_size`.
 
-    `category` None reads every stream; `event_types` None every type.
+    `category` None reads every stream; `event_types` None every type;
+    `partition` None every partition, else only the streams of that
+    `Partition` (a driver whose `Capabilities.partition_filter` is False
+    never gets one: the core filters for it).
     """
 
     after: Position
     category: str | None
     event_types: tuple[str, ...] | None
     batch_size: int
+    partition: Partition | None = None
 
 
 @attrs.frozen(slots=True)
@@ -153,3 +158,7 @@ class Capabilities:
     max_events_per_append: int | None = None
     """The most events one append (all its streams together) may carry; None: no
     limit of the backend's own."""
+    partition_filter: bool = False
+    """True when `Driver.read_global` filters by `GlobalRead.partition` where the
+    events are stored, by the rule of `partition_of`; False: the core reads
+    every event and filters them itself."""

@@ -37,6 +37,7 @@ from eventsourcing_kit.stores._driver import (
     StreamWrite,
 )
 from eventsourcing_kit.stores._leases import LeaseOutcome
+from eventsourcing_kit.stores._partitions import Partition, check_partition, read_partition
 from eventsourcing_kit.stores._records import (
     AppendResult,
     ExpectedVersion,
@@ -193,13 +194,15 @@ class EventStore:
         from_position: Position | None = None,
         event_types: Iterable[str] | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        partition: Partition | None = None,
     ) -> AsyncIterator[RecordedEvent]:
         """Every event in the global order, after `from_position` (exclusive).
 
         Pass an event's `position` to resume after it: no event that commits
-        later is ever skipped. `event_types` keeps only events of those types.
+        later is ever skipped. `event_types` keeps only events of those types;
+        `partition` only the events of the streams in that `Partition`.
         """
-        return self._read_global(None, from_position, event_types, batch_size)
+        return self._read_global(None, from_position, event_types, batch_size, partition)
 
     def read_category(
         self,
@@ -208,10 +211,11 @@ class EventStore:
         from_position: Position | None = None,
         event_types: Iterable[str] | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        partition: Partition | None = None,
     ) -> AsyncIterator[RecordedEvent]:
         """Like `read_all`, restricted to the streams whose category is `category`."""
         return self._read_global(
-            validate_category(category), from_position, event_types, batch_size
+            validate_category(category), from_position, event_types, batch_size, partition
         )
 
     def _read_global(
@@ -220,6 +224,7 @@ class EventStore:
         from_position: Position | None,
         event_types: Iterable[str] | None,
         batch_size: int,
+        partition: Partition | None = None,
     ) -> AsyncIterator[RecordedEvent]:
         # Checked here, not in the driver's generator: bad input fails at the call.
         self._check_open()
@@ -230,7 +235,9 @@ class EventStore:
         request = GlobalRead(
             after, category, validate_event_types(event_types), validate_batch_size(batch_size)
         )
-        return driver.read_global(request)
+        if partition is None:
+            return driver.read_global(request)
+        return read_partition(driver, request, check_partition(partition))
 
     def _check_position(self, position: object) -> Position:
         return self._driver.check_position(position)

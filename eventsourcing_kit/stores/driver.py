@@ -32,6 +32,7 @@ from eventsourcing_kit.stores._migrations import (
     migrations_of,
     pending_migrations,
 )
+from eventsourcing_kit.stores._partitions import Partition, partition_of
 from eventsourcing_kit.stores._position import MAX_INT64, position_of
 from eventsourcing_kit.stores._records import (
     AppendResult,
@@ -71,6 +72,7 @@ __all__ = [
     "LeaseRefused",
     "Migration",
     "NewEvent",
+    "Partition",
     "Position",
     "PreparedEvent",
     "RecordedEvent",
@@ -85,6 +87,7 @@ __all__ = [
     "load_migrations",
     "migrations_of",
     "nested_transaction_error",
+    "partition_of",
     "pending_migrations",
     "position_of",
     "prepare_appends",

@@ -108,7 +108,7 @@ class Follower:
                     if reload:
                         checkpoint = await self._reload()
                         reload = False
-                    read = await self._read_and_deliver(checkpoint)
+                    read = await self._read_and_deliver(checkpoint, near_head=near_head)
                 except CheckpointFencedError as fenced:
                     # Another runner, or a reset, moved the checkpoint: what
                     # this one remembers is stale. Its batch stored nothing
@@ -132,8 +132,7 @@ class Follower:
                         break
                     continue
                 store_failures = 0
-                if read:
-                    checkpoint = self.checkpoint
+                checkpoint = self.checkpoint
                 if read == self._settings.batch_size:
                     near_head = False
                     await cancel(armed)
@@ -164,13 +163,22 @@ class Follower:
         finally:
             await cancel(armed)
 
-    async def _read_and_deliver(self, checkpoint: Position | None) -> int:
+    async def _read_and_deliver(self, checkpoint: Position | None, *, near_head: bool) -> int:
         batch_size = self._settings.batch_size
+        # A partition read where the events are stored never sees the other
+        # partitions' events, so its checkpoint would stay at its own last
+        # event, and every read would scan the others' events after it again.
+        # Near the head, the head read before a page that ends short is a safe
+        # checkpoint: every event up to it was visible to the read that
+        # followed (the global order never lets one appear below it later).
+        head = await self._store.head_position() if near_head and self._source.filtered else None
         records = await take(self._source.read(checkpoint, batch_size), batch_size)
-        if not records:
+        end = records[-1].position if records else None
+        if head is not None and len(records) < batch_size and (end is None or end < head):
+            end = head if checkpoint is None or head > checkpoint else end
+        if end is None:
             return 0
         events = [record for record in records if self._source.wanted(record)]
-        end = records[-1].position
         started = time.perf_counter()
         async with self._lock:
             await self._delivery.deliver(events, end)

@@ -1,22 +1,30 @@
 """Consumer groups: N subscriptions that share the work by stream.
 
 Member ``m`` of a group of ``n`` handles the streams whose CRC-32 of the
-UTF-8 stream id is ``m`` modulo ``n``. CRC-32 rather than `hash()`: Python
-salts string hashes per process, and every member, in every process, on
-every restart, must agree on who owns a stream. One stream always lands on
+UTF-8 stream id is ``m`` modulo ``n`` (the store's `partition_of`). CRC-32
+rather than `hash()`: Python salts string hashes per process, and every
+member, in every process, on every restart, must agree on who owns a
+stream. Members read through the store's partition filter
+(`EventStore.read_all(partition=...)`): on PostgreSQL and SQLite only their
+streams' events leave the database. One stream always lands on
 one member, so its events stay in version order.
 """
 
 from __future__ import annotations
 
-import zlib
 from typing import TYPE_CHECKING, Unpack
 
 import attrs
 
 from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.errors import ConfigurationError
-from eventsourcing_kit.stores import EventStore, Position, validate_subscription_id
+from eventsourcing_kit.stores import (
+    EventStore,
+    Partition,
+    Position,
+    partition_of,
+    validate_subscription_id,
+)
 from eventsourcing_kit.subscriptions._options import Handler, SubscriptionOptions
 
 if TYPE_CHECKING:
@@ -28,8 +36,8 @@ logger = get_logger(__name__)
 
 
 def member_for(stream_id: str, size: int) -> int:
-    """The member of a group of `size` that handles `stream_id`."""
-    return zlib.crc32(stream_id.encode("utf-8")) % size
+    """The member of a group of `size` that handles `stream_id` (`partition_of`'s rule)."""
+    return partition_of(stream_id, size)
 
 
 def _check_size(size: object, name: str = "size") -> int:
@@ -61,6 +69,11 @@ class GroupMember:
     def subscription_id(self) -> str:
         """The id its checkpoint is stored under: ``{group}:{member}/{size}``."""
         return f"{self.group}:{self.member}/{self.size}"
+
+    @property
+    def partition(self) -> Partition:
+        """Its share of the streams, as the store's read filter."""
+        return Partition(self.member, self.size)
 
     def owns(self, stream_id: str) -> bool:
         """True when this member handles the events of `stream_id`."""

@@ -24,16 +24,29 @@ class Source:
 
     def read(self, checkpoint: Position | None, batch_size: int) -> AsyncIterator[RecordedEvent]:
         """The events after `checkpoint` that the store filters for us."""
+        # A store that cannot filter by partition itself would only drop the
+        # others' events out of sight; reading them here keeps the checkpoint
+        # moving past them (see `wanted`).
+        partition = self.partition.partition if self.filtered and self.partition else None
         if self.category is not None:
             return self.store.read_category(
                 self.category,
                 from_position=checkpoint,
                 event_types=self.event_types,
                 batch_size=batch_size,
+                partition=partition,
             )
         return self.store.read_all(
-            from_position=checkpoint, event_types=self.event_types, batch_size=batch_size
+            from_position=checkpoint,
+            event_types=self.event_types,
+            batch_size=batch_size,
+            partition=partition,
         )
+
+    @property
+    def filtered(self) -> bool:
+        """True when the store keeps other partitions' events from the reads (not only us)."""
+        return self.partition is not None and self.store.capabilities.partition_filter
 
     def wanted(self, record: RecordedEvent) -> bool:
         """Whether the handler gets `record` (parking records and other members' streams not)."""

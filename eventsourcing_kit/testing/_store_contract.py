@@ -40,6 +40,7 @@ from eventsourcing_kit.testing._contract_leases import LeaseContract
 from eventsourcing_kit.testing._contract_lifecycle import LifecycleContract
 from eventsourcing_kit.testing._contract_listing import ListingContract
 from eventsourcing_kit.testing._contract_many import AppendManyContract
+from eventsourcing_kit.testing._contract_partitions import PartitionContract
 from eventsourcing_kit.testing._contract_reads import ReadContract
 from eventsourcing_kit.testing._contract_state import StateContract
 from eventsourcing_kit.testing._contract_support import Reopen
@@ -54,6 +55,7 @@ class StoreContract(
     BoundsContract,
     ConcurrencyContract,
     ReadContract,
+    PartitionContract,
     ValidationContract,
     StateContract,
     CheckpointContract,

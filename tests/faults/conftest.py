@@ -1,7 +1,8 @@
 """Fixtures of the fault tests: a private PostgreSQL cluster, and stores on it.
 
 The cluster is started once per session and only for the tests that ask for
-it; each test gets a schema of its own (the plugin's `store_factory` pointed
+it; each test gets a schema of its own, and a fault proxy in front of the
+cluster when it asks for one (the plugin's `store_factory` pointed
 at the cluster would do too, but its server is the shared one).
 """
 
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from cluster import Cluster, find_binaries, start_cluster
+from proxy import FaultProxy
 
 from eventsourcing_kit.stores.postgres import PostgresEventStore, quote_identifier
 
@@ -47,6 +49,27 @@ async def schema(cluster: Cluster) -> AsyncIterator[str]:
 @pytest.fixture
 async def pg_store(cluster: Cluster, schema: str) -> AsyncIterator[PostgresEventStore]:
     store = await PostgresEventStore.open(cluster.dsn, schema=schema, migrate=True)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def proxy(cluster: Cluster) -> AsyncIterator[FaultProxy]:
+    """A fault proxy in front of the private cluster."""
+    proxy = FaultProxy(cluster.port)
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.close()
+
+
+@pytest.fixture
+async def proxied_store(proxy: FaultProxy, schema: str) -> AsyncIterator[PostgresEventStore]:
+    """A store on the private cluster, through the fault proxy."""
+    store = await PostgresEventStore.open(proxy.dsn(), schema=schema, migrate=True)
     try:
         yield store
     finally:

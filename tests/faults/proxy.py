@@ -24,7 +24,7 @@ from typing import Literal
 
 import attrs
 
-__all__ = ["FaultProxy", "Rule", "simple_query"]
+__all__ = ["FaultProxy", "Rule", "parse_of", "simple_query"]
 
 _UNTYPED_REQUESTS = {80877103, 80877104}  # SSLRequest, GSSENCRequest: a start-up packet follows
 
@@ -35,6 +35,20 @@ def simple_query(prefix: str) -> Callable[[bytes, bytes], bool]:
 
     def matches(kind: bytes, body: bytes) -> bool:
         return kind == b"Q" and body.lstrip().upper().startswith(wanted)
+
+    return matches
+
+
+def parse_of(fragment: str) -> Callable[[bytes, bytes], bool]:
+    """Matches the extended protocol's Parse ('P') of a statement whose text holds `fragment`.
+
+    A connection parses each statement once (asyncpg keeps it prepared), so
+    this matches a statement's first use on each connection.
+    """
+    wanted = fragment.encode()
+
+    def matches(kind: bytes, body: bytes) -> bool:
+        return kind == b"P" and wanted in body
 
     return matches
 
@@ -58,6 +72,8 @@ class FaultProxy:
         self.port = 0
         self._server: asyncio.Server | None = None
         self._links: set[asyncio.Task[None]] = set()
+        self._cuts: set[asyncio.Event] = set()
+        self._closing = False
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -77,12 +93,21 @@ class FaultProxy:
         self.rules.append(rule)
         return rule
 
+    def cut_all(self) -> int:
+        """Cut every connection through the proxy now (both sides see it end); how many."""
+        for cut in self._cuts:
+            cut.set()
+        return len(self._cuts)
+
     async def close(self) -> None:
+        self._closing = True
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-        for task in list(self._links):
-            task.cancel()
+        # Connections accepted just before the close start their handler
+        # later: let them start, see the close and end.
+        await asyncio.sleep(0.01)
+        self.cut_all()
         if self._links:
             await asyncio.wait(self._links)
 
@@ -98,32 +123,40 @@ class FaultProxy:
     ) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._links.add(task)
-        try:
-            server_reader, server_writer = await asyncio.open_connection(
-                "127.0.0.1", self.upstream_port
-            )
-        except OSError:
-            client_writer.close()
-            self._links.discard(task)
-            return
         cut = asyncio.Event()
-        swallow = asyncio.Event()
-        upward = asyncio.create_task(
-            self._client_to_server(client_reader, server_writer, cut, swallow)
-        )
-        downward = asyncio.create_task(
-            self._server_to_client(server_reader, client_writer, cut, swallow)
-        )
+        self._links.add(task)
+        self._cuts.add(cut)
+        writers = [client_writer]
         try:
-            await cut.wait()
+            if self._closing:
+                return
+            try:
+                server_reader, server_writer = await asyncio.open_connection(
+                    "127.0.0.1", self.upstream_port
+                )
+            except OSError:
+                return
+            writers.append(server_writer)
+            swallow = asyncio.Event()
+            pumps = {
+                asyncio.create_task(
+                    self._client_to_server(client_reader, server_writer, cut, swallow)
+                ),
+                asyncio.create_task(
+                    self._server_to_client(server_reader, client_writer, cut, swallow)
+                ),
+            }
+            try:
+                await cut.wait()
+            finally:
+                for pump in pumps:
+                    pump.cancel()
+                await asyncio.wait(pumps)
         finally:
-            for pump in (upward, downward):
-                pump.cancel()
-            await asyncio.wait({upward, downward})
-            for writer in (client_writer, server_writer):
+            for writer in writers:
                 writer.transport.abort()
             self._links.discard(task)
+            self._cuts.discard(cut)
 
     async def _client_to_server(
         self,

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 
-import pytest
-from cluster import Cluster
 from proxy import FaultProxy, simple_query
 
 from eventsourcing_kit import NewEvent, RecordedEvent, subscribe
@@ -20,25 +17,6 @@ from eventsourcing_kit.stores.postgres import PostgresEventStore, quote_identifi
 from eventsourcing_kit.subscriptions import HandlerContext, RetryPolicy, SubscriptionState
 
 GUARD_S = 30.0
-
-
-@pytest.fixture
-async def proxy(cluster: Cluster) -> AsyncIterator[FaultProxy]:
-    proxy = FaultProxy(cluster.port)
-    await proxy.start()
-    try:
-        yield proxy
-    finally:
-        await proxy.close()
-
-
-@pytest.fixture
-async def proxied_store(proxy: FaultProxy, schema: str) -> AsyncIterator[PostgresEventStore]:
-    store = await PostgresEventStore.open(proxy.dsn(), schema=schema, migrate=True)
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def test_a_batch_whose_commit_reply_was_lost_is_handled_and_committed_once(

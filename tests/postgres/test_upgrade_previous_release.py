@@ -103,6 +103,7 @@ async def test_migrating_applies_only_the_files_added_since(pg_dsn: str, old_sch
         "0010_append_functions.sql",
         "0011_save_checkpoint_if.sql",
         "0012_subscription_leases.sql",
+        "0013_stream_partition.sql",
     ]
     assert await migrate(pg_dsn, schema=old_schema) == NEW_FILES
 

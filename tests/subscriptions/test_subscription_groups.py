@@ -124,3 +124,27 @@ async def test_after_rescaling_no_event_is_lost(store: EventStore) -> None:
     await rescale_consumer_group(store, "billing", old_size=2, new_size=3)
     await run_until_live(*consumer_group(store, "billing", handler, size=3, batch_size=5))
     assert {(stream, 2) for stream in STREAMS if member_for(stream, 2) == 1} <= handled
+
+
+async def test_a_member_whose_streams_have_no_events_still_moves_its_checkpoint_to_the_head(
+    store: EventStore,
+) -> None:
+    # Every event is in member 1's streams: member 0 reads none of them
+    # where the store filters by partition, and must not stay at the start
+    # (each of its reads would scan the others' events again).
+    if not store.capabilities.partition_filter:
+        pytest.skip("no partition filter: the member reads every event and moves past them")
+    others = [stream for stream in STREAMS if member_for(stream, 2) == 1]
+    for stream in others[:3]:
+        await append(store, stream, 2)
+    head = await store.head_position()
+    seen: list[RecordedEvent] = []
+
+    async def record(event: RecordedEvent) -> None:
+        seen.append(event)
+
+    member = group_member(store, "billing", record, member=0, size=2, poll_interval=0.05)
+    async with member:
+        await until(lambda: member.state is SubscriptionState.LIVE and member.checkpoint == head)
+    assert seen == []
+    assert await store.load_checkpoint("billing:0/2") == head

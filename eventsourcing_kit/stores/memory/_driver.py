@@ -25,6 +25,7 @@ from eventsourcing_kit.stores.driver import (
     AppendRequest,
     AppendResult,
     AppendSignal,
+    Capabilities,
     CheckpointFenced,
     CheckpointOutcome,
     CheckpointSaved,
@@ -97,6 +98,7 @@ class MemoryDriver(Driver):
 
     atomic_checkpoints = True
     supports_leases = True
+    capabilities = Capabilities(partition_filter=True)
 
     def __init__(self) -> None:
         self.rows: list[_Row] = []
@@ -262,16 +264,17 @@ class MemoryDriver(Driver):
             offset += 1
 
     def read_global(self, request: GlobalRead) -> AsyncIterator[RecordedEvent]:
-        types = None if request.event_types is None else frozenset(request.event_types)
-        return self._scan(request.category, int(request.after), types)
+        return self._scan(request)
 
-    async def _scan(
-        self, category: str | None, start: int, wanted: frozenset[str] | None
-    ) -> AsyncIterator[RecordedEvent]:
-        for index in self._indexes(start):
+    async def _scan(self, request: GlobalRead) -> AsyncIterator[RecordedEvent]:
+        category, partition = request.category, request.partition
+        wanted = None if request.event_types is None else frozenset(request.event_types)
+        for index in self._indexes(int(request.after)):
             row = self.rows[index]
-            if (category is None or row.stream_id.partition("-")[0] == category) and (
-                wanted is None or row.event_type in wanted
+            if (
+                (category is None or row.stream_id.partition("-")[0] == category)
+                and (wanted is None or row.event_type in wanted)
+                and (partition is None or partition.holds(row.stream_id))
             ):
                 yield self._record(index)
 

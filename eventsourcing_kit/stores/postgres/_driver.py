@@ -17,6 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from eventsourcing_kit.stores.driver import (
+    Capabilities,
     CheckpointOutcome,
     Driver,
     DriverTransaction,
@@ -52,6 +53,7 @@ class PostgresDriver(Appends, Driver):
 
     atomic_checkpoints = True
     supports_leases = True
+    capabilities = Capabilities(partition_filter=True)
 
     def __init__(
         self,

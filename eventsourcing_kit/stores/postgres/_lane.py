@@ -22,6 +22,10 @@ it must not be: every statement of the store is a read or an idempotent
 write (appends carry their event ids, which the core recognises on a
 retry), so sending it again cannot write twice. Once only: a server that is
 really gone fails the second try as well, and the caller hears of it.
+Reads may ask for more (`retry_for`): after a storm that ended many
+connections at once, the second connection can be just as dead as the
+first, and a read is always safe to send again, so it is sent again until a
+short deadline passes. Appends keep the once-more rule.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.stores.postgres._connect import QuietReset
 from eventsourcing_kit.stores.postgres._errors import is_unavailable
 
-__all__ = ["DEFAULT_IDLE", "DEFAULT_KEEP", "Lane"]
+__all__ = ["DEFAULT_IDLE", "DEFAULT_KEEP", "READ_RETRY_FOR", "Lane"]
 
 logger = get_logger(__name__)
 
@@ -47,6 +51,18 @@ DEFAULT_KEEP = 4
 # Long enough to carry a busy writer's appends from one to the next, short
 # enough that a pool the store shares with other code gets them back soon.
 DEFAULT_IDLE = 0.05
+
+READ_RETRY_FOR = 1.0
+"""Seconds a read is sent again for while its connections turn out dead.
+
+A read is always safe to send again; one second outlasts the pool replacing
+the connections a kill storm or a restart ended, and still tells a caller
+soon that a server is really gone.
+"""
+
+# Between further tries of a read whose connections kept turning out dead.
+_FIRST_PAUSE = 0.01
+_MOST_PAUSE = 0.1
 
 _RELEASE_ERRORS = (
     asyncpg.PostgresError,
@@ -83,29 +99,47 @@ class Lane:
     # through here, and each coroutine frame on the way is resumed at each
     # of the statement's waits.
 
-    def fetch(self, query: str, *args: Any, retry: bool = True) -> Awaitable[list[Any]]:
+    def fetch(
+        self, query: str, *args: Any, retry: bool = True, retry_for: float = 0.0
+    ) -> Awaitable[list[Any]]:
         """``connection.fetch(query, *args)`` on a kept or pooled connection.
 
-        `retry`: send it again once on another connection if this one was dead.
+        `retry`: send it again once on another connection if this one was
+        dead; `retry_for` (seconds, for reads): keep sending it again on
+        other connections until that long after the first try.
         """
-        return self._retrying("fetch", query, args, retry)
+        return self._retrying("fetch", query, args, retry, retry_for)
 
-    def fetchrow(self, query: str, *args: Any, retry: bool = True) -> Awaitable[Any]:
+    def fetchrow(
+        self, query: str, *args: Any, retry: bool = True, retry_for: float = 0.0
+    ) -> Awaitable[Any]:
         """``connection.fetchrow(query, *args)`` on a kept or pooled connection."""
-        return self._retrying("fetchrow", query, args, retry)
+        return self._retrying("fetchrow", query, args, retry, retry_for)
 
-    async def _retrying(self, method: str, query: str, args: tuple[Any, ...], retry: bool) -> Any:
+    async def _retrying(
+        self, method: str, query: str, args: tuple[Any, ...], retry: bool, retry_for: float
+    ) -> Any:
         if not retry:
             return await self._run(method, query, args)
-        try:
-            return await self._run(method, query, args)
-        except Exception as error:
-            if not is_unavailable(error):
-                raise
-            logger.info(
-                "postgres connection was dead; sending the statement again", error=repr(error)
-            )
-        return await self._run(method, query, args)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + retry_for
+        pause = 0.0
+        while True:
+            try:
+                return await self._run(method, query, args)
+            except Exception as error:
+                # The first retry goes out at once (the usual case: one stale
+                # connection); further ones (reads, within `retry_for`) after
+                # short growing pauses, while the pool replaces the
+                # connections a storm or a restart ended.
+                if not is_unavailable(error) or (pause and loop.time() >= deadline):
+                    raise
+                logger.info(
+                    "postgres connection was dead; sending the statement again", error=repr(error)
+                )
+            if pause:
+                await asyncio.sleep(pause)
+            pause = min(max(pause * 2, _FIRST_PAUSE), _MOST_PAUSE)
 
     async def _run(self, method: str, query: str, args: tuple[Any, ...]) -> Any:
         idle = self._idle

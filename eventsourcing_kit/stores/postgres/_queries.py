@@ -95,6 +95,18 @@ class Queries:
     release_lease: str
     lease_holders: str
 
+    def partitioned(self, query: str, first: int) -> str:
+        """`query` (a reading or held-back query) kept to one partition's streams.
+
+        Its arguments ``$first`` and ``$first+1`` are the partition count and
+        index (store/postgres/0013's ``stream_partition()``).
+        """
+        condition = (
+            f"AND {quote_identifier(self.schema)}.stream_partition(stream_id, ${first}::integer) "
+            f"= ${first + 1}::integer ORDER BY "
+        )
+        return query.replace(" ORDER BY ", f" {condition}", 1)
+
     @classmethod
     def for_schema(cls, schema: str) -> Queries:
         s = quote_identifier(schema)

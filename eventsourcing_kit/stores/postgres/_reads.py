@@ -26,7 +26,7 @@ from eventsourcing_kit.stores.driver import (
     StreamsRead,
 )
 from eventsourcing_kit.stores.postgres._errors import DRIVER_ERRORS, translate_error
-from eventsourcing_kit.stores.postgres._lane import Lane
+from eventsourcing_kit.stores.postgres._lane import READ_RETRY_FOR, Lane
 from eventsourcing_kit.stores.postgres._queries import Queries
 
 __all__ = ["Reader", "record"]
@@ -67,14 +67,14 @@ class Reader:
     async def fetch(self, query: str, *args: Any) -> list[Any]:
         """Run `query` on the lane, with driver errors translated."""
         try:
-            return await self._lane.fetch(query, *args)
+            return await self._lane.fetch(query, *args, retry_for=READ_RETRY_FOR)
         except DRIVER_ERRORS as error:
             raise translate_error(error, schema=self._schema) from error
 
     async def fetchrow(self, query: str, *args: Any) -> Any:
         """One row of `query` on the lane, with driver errors translated."""
         try:
-            return await self._lane.fetchrow(query, *args)
+            return await self._lane.fetchrow(query, *args, retry_for=READ_RETRY_FOR)
         except DRIVER_ERRORS as error:
             raise translate_error(error, schema=self._schema) from error
 
@@ -126,7 +126,7 @@ class Reader:
         ids = list(event_ids)
         try:
             if connection is None:
-                rows = await self._lane.fetch(self._sql.by_event_ids, ids)
+                rows = await self._lane.fetch(self._sql.by_event_ids, ids, retry_for=READ_RETRY_FOR)
             else:
                 rows = await connection.fetch(self._sql.by_event_ids, ids)
         except DRIVER_ERRORS as error:
@@ -152,6 +152,13 @@ class Reader:
         else:
             query, held = sql.read_category_types, sql.held_back_category_types
             extra = (category, list(types))
+        partition = request.partition
+        if partition is not None:
+            # Its two arguments come after the filter's own: $4... in the
+            # reading query, $3... in the held-back one (see _queries).
+            query = self._sql.partitioned(query, 4 + len(extra))
+            held = self._sql.partitioned(held, 3 + len(extra))
+            extra = (*extra, partition.count, partition.index)
         return self._scan(query, held, after, request.batch_size, extra)
 
     async def _scan(

@@ -26,7 +26,7 @@ from eventsourcing_kit.stores.driver import (
 )
 from eventsourcing_kit.stores.postgres._errors import DRIVER_ERRORS, translate_error
 from eventsourcing_kit.stores.postgres._jsonb import jsonb_text
-from eventsourcing_kit.stores.postgres._lane import Lane
+from eventsourcing_kit.stores.postgres._lane import READ_RETRY_FOR, Lane
 from eventsourcing_kit.stores.postgres._positions import validate_position
 from eventsourcing_kit.stores.postgres._queries import Queries
 
@@ -89,15 +89,19 @@ class Snapshots:
         self._sql = sql
         self._schema = schema
 
-    async def _fetch(self, query: str, *args: Any, retry: bool = True) -> list[Any]:
+    async def _fetch(
+        self, query: str, *args: Any, retry: bool = True, retry_for: float = 0.0
+    ) -> list[Any]:
         try:
-            return await self._lane.fetch(query, *args, retry=retry)
+            return await self._lane.fetch(query, *args, retry=retry, retry_for=retry_for)
         except DRIVER_ERRORS as error:
             raise translate_error(error, schema=self._schema) from error
 
-    async def _fetchrow(self, query: str, *args: Any, retry: bool = True) -> Any:
+    async def _fetchrow(
+        self, query: str, *args: Any, retry: bool = True, retry_for: float = 0.0
+    ) -> Any:
         try:
-            return await self._lane.fetchrow(query, *args, retry=retry)
+            return await self._lane.fetchrow(query, *args, retry=retry, retry_for=retry_for)
         except DRIVER_ERRORS as error:
             raise translate_error(error, schema=self._schema) from error
 
@@ -115,7 +119,7 @@ class Snapshots:
 
     async def load_snapshot(self, stream_id: str) -> Snapshot | None:
         """The stream's kept snapshot, or None."""
-        row = await self._fetchrow(self._sql.load_snapshot, stream_id)
+        row = await self._fetchrow(self._sql.load_snapshot, stream_id, retry_for=READ_RETRY_FOR)
         if row is None:
             return None
         stream_id, version, state_schema, data, recorded_at = row
@@ -131,7 +135,9 @@ class Snapshots:
 
     async def load_checkpoint(self, subscription_id: str) -> Position | None:
         """The subscription's stored position, or None."""
-        row = await self._fetchrow(self._sql.load_checkpoint, subscription_id)
+        row = await self._fetchrow(
+            self._sql.load_checkpoint, subscription_id, retry_for=READ_RETRY_FOR
+        )
         if row is None:
             return None
         xid, global_position = row
@@ -165,7 +171,7 @@ class Snapshots:
 
     async def list_checkpoints(self) -> dict[str, Position]:
         """Every stored checkpoint, by subscription id."""
-        rows = await self._fetch(self._sql.list_checkpoints)
+        rows = await self._fetch(self._sql.list_checkpoints, retry_for=READ_RETRY_FOR)
         return {name: Position.pair(xid, global_position) for name, xid, global_position in rows}
 
     def transaction(self, subscription_id: str) -> AbstractAsyncContextManager[DriverTransaction]:

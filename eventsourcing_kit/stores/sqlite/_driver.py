@@ -31,6 +31,7 @@ from eventsourcing_kit.stores.driver import (
     AppendOutcome,
     AppendRequest,
     AppendSignal,
+    Capabilities,
     CheckpointOutcome,
     Driver,
     DriverTransaction,
@@ -102,6 +103,7 @@ class SQLiteDriver(Driver):
 
     atomic_checkpoints = True
     supports_leases = True
+    capabilities = Capabilities(partition_filter=True)
 
     def __init__(self, path: str, *, writer: Worker, reader: Worker, busy_timeout: float) -> None:
         self.path = path
@@ -197,12 +199,19 @@ class SQLiteDriver(Driver):
 
     def read_global(self, request: GlobalRead) -> AsyncIterator[RecordedEvent]:
         types = request.event_types
+        partition = request.partition
         sql = ops.select_events(
-            category=request.category is not None, type_count=None if types is None else len(types)
+            category=request.category is not None,
+            type_count=None if types is None else len(types),
+            partition=partition is not None,
         )
         prefix = () if request.category is None else (request.category,)
+        suffix = (
+            *(types or ()),
+            *(() if partition is None else (partition.count, partition.index)),
+        )
         after = int(request.after)
-        return self._pages(sql, prefix, after, types or (), request.batch_size, by_version=False)
+        return self._pages(sql, prefix, after, suffix, request.batch_size, by_version=False)
 
     async def _pages(
         self,

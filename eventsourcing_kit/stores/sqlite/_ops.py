@@ -225,12 +225,18 @@ def _record(row: Any) -> RecordedEvent:
 
 
 def select_events(
-    *, stream: bool = False, category: bool = False, type_count: int | None = None
+    *,
+    stream: bool = False,
+    category: bool = False,
+    type_count: int | None = None,
+    partition: bool = False,
 ) -> str:
     """The keyset-paged query of one reader (its last parameter is the page size).
 
     Parameters, in order: stream_id and from_version for a stream; otherwise
-    the category (if any), the exclusive start position, the event types.
+    the category (if any), the exclusive start position, the event types,
+    the partition's count and index (if any: ``stream_partition()``, which
+    `open_connection` registers on every connection).
     """
     if stream:
         return (
@@ -241,6 +247,8 @@ def select_events(
     where.append("global_position > ?")
     if type_count is not None:
         where.append(f"event_type IN ({', '.join('?' * type_count)})")
+    if partition:
+        where.append("stream_partition(stream_id, ?) = ?")
     return (
         f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"
         " ORDER BY global_position LIMIT ?"

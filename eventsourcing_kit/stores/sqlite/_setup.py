@@ -12,7 +12,12 @@ from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit
 
 from eventsourcing_kit.errors import ConfigurationError, MigrationError, StoreUnavailableError
-from eventsourcing_kit.stores.driver import Migration, migrations_of, pending_migrations
+from eventsourcing_kit.stores.driver import (
+    Migration,
+    migrations_of,
+    partition_of,
+    pending_migrations,
+)
 
 __all__ = [
     "MIN_SQLITE_VERSION",
@@ -59,6 +64,9 @@ def open_connection(
         path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
     )
     try:
+        # The partition rule, for reads filtered by partition (`ops.select_events`):
+        # the store's own function, so SQL and Python cannot disagree.
+        connection.create_function("stream_partition", 2, partition_of, deterministic=True)
         if readonly:
             # The reader connection must never take the write lock by mistake.
             connection.execute("PRAGMA query_only = ON")
