@@ -7,8 +7,10 @@
 Each writer is a task running COMMANDS `update`s in a row (a deposit each),
 with the repository's defaults (retry on `ConcurrencyError` with jittered
 backoff for up to 10 s, a snapshot every 100 events). ``hot``: all 32 update
-one aggregate; ``distinct``: writer i updates aggregate i. Repetitions
-alternate the two modes, each on fresh aggregates. Reported: successful
+one aggregate; ``distinct``: writer i updates aggregate i; ``serial``, the
+ceiling of one aggregate without contention: one writer runs all 32 writers'
+commands on one aggregate, one after the other. Repetitions rotate the
+modes, each on fresh aggregates. Reported: successful
 commands per second, command runs per successful command minus one (the
 retries), and every command that did not complete (none may).
 
@@ -38,7 +40,7 @@ from _scale_domain import Counter
 from eventsourcing_kit import EventStore, Repository, connect
 
 WRITERS = 32
-MODES = ("hot", "distinct")
+MODES = ("hot", "distinct", "serial")
 
 
 async def _round(
@@ -46,29 +48,31 @@ async def _round(
 ) -> dict[str, float | int]:
     """One repetition of `mode`: WRITERS tasks of `commands` updates each."""
     ids = []
-    for _ in range(1 if mode == "hot" else WRITERS):
+    for _ in range(WRITERS if mode == "distinct" else 1):
         counter = Counter()
         counter.deposit(0)
         await repository.save(counter)
         ids.append(counter.id)
     runs = [0] * WRITERS
     failures: list[str] = []
+    writers = 1 if mode == "serial" else WRITERS
+    per_writer = commands * WRITERS // writers
 
     async def writer(w: int) -> None:
-        target = ids[0] if mode == "hot" else ids[w]
+        target = ids[0] if mode != "distinct" else ids[w]
 
         def command(counter: Counter) -> None:
             runs[w] += 1
             counter.deposit(w)
 
-        for _ in range(commands):
+        for _ in range(per_writer):
             try:
                 await repository.update(target, command)
             except Exception as error:
                 failures.append(repr(error))
 
     started = time.perf_counter()
-    await asyncio.gather(*(writer(w) for w in range(WRITERS)))
+    await asyncio.gather(*(writer(w) for w in range(writers)))
     elapsed = time.perf_counter() - started
     done = WRITERS * commands - len(failures)
     final = [await repository.load(i) for i in ids]
@@ -91,7 +95,8 @@ async def run_backend(url: str, options: dict[str, Any], repetitions: int, comma
         await _round(repository, "distinct", 2)
         rounds: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
         for rep in range(repetitions):
-            order = MODES if rep % 2 == 0 else MODES[::-1]
+            k = rep % len(MODES)
+            order = MODES[k:] + MODES[:k]
             for mode in order:
                 rounds[mode].append(await _round(repository, mode, commands))
                 last = rounds[mode][-1]
@@ -118,6 +123,9 @@ async def run_backend(url: str, options: dict[str, Any], repetitions: int, comma
                 for r in runs
             ],
         }
+    summary["hot_vs_serial"] = round(
+        summary["hot"]["commands_per_s_median"] / summary["serial"]["commands_per_s_median"], 3
+    )
     summary["hot_vs_distinct"] = round(
         summary["hot"]["commands_per_s_median"] / summary["distinct"]["commands_per_s_median"], 3
     )

@@ -297,14 +297,19 @@ def hot_section(results: dict[str, Any] | None) -> list[str]:
         _context_line(results),
         "",
         f"{results['writers']} writers, {results['commands_per_writer']} `Repository.update` "
-        f"commands each, {results['repetitions']} interleaved repetitions per mode:",
+        f"commands each, {results['repetitions']} interleaved repetitions per mode. "
+        "*hot*: all on one aggregate; *distinct*: one aggregate each; *serial*: one writer "
+        "running all the commands on one aggregate, one after the other (what one "
+        "aggregate allows without contention):",
         "",
         "| backend | mode | commands/s | retries per command | completed | failed "
         "| hot / distinct |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for backend, r in results["results"].items():
-        for mode in ("hot", "distinct"):
+        for mode in ("hot", "distinct", "serial"):
+            if mode not in r:
+                continue
             m = r[mode]
             ratio = f"{r['hot_vs_distinct']:.2f}" if mode == "hot" else ""
             lines.append(
