@@ -14,7 +14,9 @@ same code: _pg_raw.concurrent and _pg_kit.concurrent), TOTAL events in all:
   default);
 - ``kit_no_group_commit``: the same with ``group_commit=False``: every
   append its own transaction, which tells what group commit does at each
-  level.
+  level;
+- ``kit_notify_off`` (only with ``--systems``): the kit with
+  ``notify="off"``, what the coalesced NOTIFY costs at each level.
 
 Levels and systems are interleaved: each repetition runs every level, and
 within a level every system in a rotated order. Writes
@@ -41,6 +43,8 @@ import structlog
 
 LEVELS = (1, 2, 4, 8, 16, 32, 64)
 SYSTEMS = ("raw", "kit", "kit_no_group_commit")
+EXTRA = ("kit_notify_off",)
+"""Run only when asked (--systems): what the coalesced NOTIFY costs at each level."""
 TOTAL = 3200
 
 Run = Callable[[], Awaitable[common.Timing]]
@@ -68,19 +72,22 @@ def _runs(writers: int, per_writer: int) -> dict[str, Run]:
         "raw": run_raw,
         "kit": run_kit(),
         "kit_no_group_commit": run_kit(group_commit=False),
+        "kit_notify_off": run_kit(notify="off"),
     }
 
 
-async def measure(levels: tuple[int, ...], total: int, repetitions: int) -> dict[str, Any]:
+async def measure(
+    levels: tuple[int, ...], total: int, repetitions: int, systems: tuple[str, ...] = SYSTEMS
+) -> dict[str, Any]:
     timings: dict[int, dict[str, list[common.Timing]]] = {
-        n: {name: [] for name in SYSTEMS} for n in levels
+        n: {name: [] for name in systems} for n in levels
     }
     events = {n: n * max(1, total // n) for n in levels}
     for rep in range(repetitions):
         for n in levels:
             runs = _runs(n, events[n] // n)
-            k = rep % len(SYSTEMS)
-            for name in SYSTEMS[k:] + SYSTEMS[:k]:
+            k = rep % len(systems)
+            for name in systems[k:] + systems[:k]:
                 timings[n][name].append(await runs[name]())
         print(f"  repetition {rep + 1}/{repetitions}; load {context.load_average()}", flush=True)
     medians = {
@@ -90,7 +97,7 @@ async def measure(levels: tuple[int, ...], total: int, repetitions: int) -> dict
     ratios = {
         n: {
             name: round(m[name]["median"] / m["raw"]["median"], 3)
-            for name in SYSTEMS
+            for name in systems
             if name != "raw"
         }
         for n, m in medians.items()
@@ -107,6 +114,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--levels", help="comma-separated writer counts")
     parser.add_argument("--repetitions", type=int, default=5)
+    parser.add_argument(
+        "--systems", help=f"comma-separated, from {', '.join(SYSTEMS + EXTRA)} (raw always)"
+    )
     parser.add_argument("--output", type=pathlib.Path)
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -114,7 +124,10 @@ def main() -> None:
     total, repetitions = (320, 1) if args.quick else (TOTAL, args.repetitions)
     load_before = context.load_average()
     started = time.perf_counter()
-    body = asyncio.run(measure(levels, total, repetitions))
+    chosen = SYSTEMS
+    if args.systems:
+        chosen = ("raw", *(x for x in args.systems.split(",") if x != "raw"))
+    body = asyncio.run(measure(levels, total, repetitions, chosen))
     scale.write_results(
         scale.output_path("concurrency_curve.json", quick=args.quick, explicit=args.output),
         benchmark="concurrency_curve",
@@ -128,6 +141,7 @@ def main() -> None:
                 "raw": "N connections, one INSERT per transaction, kit-shaped table",
                 "kit": "N tasks on one store, pool of N + 1, group commit on (default)",
                 "kit_no_group_commit": "the same with group_commit=False",
+                "kit_notify_off": "the same with notify='off'",
             },
             **body,
         },
