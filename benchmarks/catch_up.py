@@ -243,7 +243,7 @@ async def _writer_process(spec: dict[str, Any]) -> None:
 
 async def measure(quick: bool) -> dict[str, Any]:
     events = 20_000 if quick else 1_000_000
-    repetitions = 1 if quick else 3
+    repetitions = 1 if quick else 2
     seconds = 2.0 if quick else 10.0
     out: dict[str, Any] = {}
     async with common.fresh_schema("catchup", create=False) as schema:
