@@ -105,8 +105,25 @@ def rotate(names: list[str], rep: int) -> list[str]:
 def ratios(points: dict[str, Any]) -> dict[str, Any]:
     """kit / raw and raw / floor median latency at each size; each curve's
     median at each size over its median on the empty table (or the first
-    size it has)."""
-    out: dict[str, Any] = {"kit_vs_raw": {}, "raw_vs_floor": {}, "growth": {}}
+    size it has), and over its empty twin of the same rounds."""
+    out: dict[str, Any] = {
+        "kit_vs_raw": {},
+        "raw_vs_floor": {},
+        "growth": {},
+        "growth_same_run": {},
+    }
+    # Same run: each curve at a size over its empty twin measured in the same
+    # rounds (kit_empty, raw_empty), where the benchmark has them.
+    for size, systems in points.items():
+        for name in ("kit", "raw"):
+            twin = systems.get(f"{name}_empty")
+            if twin is None:
+                continue
+            for op, summary in systems[name].items():
+                if op in twin:
+                    out["growth_same_run"].setdefault(f"{name}.{op}", {})[size] = round(
+                        summary["median_ms"] / twin[op]["median_ms"], 3
+                    )
     for size, systems in points.items():
         for pair, (a, b) in (("kit_vs_raw", ("kit", "raw")), ("raw_vs_floor", ("raw", "floor"))):
             if a not in systems or b not in systems:
@@ -119,6 +136,8 @@ def ratios(points: dict[str, Any]) -> dict[str, Any]:
     first = {}
     for size, systems in points.items():
         for name, ops in systems.items():
+            if name.endswith("_empty"):
+                continue
             for op, summary in ops.items():
                 key = f"{name}.{op}"
                 first.setdefault(key, summary["median_ms"])

@@ -140,6 +140,39 @@ class _Raw:
         return len([(r[0], r[1], r[2], r[3], r[4], loads(r[5]), loads(r[6]), r[7]) for r in rows])
 
 
+TWINS = {"kit_empty": "kit", "raw_empty": "raw"}
+"""At every size above 0, fresh empty tables measured in the same rounds: a
+curve's growth is its latency at the size over its empty twin's, same run,
+so that load on the machine between two sizes does not pass for growth."""
+
+
+async def _raw_conn(schema: str, table: str) -> asyncpg.Connection:
+    await common.create_schema(schema)
+    await raw.install(schema, table)
+    return await asyncpg.connect(common.dsn(), server_settings={"search_path": schema})
+
+
+async def _point(
+    systems: dict[str, Any], size: int, sizes: growth.Sizes, rng: random.Random
+) -> dict[str, Any]:
+    """Every system's workload at this size, interleaved; latencies summarized."""
+    names = list(systems)
+    latencies = {name: {op: [] for op in growth.OPERATIONS} for name in names}
+    # The empty twins have no prefilled streams to read back.
+    sized = {name: 0 if name in TWINS else size for name in names}
+    # Warm-up, untimed: statements prepared, the table's upper pages cached.
+    for name in names:
+        scratch: growth.Latencies = {op: [] for op in growth.OPERATIONS}
+        await growth.workload(systems[name], name, sized[name], sizes, rng, scratch)
+    for rep in range(sizes.repetitions):
+        for name in growth.rotate(names, rep):
+            await growth.workload(systems[name], name, sized[name], sizes, rng, latencies[name])
+    return {
+        name: {op: scale.latency_summary(v) for op, v in ops.items() if v}
+        for name, ops in latencies.items()
+    }
+
+
 async def measure(sizes: growth.Sizes, progress: Callable[[str], None] = print) -> dict[str, Any]:
     schemas = {name: common.new_schema_name(f"growth_{name}") for name in SYSTEMS}
     per_point: dict[str, Any] = {}
@@ -147,15 +180,7 @@ async def measure(sizes: growth.Sizes, progress: Callable[[str], None] = print) 
     rng = random.Random(15)
     try:
         store = await kit.open_store(schemas["kit"], pool_size=2)
-        for table in ("raw", "floor"):
-            await common.create_schema(schemas[table])
-            await raw.install(schemas[table], table)
-        conns = {
-            table: await asyncpg.connect(
-                common.dsn(), server_settings={"search_path": schemas[table]}
-            )
-            for table in ("raw", "floor")
-        }
+        conns = {table: await _raw_conn(schemas[table], table) for table in ("raw", "floor")}
         systems: dict[str, Any] = {
             "kit": _Kit(store),
             "raw": _Raw(conns["raw"]),
@@ -170,20 +195,20 @@ async def measure(sizes: growth.Sizes, progress: Callable[[str], None] = print) 
                 prefill_seconds[str(size)] = round(time.perf_counter() - started, 1)
                 filled = size
                 progress(f"  prefilled {size:,} rows ({prefill_seconds[str(size)]} s)")
-            latencies: dict[str, growth.Latencies] = {
-                name: {op: [] for op in growth.OPERATIONS} for name in SYSTEMS
-            }
-            # Warm-up, untimed: statements prepared, the table's upper pages cached.
-            for name in SYSTEMS:
-                scratch: growth.Latencies = {op: [] for op in growth.OPERATIONS}
-                await growth.workload(systems[name], name, size, sizes, rng, scratch)
-            for rep in range(sizes.repetitions):
-                for name in growth.rotate(list(SYSTEMS), rep):
-                    await growth.workload(systems[name], name, size, sizes, rng, latencies[name])
-            per_point[str(size)] = {
-                name: {op: scale.latency_summary(v) for op, v in ops.items() if v}
-                for name, ops in latencies.items()
-            }
+            if size == 0:
+                per_point[str(size)] = await _point(systems, size, sizes, rng)
+            else:
+                twin_schemas = {name: common.new_schema_name(f"growth_{name}") for name in TWINS}
+                try:
+                    twin_store = await kit.open_store(twin_schemas["kit_empty"], pool_size=2)
+                    twin_conn = await _raw_conn(twin_schemas["raw_empty"], "raw")
+                    twins = {"kit_empty": _Kit(twin_store), "raw_empty": _Raw(twin_conn)}
+                    per_point[str(size)] = await _point({**systems, **twins}, size, sizes, rng)
+                    await twin_store.close()
+                    await twin_conn.close()
+                finally:
+                    for schema in twin_schemas.values():
+                        await common.drop_schema(schema)
             progress(f"  size {size:,}: done; load {context.load_average()}")
         await store.close()
         for conn in conns.values():
@@ -219,6 +244,9 @@ def main() -> None:
                 "raw": "asyncpg INSERT / executemany in one transaction / SELECT by stream "
                 "+ orjson decode, on a table with the kit's columns and indexes",
                 "floor": "the same on the bare table (_pg_floor.sql)",
+                "kit_empty": "the kit on a fresh empty schema, measured in the same rounds "
+                "as each size (its twin)",
+                "raw_empty": "raw on a fresh empty table, same rounds",
             },
             "operations": {
                 "single": "one-event append",

@@ -132,6 +132,24 @@ class _Raw:
         )
 
 
+async def _point(
+    systems: dict[str, Any], size: int, sizes: growth.Sizes, rng: random.Random
+) -> dict[str, Any]:
+    names = list(systems)
+    sized = {name: 0 if name.endswith("_empty") else size for name in names}
+    latencies = {name: {op: [] for op in growth.OPERATIONS} for name in names}
+    for name in names:  # warm-up, untimed
+        scratch: growth.Latencies = {op: [] for op in growth.OPERATIONS}
+        await growth.workload(systems[name], name, sized[name], sizes, rng, scratch)
+    for rep in range(sizes.repetitions):
+        for name in growth.rotate(names, rep):
+            await growth.workload(systems[name], name, sized[name], sizes, rng, latencies[name])
+    return {
+        name: {op: scale.latency_summary(v) for op, v in ops.items() if v}
+        for name, ops in latencies.items()
+    }
+
+
 async def measure(sizes: growth.Sizes) -> dict[str, Any]:
     per_point: dict[str, Any] = {}
     prefill_seconds: dict[str, float] = {}
@@ -152,19 +170,22 @@ async def measure(sizes: growth.Sizes) -> dict[str, Any]:
                     prefill_seconds[str(size)] = round(time.perf_counter() - started, 1)
                     filled = size
                     print(f"  prefilled {size:,} rows ({prefill_seconds[str(size)]} s)", flush=True)
-                latencies = {name: {op: [] for op in growth.OPERATIONS} for name in SYSTEMS}
-                for name in SYSTEMS:  # warm-up, untimed
-                    scratch: growth.Latencies = {op: [] for op in growth.OPERATIONS}
-                    await growth.workload(systems[name], name, size, sizes, rng, scratch)
-                for rep in range(sizes.repetitions):
-                    for name in growth.rotate(list(SYSTEMS), rep):
-                        await growth.workload(
-                            systems[name], name, size, sizes, rng, latencies[name]
-                        )
-                per_point[str(size)] = {
-                    name: {op: scale.latency_summary(v) for op, v in ops.items() if v}
-                    for name, ops in latencies.items()
-                }
+                point = dict(systems)
+                twin_store = twin_conn = None
+                if size:
+                    # Fresh empty twins, measured in the same rounds: growth
+                    # is a curve over its twin, not over another moment's load.
+                    twin_store = await SQLiteEventStore.open(
+                        pathlib.Path(directory) / f"kit_empty_{size}.db"
+                    )
+                    twin_conn = _open_raw(pathlib.Path(directory) / f"raw_empty_{size}.db")
+                    twin_conn.executescript(RAW_TABLE)
+                    point["kit_empty"] = _Kit(twin_store)
+                    point["raw_empty"] = _Raw(twin_conn)
+                per_point[str(size)] = await _point(point, size, sizes, rng)
+                if twin_store is not None and twin_conn is not None:
+                    await twin_store.close()
+                    twin_conn.close()
                 print(f"  size {size:,}: done; load {context.load_average()}", flush=True)
         finally:
             await store.close()
@@ -199,6 +220,9 @@ def main() -> None:
                 "version; read_stream",
                 "raw": "sqlite3 INSERT / executemany in BEGIN IMMEDIATE / SELECT by stream + "
                 "orjson decode, on the loop's thread, table with the kit's columns and indexes",
+                "kit_empty": "the kit on a fresh empty file, measured in the same rounds as "
+                "each size (its twin)",
+                "raw_empty": "raw on a fresh empty file, same rounds",
             },
             **measured,
             "ratios": growth.ratios(measured["points"]),
