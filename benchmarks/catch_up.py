@@ -13,7 +13,8 @@ Catch-up: one kit schema is prefilled in SQL with EVENTS events
   ``batch_size=500``);
 - ``projection``: a transactional subscription whose handler INSERTs one row
   per event into a read-model table through `HandlerContext.connection`,
-  committed with the checkpoint (default batch of 100).
+  committed with the checkpoint (default batch of 100), over the first
+  PROJECTION_EVENTS events.
 
 Live latency: a caught-up subscription (``start="now"``) while 16 writers
 append one event each every WRITER_PAUSE_S seconds (and, second row, flat
@@ -56,6 +57,10 @@ HERE = pathlib.Path(__file__).parent
 PREFILL = (HERE / "_growth_prefill.sql").read_text()
 WRITERS = 16
 WRITER_PAUSE_S = 0.02
+PROJECTION_EVENTS = 200_000
+"""The projection's rate is taken over the first 200,000 events of the
+million: one INSERT round trip per event makes the whole million take
+minutes per repetition on the reference machine."""
 READ_MODEL = "CREATE TABLE {table} (event_id uuid PRIMARY KEY, stream_id text, version bigint)"
 
 
@@ -99,8 +104,14 @@ async def _drain(
     subscription = subscribe(store, name, counting, **opts)
     started = time.perf_counter()
     async with subscription:
-        await done.wait()
+        finished = asyncio.ensure_future(done.wait())
+        stopped = asyncio.ensure_future(subscription.wait())
+        await asyncio.wait({finished, stopped}, return_when=asyncio.FIRST_COMPLETED)
         elapsed = time.perf_counter() - started
+        finished.cancel()
+        stopped.cancel()
+        if not done.is_set():
+            raise RuntimeError(f"subscription {name} stopped after {seen} events")
     return seen / elapsed
 
 
@@ -119,11 +130,14 @@ def _projection(table: str) -> Any:
     return project
 
 
-async def catch_up(schema: str, events: int, repetitions: int) -> dict[str, Any]:
+async def catch_up(
+    schema: str, events: int, repetitions: int, projection_events: int
+) -> dict[str, Any]:
     rates: dict[str, list[float]] = {
         "read_all": [],
         "noop": [],
         "noop_batch_500": [],
+        "noop_batch_5000": [],
         "projection": [],
     }
     async with kit.store_in(schema, pool_size=4) as store:
@@ -137,15 +151,19 @@ async def catch_up(schema: str, events: int, repetitions: int) -> dict[str, Any]
                         rate = await read_all_rate(store, events)
                     elif name == "noop":
                         rate = await _drain(store, sub_id, noop, events)
-                    elif name == "noop_batch_500":
-                        rate = await _drain(store, sub_id, noop, events, batch_size=500)
+                    elif name.startswith("noop_batch_"):
+                        size = int(name.rsplit("_", 1)[1])
+                        rate = await _drain(store, sub_id, noop, events, batch_size=size)
                     else:
-                        table = f"read_model_{rep}"
+                        # The kit's connections name its schema in every
+                        # statement and keep the default search_path.
+                        table = f'"{schema}".read_model_{rep}'
                         await conn.execute(READ_MODEL.format(table=table))
                         rate = await _drain(
-                            store, sub_id, _projection(table), events, transactional=True
+                            store, sub_id, _projection(table), projection_events, transactional=True
                         )
-                        assert await conn.fetchval(f"SELECT count(*) FROM {table}") >= events
+                        written = await conn.fetchval(f"SELECT count(*) FROM {table}")
+                        assert written >= projection_events, written
                         await conn.execute(f"DROP TABLE {table}")
                     rates[name].append(rate)
                     print(f"  {name}: {rate:,.0f} events/s", flush=True)
@@ -154,6 +172,7 @@ async def catch_up(schema: str, events: int, repetitions: int) -> dict[str, Any]
     medians = {name: round(statistics.median(r), 1) for name, r in rates.items()}
     return {
         "events": events,
+        "projection_events": projection_events,
         "repetitions": repetitions,
         "events_per_s_median": medians,
         "runs": {name: [round(x, 1) for x in r] for name, r in rates.items()},
@@ -194,7 +213,42 @@ async def _writers(store: PostgresEventStore, seconds: float, pause: float, repo
     return count
 
 
+_FOREIGN_HOLDER = (
+    "SELECT coalesce(max(extract(epoch FROM clock_timestamp() - xact_start)), 0) "
+    "FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND application_name <> $1"
+)
+
+
+async def _watch_foreign_transactions(schema: str, ages: list[float]) -> None:
+    """Sample, every 10 ms, how long the oldest transaction holding an xid
+    outside this benchmark has been open: a reader of the global order
+    delivers nothing newer than it (docs/postgres.md), so on a shared server
+    other sessions' transactions show up in the live latency."""
+    conn = await asyncpg.connect(common.dsn())
+    try:
+        while True:
+            ages.append(float(await conn.fetchval(_FOREIGN_HOLDER, schema)))
+            await asyncio.sleep(0.01)
+    finally:
+        await conn.close()
+
+
 async def live(schema: str, seconds: float, pause: float, other_process: bool) -> dict[str, Any]:
+    ages: list[float] = []
+    watcher = asyncio.ensure_future(_watch_foreign_transactions(schema, ages))
+    try:
+        result = await _live(schema, seconds, pause, other_process)
+    finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+    if ages:
+        result["foreign_xid_holder_age_ms"] = {
+            k: v for k, v in scale.latency_summary(ages).items() if k != "count"
+        }
+    return result
+
+
+async def _live(schema: str, seconds: float, pause: float, other_process: bool) -> dict[str, Any]:
     called: dict[str, int] = {}
     committed: dict[str, int] = {}
 
@@ -243,6 +297,7 @@ async def _writer_process(spec: dict[str, Any]) -> None:
 
 async def measure(quick: bool) -> dict[str, Any]:
     events = 20_000 if quick else 1_000_000
+    projection_events = 10_000 if quick else PROJECTION_EVENTS
     repetitions = 1 if quick else 2
     seconds = 2.0 if quick else 10.0
     out: dict[str, Any] = {}
@@ -250,7 +305,7 @@ async def measure(quick: bool) -> dict[str, Any]:
         async with kit.store_in(schema, pool_size=1):
             pass  # migrates the schema
         await _prefill(schema, events)
-        out["catch_up"] = await catch_up(schema, events, repetitions)
+        out["catch_up"] = await catch_up(schema, events, repetitions, projection_events)
     out["live"] = {}
     for pause, label in ((WRITER_PAUSE_S, f"paced_{WRITER_PAUSE_S}s"), (0.0, "flat_out")):
         for other in (False, True):

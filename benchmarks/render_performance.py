@@ -250,6 +250,7 @@ def catch_up_section(results: dict[str, Any] | None) -> list[str]:
         "read_all": "`read_all()`, decoded (the reference)",
         "noop": "subscription, no-op handler (batch of 100, the default)",
         "noop_batch_500": "subscription, no-op handler, `batch_size=500`",
+        "noop_batch_5000": "subscription, no-op handler, `batch_size=5000`",
         "projection": "transactional projection, one INSERT per event",
     }
     for name, rate in c["events_per_s_median"].items():
