@@ -359,6 +359,45 @@ def takeover_section(results: dict[str, Any] | None) -> list[str]:
     return [*lines, "", "Reproduce:", "", _command("takeover.py"), ""]
 
 
+def peers_section(results: dict[str, Any] | None) -> list[str]:
+    title = "The kit against its peers"
+    if results is None:
+        return [f"## {title}", "", "Not measured yet: `peers_bench.py`.", ""]
+    medians = results["medians"]
+    versions = results.get("eventsource_versions") or {}
+    names = {
+        "raw": "raw asyncpg",
+        "kit": "the kit",
+        "peer": "pyeventsourcing",
+        "eventsource": f"eventsource-py {versions.get('eventsource-py', '')}".strip(),
+    }
+    systems = [s for s in names if any(s in by for by in medians.values())]
+    lines = [
+        f"## {title}",
+        "",
+        _context_line(results),
+        "",
+        "Events per second (median of interleaved repetitions), postgres_bench.py's shared "
+        "scenarios; eventsource-py in Python "
+        f"{versions.get('python', '3.13')} (a venv of its own), the others in the kit's.",
+        "",
+        "| scenario | "
+        + " | ".join(names[s] for s in systems)
+        + " | kit / pyeventsourcing | kit / eventsource-py |",
+        "| --- | " + " | ".join("---:" for _ in systems) + " | ---: | ---: |",
+    ]
+    ratios = results["ratios"]
+    for scenario, by in medians.items():
+        cells = [f"{by[s]['median']:,.0f}" if s in by else "" for s in systems]
+        lines.append(
+            f"| {scenario} | "
+            + " | ".join(cells)
+            + f" | {_ratio_cell(ratios.get(f'{scenario}_kit_vs_peer'))}"
+            + f" | {_ratio_cell(ratios.get(f'{scenario}_kit_vs_eventsource'))} |"
+        )
+    return [*lines, "", "Reproduce:", "", _command("peers_bench.py"), ""]
+
+
 def machine_section(all_results: list[dict[str, Any]]) -> list[str]:
     first = next((r for r in all_results if "server" in r), all_results[0] if all_results else None)
     if first is None:
@@ -482,6 +521,23 @@ def targets_section(files: dict[str, dict[str, Any] | None]) -> list[str]:
                     _mark(r["hot_vs_distinct"] >= 0.5),
                 )
             )
+    peers = files["peers"]
+    if peers is not None:
+        for other, label in (("peer", "pyeventsourcing"), ("eventsource", "eventsource-py")):
+            kit_vs = {
+                key.split("_kit_vs_")[0]: value
+                for key, value in peers["ratios"].items()
+                if key.endswith(f"_kit_vs_{other}")
+            }
+            if kit_vs:
+                worst = min(kit_vs, key=lambda k: kit_vs[k])
+                rows.append(
+                    (
+                        f"ahead of {label} on every shared scenario",
+                        f"lowest kit / {label} {kit_vs[worst]:.2f} ({worst})",
+                        _mark(kit_vs[worst] > 1),
+                    )
+                )
     if not rows:
         return []
     lines = [
@@ -508,6 +564,7 @@ def render() -> pathlib.Path:
             "memory",
             "hot_aggregate",
             "takeover",
+            "peers",
         )
     }
     header = (HERE / "_performance_intro.md").read_text().rstrip("\n").splitlines()
@@ -523,6 +580,7 @@ def render() -> pathlib.Path:
         *memory_section(files["memory"]),
         *hot_section(files["hot_aggregate"]),
         *takeover_section(files["takeover"]),
+        *peers_section(files["peers"]),
     ]
     PAGE.write_text("\n".join(lines).rstrip("\n") + "\n")
     return PAGE
