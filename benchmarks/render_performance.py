@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/render_performance.py
 
 Reads results/growth_postgres.json, growth_sqlite.json, concurrency_curve.json,
-catch_up.json, memory.json, hot_aggregate.json, takeover.json and
-postgres.json (whichever are there), writes docs/performance.md and the
-plots under docs/images/. Never edit those by hand: rerun a benchmark, then
+catch_up.json, memory.json, hot_aggregate.json, takeover.json and peers.json
+(whichever are there) and the hand-written _performance_intro.md and
+_performance_findings.md, writes docs/performance.md and the plots under
+docs/images/. Never edit those by hand: rerun a benchmark, then
 this. Needs matplotlib (the ``bench`` extra).
 """
 
@@ -573,6 +574,8 @@ def render() -> pathlib.Path:
         "",
         *machine_section([r for r in files.values() if r is not None]),
         *targets_section(files),
+        *(HERE / "_performance_findings.md").read_text().rstrip("\n").splitlines(),
+        "",
         *growth_section(files["growth_postgres"], "PostgreSQL", "growth_postgres.py"),
         *growth_section(files["growth_sqlite"], "SQLite", "growth_sqlite.py"),
         *concurrency_section(files["concurrency_curve"]),
