@@ -252,7 +252,8 @@ def catch_up_section(results: dict[str, Any] | None) -> list[str]:
         "noop": "subscription, no-op handler (batch of 100, the default)",
         "noop_batch_500": "subscription, no-op handler, `batch_size=500`",
         "noop_batch_5000": "subscription, no-op handler, `batch_size=5000`",
-        "projection": "transactional projection, one INSERT per event",
+        "projection": "transactional projection, one INSERT per event (over the first "
+        f"{c.get('projection_events', c['events']):,} events)",
     }
     for name, rate in c["events_per_s_median"].items():
         share = "1.00" if name == "read_all" else f"{c['vs_read_all'][name]:.2f}"
@@ -263,13 +264,16 @@ def catch_up_section(results: dict[str, Any] | None) -> list[str]:
         f"{results['writers']} writers append (paced: one event each every "
         f"{results['writer_pause_s'] * 1000:.0f} ms; flat out: no pause):",
         "",
-        "| writers | appends/s | median ms | p99 ms | max ms |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| writers | appends/s | median ms | p99 ms | max ms | other sessions' oldest "
+        "transaction, p99 / max ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for key, live in results["live"].items():
+        foreign = live.get("foreign_xid_holder_age_ms")
+        held = "" if foreign is None else f"{foreign['p99_ms']:.0f} / {foreign['max_ms']:.0f}"
         lines.append(
             f"| {key.replace('_', ' ')} | {live['appends_per_s']:,.0f} | {live['median_ms']:.1f} "
-            f"| {live['p99_ms']:.1f} | {live['max_ms']:.1f} |"
+            f"| {live['p99_ms']:.1f} | {live['max_ms']:.1f} | {held} |"
         )
     return [*lines, "", "Reproduce:", "", _command("catch_up.py"), ""]
 
