@@ -52,6 +52,9 @@ HERE = pathlib.Path(__file__).parent
 PREFILL = (HERE / "_growth_prefill.sql").read_text()
 PREFILL_STREAMS = (HERE / "_growth_prefill_streams.sql").read_text()
 SYSTEMS = ("kit", "raw", "floor")
+PREFILL_STEP = 20_000
+"""Rows per prefill transaction: well under a second, far below the kit's
+visibility_wait, so that other sessions' readers are delayed, never cut short."""
 _INSERT = (
     "INSERT INTO events (event_id, stream_id, version, event_type, data, metadata)"
     " VALUES ($1, $2, $3, $4, $5, $6)"
@@ -70,7 +73,11 @@ async def _prefill(
         for start in range(first, last, sizes.chunk):
             chunk = start // sizes.chunk
             end = min(start + sizes.chunk, last) - 1
-            await conn.execute(PREFILL, start, end, chunk, sizes.streams_per_chunk)
+            # Short transactions: a long one would hold back every reader
+            # of the global order on the server, other sessions' included.
+            for low in range(start, end + 1, PREFILL_STEP):
+                high = min(low + PREFILL_STEP - 1, end)
+                await conn.execute(PREFILL, low, high, chunk, sizes.streams_per_chunk, start)
             if kit_schema:
                 per_stream = sizes.chunk // sizes.streams_per_chunk
                 await conn.execute(PREFILL_STREAMS, chunk, sizes.streams_per_chunk, per_stream)

@@ -103,7 +103,9 @@ async def _setup(schema: str, stream_events: int, load_events: int) -> dict[str,
     async with kit.store_in(schema, pool_size=2) as store:
         conn = await asyncpg.connect(common.dsn(), server_settings={"search_path": schema})
         try:
-            await conn.execute(PREFILL_STREAM, stream, stream_events)
+            for low in range(1, stream_events + 1, 20_000):
+                high = min(low + 20_000 - 1, stream_events)
+                await conn.execute(PREFILL_STREAM, stream, low, high)
             await conn.execute("VACUUM ANALYZE events")
         finally:
             await conn.close()
