@@ -211,15 +211,21 @@ def concurrency_section(results: dict[str, Any] | None) -> list[str]:
         "",
         "| writers | "
         + " | ".join(f"{s} events/s" for s in systems)
-        + " | kit / raw | no group commit / raw | kit client / server CPU µs per event |",
-        "| ---: | " + " | ".join("---:" for _ in systems) + " | ---: | ---: | ---: |",
+        + " | kit / raw | no group commit / raw | client CPU µs/event, kit / raw "
+        "| server CPU µs/event, kit / raw | spread %, kit / raw |",
+        "| ---: | " + " | ".join("---:" for _ in systems) + " | ---: | ---: | ---: | ---: | ---: |",
     ]
     for n in levels:
         m = medians[str(n)]
         ratio = results["vs_raw"][str(n)]
-        client = m["kit"]["client_cpu_us_per_event"]
-        server = m["kit"].get("server_cpu_us_per_event", 0)
-        cpu = f"{client:.0f} / {server:.0f}"
+        kit, ref = m["kit"], m["raw"]
+        client = f"{kit['client_cpu_us_per_event']:.0f} / {ref['client_cpu_us_per_event']:.0f}"
+        server = (
+            f"{kit.get('server_cpu_us_per_event', 0):.0f} / "
+            f"{ref.get('server_cpu_us_per_event', 0):.0f}"
+        )
+        spread = f"{kit['spread_pct']:.0f} / {ref['spread_pct']:.0f}"
+        cpu = f"{client} | {server} | {spread}"
         lines.append(
             f"| {n} | "
             + " | ".join(f"{m[s]['median']:,.0f}" for s in systems)
