@@ -80,19 +80,40 @@ def _growth_plot(results: dict[str, Any], name: str, title: str) -> str:
     points = results["points"]
     sizes = [int(s) for s in points]
     ops = [op for op in OPS if any(op in points[s]["kit"] for s in points)]
-    figure, axes = plt.subplots(1, len(ops), figsize=(3.2 * len(ops), 3.2))
-    for axis, op in zip(axes, ops, strict=True):
+    same_run = results["ratios"].get("growth_same_run") or {}
+    rows = 2 if same_run else 1
+    figure, axes = plt.subplots(rows, len(ops), figsize=(3.2 * len(ops), 3.0 * rows), squeeze=False)
+    for axis, op in zip(axes[0], ops, strict=True):
         for system in points[next(iter(points))]:
             xs = [s for s in sizes if op in points[str(s)][system]]
             ys = [points[str(s)][system][op]["median_ms"] for s in xs]
             axis.plot([x / 1e6 for x in xs], ys, marker="o", label=system, color=COLORS.get(system))
         axis.set_title(OPS[op], fontsize=9)
-        axis.set_xlabel("rows in the table (millions)", fontsize=8)
         axis.set_ylabel("median latency (ms)", fontsize=8)
+    if same_run:
+        for axis, op in zip(axes[1], ops, strict=True):
+            for system in ("kit", "raw"):
+                values = same_run.get(f"{system}.{op}", {})
+                if values:
+                    axis.plot(
+                        [int(x) / 1e6 for x in values],
+                        list(values.values()),
+                        marker="o",
+                        label=f"{system} / its empty twin",
+                        color=COLORS.get(system),
+                    )
+            axis.axhline(1.0, color="#999999", linewidth=0.8)
+            axis.axhline(1.3, color="#999999", linestyle="--", linewidth=0.8)
+            axis.set_ylabel("over the empty twin, same rounds", fontsize=8)
+            if not any(same_run.get(f"{system}.{op}") for system in ("kit", "raw")):
+                axis.set_visible(False)
+        axes[1][0].legend(fontsize=7)
+    for axis in axes.flat:
+        axis.set_xlabel("rows in the table (millions)", fontsize=8)
         axis.set_ylim(bottom=0)
         axis.tick_params(labelsize=7)
         axis.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
+    axes[0][0].legend(fontsize=7)
     figure.suptitle(title, fontsize=10)
     return _save(figure, name)
 
@@ -154,8 +175,9 @@ def growth_section(results: dict[str, Any] | None, backend: str, script: str) ->
         "*kit / raw*: the kit's median latency over the raw reference's at the same size "
         "(above 1: the kit is slower). *vs its empty twin*: the median at this size over "
         "the median of a fresh, empty table of the same kind measured in the same rounds "
-        "(the growth, free of the load that changes between sizes). The plot shows the "
-        "medians as measured: compare the curves, not the sizes.",
+        "(the growth, free of the load that changes between sizes). The plot's first row "
+        "shows the medians as measured (compare the curves at one size, not the sizes: "
+        "the machine's load changed between them); its second row, the same-run growth.",
         "",
         "Reproduce:",
         "",
