@@ -165,7 +165,7 @@ async def vacuum_schema(schema: str) -> None:
         await conn.close()
 
 
-async def _seed_read_runs(
+async def seed_read_runs(
     stack: AsyncExitStack, sizes: common.Sizes, wanted: Callable[[str], bool]
 ) -> dict[str, Run]:
     """Seed one schema per wanted kind of system with the same events; return
@@ -234,7 +234,7 @@ async def measure(
         timings[scenario] = {name: (chosen[name][0], times[name]) for name in chosen}
     if "read" in scenarios:
         async with AsyncExitStack() as stack:
-            runs = await _seed_read_runs(stack, sizes, wanted)
+            runs = await seed_read_runs(stack, sizes, wanted)
             for run in runs.values():  # warm the caches and statement caches alike
                 await run()
             times = {name: [] for name in runs}
