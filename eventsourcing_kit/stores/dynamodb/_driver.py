@@ -24,6 +24,7 @@ from eventsourcing_kit.stores.driver import (
     Capabilities,
     CheckpointOutcome,
     Driver,
+    LeaseOutcome,
     ExpectedVersion,
     GlobalRead,
     Position,
@@ -36,7 +37,7 @@ from eventsourcing_kit.stores.driver import (
     StreamWrite,
     position_of,
 )
-from eventsourcing_kit.stores.dynamodb import _listing, _reads, _state
+from eventsourcing_kit.stores.dynamodb import _listing, _reads, _state, _subscription_leases
 from eventsourcing_kit.stores.dynamodb._appends import (
     Retry,
     base_version,
@@ -221,6 +222,19 @@ class DynamoDBDriver(Driver):
 
     async def delete_checkpoint(self, subscription_id: str) -> None:
         await _state.delete_checkpoint(self.calls, subscription_id)
+
+    # --- leases ------------------------------------------------------------------
+
+    supports_leases = True
+
+    async def acquire_lease(self, name: str, owner: str, ttl: float) -> LeaseOutcome:
+        return await _subscription_leases.acquire_lease(self.calls, name, owner, ttl)
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        await _subscription_leases.release_lease(self.calls, name, owner)
+
+    async def lease_holders(self, prefix: str) -> Mapping[str, str]:
+        return await _subscription_leases.lease_holders(self.calls, prefix)
 
     # --- live delivery and lifecycle -----------------------------------------
 
