@@ -7,7 +7,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -24,9 +24,10 @@ from eventsourcing_kit.stores.driver import (
     Capabilities,
     CheckpointOutcome,
     Driver,
-    LeaseOutcome,
+    DriverTransaction,
     ExpectedVersion,
     GlobalRead,
+    LeaseOutcome,
     Position,
     RecordedEvent,
     Rejected,
@@ -50,6 +51,7 @@ from eventsourcing_kit.stores.dynamodb._client import Calls, Canceled
 from eventsourcing_kit.stores.dynamodb._indexer import Indexer
 from eventsourcing_kit.stores.dynamodb._items import micros
 from eventsourcing_kit.stores.dynamodb._limits import GUARANTEED_EVENTS_PER_APPEND, check_append
+from eventsourcing_kit.stores.dynamodb._read_models import checkpoint_writes
 
 __all__ = ["DriverOptions", "DynamoDBDriver"]
 
@@ -222,6 +224,11 @@ class DynamoDBDriver(Driver):
 
     async def delete_checkpoint(self, subscription_id: str) -> None:
         await _state.delete_checkpoint(self.calls, subscription_id)
+
+    def transaction(self, subscription_id: str) -> AbstractAsyncContextManager[DriverTransaction]:
+        # Its connection is a `ReadModelWrites`: the handler's writes go in
+        # the same TransactWriteItems as the conditional checkpoint.
+        return checkpoint_writes(self.calls, subscription_id)
 
     # --- leases ------------------------------------------------------------------
 
