@@ -37,6 +37,7 @@ class DynamoDBProxy:
         self.refused: Counter[str] = Counter()
         self._refusals: dict[str, tuple[int, dict[str, Any]]] = {}
         self.lost: Counter[str] = Counter()
+        self.reply_bytes: Counter[str] = Counter()
         self._losses: dict[str, int] = {}
 
     def refuse(self, operation: str, times: int, error: str, **fields: Any) -> None:
@@ -73,6 +74,7 @@ class DynamoDBProxy:
             ) as answer,
         ):
             body = await answer.read()
+            self.reply_bytes[operation] += len(body)
             if self.lost[operation] < self._losses.get(operation, 0):
                 self.lost[operation] += 1
                 assert request.transport is not None

@@ -6,6 +6,7 @@ from eventsourcing_kit.stores.dynamodb._client import Credentials
 from eventsourcing_kit.stores.dynamodb._location import Location, location_from_url
 from eventsourcing_kit.stores.dynamodb._migrations import migrate, table_definition
 from eventsourcing_kit.stores.dynamodb._read_models import MAX_READ_MODEL_ACTIONS, ReadModelWrites
+from eventsourcing_kit.stores.dynamodb._reindex import Reindexed
 from eventsourcing_kit.stores.dynamodb._shards import ready_shards
 from eventsourcing_kit.stores.dynamodb._store import DynamoDBEventStore
 
@@ -15,6 +16,7 @@ __all__ = [
     "DynamoDBEventStore",
     "Location",
     "ReadModelWrites",
+    "Reindexed",
     "location_from_url",
     "migrate",
     "ready_shards",
