@@ -2,9 +2,10 @@
 
 DynamoDB Local never throttles and never reports a transaction conflict; a
 store pointed at this proxy (its ``endpoint_url``) meets both, in DynamoDB's
-own wire format, while every other call reaches the real emulator. A fault
-on the wire, in front of the store's real client, as the PostgreSQL fault
-proxy does for that server.
+own wire format, while every other call reaches the real emulator. It also
+loses replies: a call reaches the emulator and is made, and the connection
+drops before its answer. A fault on the wire, in front of the store's real
+client, as the PostgreSQL fault proxy does for that server.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class DynamoDBProxy:
         self.calls: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
         self._refusals: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.lost: Counter[str] = Counter()
+        self.reply_bytes: Counter[str] = Counter()
+        self._losses: dict[str, int] = {}
 
     def refuse(self, operation: str, times: int, error: str, **fields: Any) -> None:
         """Answer the next `times` calls of `operation` (e.g. ``TransactWriteItems``,
@@ -42,6 +46,11 @@ class DynamoDBProxy:
         ``ProvisionedThroughputExceededException``), its body holding `fields` too."""
         body = {"__type": _ERROR_PREFIX + error, "message": f"refused by the test: {error}"}
         self._refusals[operation] = (times, {**body, **fields})
+
+    def lose_replies(self, operation: str, times: int) -> None:
+        """Forward the next `times` calls of `operation` to the emulator, then drop
+        the connection instead of answering: made, but the caller never hears."""
+        self._losses[operation] = times
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         operation = request.headers.get("X-Amz-Target", "").rpartition(".")[2]
@@ -64,9 +73,15 @@ class DynamoDBProxy:
                 data=await request.read(),
             ) as answer,
         ):
+            body = await answer.read()
+            self.reply_bytes[operation] += len(body)
+            if self.lost[operation] < self._losses.get(operation, 0):
+                self.lost[operation] += 1
+                assert request.transport is not None
+                request.transport.close()
             return web.Response(
                 status=answer.status,
-                body=await answer.read(),
+                body=body,
                 headers={k: v for k, v in answer.headers.items() if k.lower() not in _DROPPED},
             )
 

@@ -47,6 +47,21 @@ def category_log_key(category: str, position: int) -> dict[str, Any]:
 
 
 @asynccontextmanager
+async def read_model_table(table: Table, name: str) -> AsyncIterator[str]:
+    """A table of the user's own beside the store's (key: string ``pk``), deleted after."""
+    await table.client.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    try:
+        yield name
+    finally:
+        await table.client.delete_table(TableName=name)
+
+
+@asynccontextmanager
 async def open_table(url: str) -> AsyncIterator[Table]:
     """The table of the store at `url`, through a client of the caller's own."""
     location = location_from_url(url)

@@ -13,7 +13,15 @@ from importlib.metadata import PackageNotFoundError, version
 
 import click
 
-from eventsourcing_kit.cli import _export, _import, _index, _inspect, _migrate, _subscriptions
+from eventsourcing_kit.cli import (
+    _export,
+    _import,
+    _index,
+    _inspect,
+    _migrate,
+    _reindex,
+    _subscriptions,
+)
 from eventsourcing_kit.cli._logging import configure_logging
 from eventsourcing_kit.errors import EventSourcingError
 
@@ -59,6 +67,7 @@ for _command in (
     _export.export,
     _import.import_,
     _index.index,
+    _reindex.reindex,
 ):
     cli.add_command(_command)
 

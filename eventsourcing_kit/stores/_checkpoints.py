@@ -42,7 +42,8 @@ class CheckpointTransaction:
 
     `connection` is the backend's open connection inside the transaction
     (an ``asyncpg.Connection`` on PostgreSQL, a ``sqlite3.Connection`` on
-    SQLite, None in memory): a handler that writes its read model through it
+    SQLite, a ``ReadModelWrites`` collector on DynamoDB, None in memory): a
+    handler that writes its read model through it
     commits together with the checkpoint, exactly once. Appends and
     snapshots made through the store inside the block join it as well.
     """

@@ -55,7 +55,7 @@ class BalancingMember:
         if not store.supports_leases:
             raise ConfigurationError(
                 "a self-balancing consumer group needs a store that keeps leases "
-                "(memory, SQLite, PostgreSQL); use consumer_group() otherwise"
+                "(memory, SQLite, PostgreSQL, DynamoDB); use consumer_group() otherwise"
             )
         if "partition" in options or "lease" in options:
             raise ConfigurationError("partition and lease are the group's to set")

@@ -121,8 +121,9 @@ class HandlerContext:
 
     `connection` is the backend's connection inside the transaction that also
     stores the subscription's checkpoint (an ``asyncpg.Connection`` on
-    PostgreSQL, the SQLite connection on SQLite, None in memory): write the read
-    model through it and the write commits or rolls back with the checkpoint.
+    PostgreSQL, the SQLite connection on SQLite, a ``ReadModelWrites`` collector on
+    DynamoDB, None in memory): write the read model through it and the write
+    commits or rolls back with the checkpoint.
     """
 
     subscription_id: str

@@ -120,7 +120,7 @@ def _lease_policy(store: EventStore, lease: object) -> LeasePolicy | None:
             if lease is True:
                 raise ConfigurationError(
                     "lease=True, but this store keeps no leases: pass lease=False, or use a "
-                    "backend that keeps them (memory, SQLite, PostgreSQL)"
+                    "backend that keeps them (memory, SQLite, PostgreSQL, DynamoDB)"
                 )
             return None
         return LeasePolicy()

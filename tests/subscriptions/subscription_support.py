@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -12,6 +13,7 @@ from typing import Any
 from eventsourcing_kit import EventStore, NewEvent
 from eventsourcing_kit.subscriptions import HandlerContext, RetryPolicy
 from eventsourcing_kit.testing import StoreFactory
+from eventsourcing_kit.testing.dynamodb_local import DYNAMODB_DEFAULTS
 
 NO_WAIT = RetryPolicy(max_retries=2, initial_delay=0.0)
 """Retries without backoff sleeps, so failure tests stay quick."""
@@ -28,7 +30,8 @@ class Backend:
     memory store has no storage outside its object: there `open()` gives
     `store` itself, and leaves it open. `url` and `options` say where the
     storage is, for a worker process: the SQLite URL, or the PostgreSQL DSN
-    and {"schema": name}.
+    and {"schema": name}; `environment` is the worker's environment (on
+    DynamoDB, the emulator's credentials, which the standard AWS chain reads).
     """
 
     def __init__(self, name: str, factory: StoreFactory, store: EventStore) -> None:
@@ -43,6 +46,10 @@ class Backend:
             url, schema = split_schema(url)
             self.options = {"schema": schema}
         self.url = url
+        self.environment = dict(os.environ)
+        if name == "dynamodb":
+            self.environment["AWS_ACCESS_KEY_ID"] = DYNAMODB_DEFAULTS["aws_access_key_id"]
+            self.environment["AWS_SECRET_ACCESS_KEY"] = DYNAMODB_DEFAULTS["aws_secret_access_key"]
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[EventStore]:

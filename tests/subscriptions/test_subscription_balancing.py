@@ -45,7 +45,7 @@ async def running(member: BalancingMember) -> AsyncIterator[asyncio.Task[None]]:
 
 @pytest.fixture(autouse=True)
 def keeps_leases(store: EventStore) -> None:
-    """These tests need a backend that keeps leases (the DynamoDB store does not yet)."""
+    """These tests need a backend that keeps leases (every backend of the kit does)."""
     if not store.supports_leases:
         pytest.skip("this backend keeps no leases (EventStore.supports_leases)")
 

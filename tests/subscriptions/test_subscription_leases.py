@@ -37,7 +37,7 @@ async def nothing(event: RecordedEvent) -> None:
 
 @pytest.fixture(autouse=True)
 def keeps_leases(store: EventStore) -> None:
-    """These tests need a backend that keeps leases (the DynamoDB store does not yet)."""
+    """These tests need a backend that keeps leases (every backend of the kit does)."""
     if not store.supports_leases:
         pytest.skip("this backend keeps no leases (EventStore.supports_leases)")
 
@@ -93,6 +93,7 @@ async def test_a_standby_takes_over_within_the_bound_after_the_active_runner_is_
     process = subprocess.Popen(  # noqa: ASYNC220 - starting it does not block
         [sys.executable, str(WORKER), backend.url, backend.options.get("schema", ""), "1.0"],
         stdout=subprocess.PIPE,
+        env=backend.environment,
     )
     assert process.stdout is not None
     standby = subscribe(store, "leased", nothing, lease=FAST)

@@ -7,7 +7,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -24,8 +24,10 @@ from eventsourcing_kit.stores.driver import (
     Capabilities,
     CheckpointOutcome,
     Driver,
+    DriverTransaction,
     ExpectedVersion,
     GlobalRead,
+    LeaseOutcome,
     Position,
     RecordedEvent,
     Rejected,
@@ -36,7 +38,7 @@ from eventsourcing_kit.stores.driver import (
     StreamWrite,
     position_of,
 )
-from eventsourcing_kit.stores.dynamodb import _listing, _reads, _state
+from eventsourcing_kit.stores.dynamodb import _listing, _reads, _state, _subscription_leases
 from eventsourcing_kit.stores.dynamodb._appends import (
     Retry,
     base_version,
@@ -49,6 +51,7 @@ from eventsourcing_kit.stores.dynamodb._client import Calls, Canceled
 from eventsourcing_kit.stores.dynamodb._indexer import Indexer
 from eventsourcing_kit.stores.dynamodb._items import micros
 from eventsourcing_kit.stores.dynamodb._limits import GUARANTEED_EVENTS_PER_APPEND, check_append
+from eventsourcing_kit.stores.dynamodb._read_models import checkpoint_writes
 
 __all__ = ["DriverOptions", "DynamoDBDriver"]
 
@@ -221,6 +224,24 @@ class DynamoDBDriver(Driver):
 
     async def delete_checkpoint(self, subscription_id: str) -> None:
         await _state.delete_checkpoint(self.calls, subscription_id)
+
+    def transaction(self, subscription_id: str) -> AbstractAsyncContextManager[DriverTransaction]:
+        # Its connection is a `ReadModelWrites`: the handler's writes go in
+        # the same TransactWriteItems as the conditional checkpoint.
+        return checkpoint_writes(self.calls, subscription_id)
+
+    # --- leases ------------------------------------------------------------------
+
+    supports_leases = True
+
+    async def acquire_lease(self, name: str, owner: str, ttl: float) -> LeaseOutcome:
+        return await _subscription_leases.acquire_lease(self.calls, name, owner, ttl)
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        await _subscription_leases.release_lease(self.calls, name, owner)
+
+    async def lease_holders(self, prefix: str) -> Mapping[str, str]:
+        return await _subscription_leases.lease_holders(self.calls, prefix)
 
     # --- live delivery and lifecycle -----------------------------------------
 

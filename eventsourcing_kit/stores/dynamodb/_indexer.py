@@ -39,6 +39,7 @@ from eventsourcing_kit.stores.dynamodb._lease import (
     fence,
     release_lease,
     renew_lease,
+    seize_lease,
     take_lease,
 )
 from eventsourcing_kit.stores.dynamodb._reads import INDEXER_NAME
@@ -135,8 +136,8 @@ class Indexer:
         if self._lease is None:
             if not await self._take():
                 return None
-        elif time.monotonic() - self._renewed > self._ttl / 3:
-            await self._renew()
+        else:
+            await self.renew_if_due()
         self._wake.clear()
         return await self.index_once()
 
@@ -149,6 +150,36 @@ class Indexer:
         await self._load_state()
         logger.info("indexer took the lease", owner=self.owner, epoch=lease.epoch)
         return True
+
+    async def take_over(self) -> None:
+        """Take the lease whoever holds it (a reindex): the holder's next commit fails
+        its fence, and it stands by until this indexer stops."""
+        self._lease = await seize_lease(self._calls, INDEXER_NAME, self.owner, self._ttl)
+        self._renewed = time.monotonic()
+        await self._load_state()
+        logger.info("indexer took the lease over", owner=self.owner, epoch=self._lease.epoch)
+
+    @property
+    def next_position(self) -> int:
+        """The global position the next indexed event gets."""
+        return self._next
+
+    async def renew_if_due(self) -> None:
+        """Renew the held lease when a third of its ttl has passed since the last time."""
+        if time.monotonic() - self._renewed > self._ttl / 3:
+            await self._renew()
+
+    async def index_backlog(self, events: list[Item]) -> None:
+        """Index `events` in the order given, then read every shard from its start.
+
+        After records were lost (trimmed), the committed places in the
+        shards may name records that are gone: starting over reads what the
+        stream still holds, whose events are indexed already or are new.
+        """
+        for batch in _batches(events):
+            await self.renew_if_due()
+            await self._commit_batch(batch, self._sequences, self._finished)
+        await self._commit_batch([], {}, [])
 
     async def _renew(self) -> None:
         assert self._lease is not None

@@ -21,6 +21,7 @@ __all__ = [
     "BUCKET",
     "CHECKPOINT",
     "EVENT",
+    "RUNNER_LEASE",
     "Item",
     "category_log_item",
     "checkpoint_key",
@@ -42,6 +43,7 @@ EVENT_ID = "I#"
 SNAPSHOT = "S#"
 CHECKPOINT = "C#"
 LEASE = "L#"
+RUNNER_LEASE = "R#"
 INDEXER = "X#"
 GLOBAL_LOG = "G#"
 CATEGORY_LOG = "K#"

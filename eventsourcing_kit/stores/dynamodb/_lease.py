@@ -18,7 +18,7 @@ import attrs
 from eventsourcing_kit.stores.dynamodb._client import Calls, Canceled
 from eventsourcing_kit.stores.dynamodb._items import lease_key
 
-__all__ = ["Lease", "fence", "release_lease", "renew_lease", "take_lease"]
+__all__ = ["Lease", "fence", "release_lease", "renew_lease", "seize_lease", "take_lease"]
 
 
 @attrs.frozen
@@ -71,6 +71,30 @@ async def take_lease(calls: Calls, name: str, owner: str, ttl: float) -> Lease |
     )
     if taken is None:
         return None
+    return Lease(name, owner, int(taken["ep"]["N"]), int(taken["ex"]["N"]))
+
+
+async def seize_lease(calls: Calls, name: str, owner: str, ttl: float) -> Lease:
+    """Take the lease whoever holds it, at a new epoch: an operator's reindex.
+
+    Safe while another indexer holds it: its next commit fails the fence
+    and it stands by.
+    """
+    expires = _now_ms() + int(ttl * 1000)
+    taken = await _update(
+        calls,
+        {
+            "Key": lease_key(name),
+            "UpdateExpression": "SET o = :me, ex = :ex, ep = if_not_exists(ep, :zero) + :one",
+            "ExpressionAttributeValues": {
+                ":me": {"S": owner},
+                ":ex": {"N": str(expires)},
+                ":zero": {"N": "0"},
+                ":one": {"N": "1"},
+            },
+        },
+    )
+    assert taken is not None  # no condition: it cannot fail one
     return Lease(name, owner, int(taken["ep"]["N"]), int(taken["ex"]["N"]))
 
 

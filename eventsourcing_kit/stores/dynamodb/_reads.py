@@ -134,7 +134,9 @@ class IndexWait:
             f"event {version} of stream {stream_id!r} is stored but the indexer has not "
             f"given it a global position within {self._timeout} s: is an indexer running "
             "(a store opened with indexer=True, the default)? Retrying the append with "
-            "the same event ids returns its result once it is indexed"
+            "the same event ids returns its result once it is indexed. If every indexer "
+            "was down for longer than the stream's 24-hour retention, run "
+            f"`eventsourcing-kit reindex --url {self._calls.location.url()}`"
         )
 
 

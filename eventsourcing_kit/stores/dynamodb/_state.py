@@ -1,13 +1,14 @@
 """Snapshots and subscription checkpoints: one item each, under their own prefixes.
 
-Checkpoint code is kept in small functions of their own: the checkpoint
-interface is about to gain fencing (a lease's token checked on save), which
-is a condition expression added here.
+A conditional checkpoint put (`save_checkpoint_if`) fences a runner that
+fell behind; its condition is shared with the checkpoint transactions that
+commit read-model writes (`_read_models`).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from eventsourcing_kit.serialization import decode_json
 from eventsourcing_kit.stores.driver import (
@@ -27,6 +28,7 @@ from eventsourcing_kit.stores.dynamodb._items import (
 from eventsourcing_kit.stores.dynamodb._limits import check_item
 
 __all__ = [
+    "checkpoint_condition",
     "delete_checkpoint",
     "load_checkpoint",
     "load_snapshot",
@@ -100,23 +102,26 @@ async def save_checkpoint_if(
     calls: Calls, subscription_id: str, position: Position, *, expected: Position | None
 ) -> CheckpointOutcome:
     """Store `position` only where the stored checkpoint is `expected`: one conditional put."""
-    if expected is None:
-        condition = "attribute_not_exists(pk)"
-        values = None
-    else:
-        condition = "p = :expected"
-        values = {":expected": {"N": str(int(expected))}}
     try:
         await calls(
             "put_item",
             TableName=calls.location.table,
             Item={**checkpoint_key(subscription_id), "p": {"N": str(int(position))}},
-            ConditionExpression=condition,
-            **({"ExpressionAttributeValues": values} if values is not None else {}),
+            **checkpoint_condition(expected),
         )
     except Canceled:
         return CheckpointFenced(await load_checkpoint(calls, subscription_id))
     return CheckpointSaved()
+
+
+def checkpoint_condition(expected: Position | None) -> dict[str, Any]:
+    """The condition of a checkpoint put that the stored checkpoint is `expected`."""
+    if expected is None:
+        return {"ConditionExpression": "attribute_not_exists(pk)"}
+    return {
+        "ConditionExpression": "p = :expected",
+        "ExpressionAttributeValues": {":expected": {"N": str(int(expected))}},
+    }
 
 
 async def delete_checkpoint(calls: Calls, subscription_id: str) -> None:

@@ -16,6 +16,7 @@ from eventsourcing_kit.stores.dynamodb._client import (
 from eventsourcing_kit.stores.dynamodb._driver import DriverOptions, DynamoDBDriver
 from eventsourcing_kit.stores.dynamodb._location import Location, location_from_url
 from eventsourcing_kit.stores.dynamodb._migrations import ensure_table
+from eventsourcing_kit.stores.dynamodb._reindex import Reindexed, reindex
 
 __all__ = ["DynamoDBEventStore"]
 
@@ -129,6 +130,20 @@ class DynamoDBEventStore(EventStore):
     def table(self) -> str:
         """The store's table."""
         return self._location.table
+
+    async def reindex(self, *, lease_ttl: float = 10.0) -> Reindexed:
+        """Index every stored event the indexer never saw: after an outage of every
+        indexer longer than the stream's 24-hour retention.
+
+        Scans the whole table for events without a global position and gives
+        them positions after the current watermark, each stream in version
+        order, streams interleaved by the time their events were recorded.
+        Holds the indexer's lease meanwhile (taken over from a running
+        indexer, which stands by and resumes afterwards). See docs/dynamodb.md.
+        """
+        self._check_open()
+        _check_seconds(lease_ttl=lease_ttl)
+        return await reindex(self._driver.calls, lease_ttl=lease_ttl)
 
     @property
     def url(self) -> str:
