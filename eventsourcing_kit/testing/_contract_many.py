@@ -103,6 +103,20 @@ class AppendManyContract:
         assert raised.value.stream_id == "Stock-1"
         assert await store.head_position() is None
 
+    async def test_of_several_conflicts_the_first_stream_in_order_is_named(
+        self, store: EventStore
+    ) -> None:
+        await store.append_events("Stock-1", numbered(2), expected_version=0)
+        with pytest.raises(ConcurrencyError) as raised:
+            await store.append_many(
+                [
+                    StreamAppend("Stock-1", numbered(1), expected_version=1),
+                    StreamAppend("Order-1", numbered(1), expected_version=STREAM_EXISTS),
+                ]
+            )
+        assert (raised.value.stream_id, raised.value.actual) == ("Stock-1", 2)
+        assert await store.stream_version("Stock-1") == 2
+
     async def test_sending_append_many_again_returns_the_original_results(
         self, store: EventStore
     ) -> None:

@@ -16,7 +16,12 @@ from typing import Any
 
 import attrs
 
-from eventsourcing_kit.stores.driver import ExpectedVersion, Rejected, StreamWrite
+from eventsourcing_kit.stores.driver import (
+    ExpectedVersion,
+    Rejected,
+    StreamWrite,
+    expected_version_holds,
+)
 from eventsourcing_kit.stores.dynamodb._client import Calls
 from eventsourcing_kit.stores.dynamodb._items import event_id_key, event_item, stream_key
 
@@ -69,6 +74,24 @@ async def read_bases(calls: Calls, writes: tuple[StreamWrite, ...]) -> list[int 
         return await read_version(calls, write.stream_id) if needs_read(write) else None
 
     return list(await asyncio.gather(*(read(write) for write in writes)))
+
+
+async def first_rejected(
+    calls: Calls, writes: tuple[StreamWrite, ...], read: list[int | None]
+) -> Rejected:
+    """The rejection of the first of `writes` whose expected version fails.
+
+    For an append known to fail before it is sent (its last write expects a
+    stream that does not exist): an earlier write may fail too, and the
+    conflict names the first stream in the caller's order, as on every
+    backend. `read` holds the versions read already; the others are read now.
+    """
+    for index, write in enumerate(writes):
+        seen = read[index]
+        actual = await read_version(calls, write.stream_id) if seen is None else seen
+        if not expected_version_holds(write.expected, actual):
+            return Rejected(index, actual)
+    raise AssertionError("first_rejected takes writes whose last expectation fails")
 
 
 def _head(table: str, stream_id: str, base: int, version: int) -> dict[str, Any]:

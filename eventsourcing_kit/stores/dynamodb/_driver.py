@@ -43,6 +43,7 @@ from eventsourcing_kit.stores.dynamodb._appends import (
     Retry,
     base_version,
     classify,
+    first_rejected,
     read_bases,
     read_version,
     transaction,
@@ -126,7 +127,7 @@ class DynamoDBDriver(Driver):
             bases = [base_version(write, seen) for write, seen in zip(writes, read, strict=True)]
             for index, write in enumerate(writes):
                 if write.expected is ExpectedVersion.STREAM_EXISTS and read[index] == 0:
-                    return Rejected(index, 0)
+                    return await first_rejected(self.calls, writes[: index + 1], read)
             versions = [base or 0 for base in bases]
             actions = transaction(
                 self.calls.location.table, writes, versions, micros(datetime.now(UTC))
