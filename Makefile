@@ -32,6 +32,11 @@ WITH_PG      := EVENTSOURCING_KIT_PYTHON=$(BIN)/python scripts/ensure-postgres.s
 # Chained after WITH_PG, whose EVENTSOURCING_KIT_PYTHON it inherits.
 WITH_DDB     := scripts/ensure-dynamodb.sh
 PYTEST_ARGS  ?=
+# Two test processes: most tests wait on a server (PostgreSQL, DynamoDB Local,
+# a subprocess), so one process keeps only about one of the two cores busy.
+# Whole files go to one worker, keeping each file's fixtures together.
+# PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 2
 BENCH_ARGS   ?=
 # Under CI the work tree is a throwaway clone: no need to keep pytest's cache.
 ifeq ($(CI),true)
@@ -94,7 +99,7 @@ demo: $(STAMP_BASE)  ## Run a sample's scripted scenario on SQLite (SAMPLE=bank 
 # pytest's exit status 5 means it collected nothing: say so, since a suite that
 # ran no test must never pass for a green one.
 test: $(STAMP_DEV)  ## Run the whole test suite (PostgreSQL and DynamoDB Local found or started for it)
-	@$(WITH_PG) $(WITH_DDB) $(BIN)/pytest $(PYTEST_ARGS) || { status=$$?; \
+	@$(WITH_PG) $(WITH_DDB) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS) || { status=$$?; \
 	    [ $$status -ne 5 ] || echo "error: pytest collected no tests (see testpaths in pyproject.toml)" >&2; \
 	    exit $$status; }
 
