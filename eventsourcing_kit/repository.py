@@ -7,12 +7,12 @@ import inspect
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
 from uuid import UUID
 
-import attrs
 import cattrs
 
+from eventsourcing_kit._loaded import A, Loaded
 from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.domain import Aggregate, EventRegistry
 from eventsourcing_kit.errors import (
@@ -37,38 +37,16 @@ __all__ = ["Loaded", "Repository"]
 
 logger = get_logger(__name__)
 
-A = TypeVar("A", bound=Aggregate)
-
 DEFAULT_RETRY_FOR = 10.0
 """Seconds `update` keeps retrying after concurrent writes, by default.
 
 A deadline rather than a count: how many attempts a writer needs grows with
-the number of writers sharing the stream (32 tasks on one aggregate gave up
-on a third of their commands with 5 attempts), while how long a caller can
-wait does not.
+the number of writers sharing the stream, while how long a caller can wait
+does not (benchmarks/hot_aggregate.py measures a hot aggregate).
 """
 
 _STORE_ERROR_ATTEMPTS = 5
 """Saves of the same events after store errors, when `max_attempts` is None."""
-
-
-@attrs.frozen(kw_only=True)
-class Loaded(Generic[A]):
-    """An aggregate as `Repository.load_with_info` loaded it, and how.
-
-    `snapshot_version` is the version of the snapshot the load started from
-    (None: it replayed the stream from its first event); `replayed` is the
-    number of events applied after it.
-    """
-
-    aggregate: A
-    snapshot_version: int | None
-    replayed: int
-
-    @property
-    def from_snapshot(self) -> bool:
-        """Whether the load started from a snapshot."""
-        return self.snapshot_version is not None
 
 
 class Repository(Generic[A]):
