@@ -7,13 +7,18 @@
 Checks REV out into a temporary worktree (``git worktree add --detach``,
 removed afterwards) and runs the PostgreSQL scenarios against the baseline
 tree and the current tree (this working tree, or ``--current REV2`` checked
-out the same way) alternately, A B A B: each round a subprocess per tree
+out the same way) alternately, A B B A: each round a subprocess per tree
 (_compare_worker.py) whose PYTHONPATH points at that tree, so each imports
 its own ``eventsourcing_kit`` while both run this tree's benchmark code. For
 each scenario it reports the kit / raw ratio of both trees and the current
 tree's ratio over the baseline's. ``raw`` is the benchmark's own SQL, the
 same for both, so dividing by it takes out the drift of a shared machine
-between rounds.
+between rounds. The trees take turns going first (baseline first in odd
+rounds, current first in even ones): the second worker of a round finds
+the server warmer than the first did, and a fixed order would credit that
+to one tree. Each round's current / baseline ratio is kept too, so the
+spread of that ratio across rounds shows how far a single round can be
+trusted.
 
 Writes results/compare.json and results/compare.md (``--quick``: to the
 temporary directory; quick figures are no results).
@@ -150,8 +155,30 @@ def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         for role in ROLES:
             entry[role]["kit_vs_raw"] = round(entry[role]["kit_vs_raw"], 3)
         entry["current_vs_baseline"] = round(ratio, 3)
+        per_round = round_ratios(rounds, scenario)
+        entry["current_vs_baseline_by_round"] = per_round
+        entry["current_vs_baseline_round_median"] = round(statistics.median(per_round), 3)
         out[scenario] = entry
     return out
+
+
+def round_ratios(rounds: list[dict[str, Any]], scenario: str) -> list[float]:
+    """Each round's current / baseline kit-vs-raw ratio for `scenario`, in round order."""
+
+    def kit_vs_raw(medians: dict[str, Any]) -> float:
+        entry = medians[scenario]
+        return float(entry["kit"]["median"] / entry["raw"]["median"])
+
+    ratios = []
+    for number in sorted({r["round"] for r in rounds}):
+        both = {r["tree"]: r["medians"] for r in rounds if r["round"] == number}
+        ratios.append(round(kit_vs_raw(both["current"]) / kit_vs_raw(both["baseline"]), 3))
+    return ratios
+
+
+def round_order(number: int) -> tuple[str, ...]:
+    """Which tree goes first in round `number` (from 1): A B, then B A, and so on."""
+    return ROLES if number % 2 else tuple(reversed(ROLES))
 
 
 def main() -> None:
@@ -159,7 +186,7 @@ def main() -> None:
     parser.add_argument("--baseline", required=True, help="git revision to compare against")
     parser.add_argument("--current", help="git revision to compare (default: this working tree)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one round: smoke test")
-    parser.add_argument("--rounds", type=int, help="rounds of A B (default 4; 1 with --quick)")
+    parser.add_argument("--rounds", type=int, help="rounds, trees alternating who goes first (default 4; 1 with --quick)")
     parser.add_argument("--only", action="append", choices=scenarios.SCENARIOS, default=[])
     parser.add_argument("--output", type=pathlib.Path, help="results JSON path")
     args = parser.parse_args()
@@ -180,7 +207,7 @@ def main() -> None:
         }
         results: list[dict[str, Any]] = []
         for number in range(1, rounds + 1):
-            for role in ROLES:
+            for role in round_order(number):
                 print(f"round {number}/{rounds}: {role} ({labels[role]})", flush=True)
                 medians = run_round(
                     trees[role], sizes, args.only, pathlib.Path(scratch) / f"{role}{number}.json"

@@ -130,8 +130,10 @@ def compare_markdown(results: dict[str, Any], source: str) -> str:
     lines = _header(title, source, results)
     sizes = results["sizes"]
     lines += [
-        f"Rounds: {results['rounds']}, each running the baseline tree, then the current "
-        "tree, in a subprocess of its own that imports the package from that tree. "
+        f"Rounds: {results['rounds']}, each running both trees, each in a subprocess of "
+        "its own that imports the package from that tree; the tree that goes first "
+        "alternates from round to round (older results files ran the baseline first "
+        "in every round). "
         f"Repetitions of `raw` and `kit` per scenario in each: {sizes['repetitions']}, "
         "interleaved. "
         "Medians are over every repetition of every round. `raw` is the benchmark's own "
@@ -149,18 +151,26 @@ def compare_markdown(results: dict[str, Any], source: str) -> str:
     lines += [
         "",
         "| scenario | kit / raw, baseline | kit / raw, current | current / baseline "
-        "| kit ev/s, baseline | kit ev/s, current | raw ev/s, baseline | raw ev/s, current |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| current / baseline, each round | kit ev/s, baseline | kit ev/s, current "
+        "| raw ev/s, baseline | raw ev/s, current |",
+        "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
     ]
     for scenario, entry in results["scenarios"].items():
         old, new = entry["baseline"], entry["current"]
         lines.append(
             f"| {scenario} | {_ratio(old['kit_vs_raw'])} | {_ratio(new['kit_vs_raw'])} | "
-            f"{_ratio(entry['current_vs_baseline'])} | {_rate(old['kit']['median'])} | "
+            f"{_ratio(entry['current_vs_baseline'])} | {_by_round(entry)} | "
+            f"{_rate(old['kit']['median'])} | "
             f"{_rate(new['kit']['median'])} | {_rate(old['raw']['median'])} | "
             f"{_rate(new['raw']['median'])} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _by_round(entry: dict[str, Any]) -> str:
+    # Results files from before the per-round ratios have none.
+    ratios = entry.get("current_vs_baseline_by_round")
+    return ", ".join(_ratio(r) for r in ratios) if ratios else "-"
 
 
 RENDERINGS: dict[str, Callable[[dict[str, Any], str], str]] = {
