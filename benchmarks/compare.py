@@ -186,7 +186,7 @@ def main() -> None:
     parser.add_argument("--baseline", required=True, help="git revision to compare against")
     parser.add_argument("--current", help="git revision to compare (default: this working tree)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one round: smoke test")
-    parser.add_argument("--rounds", type=int, help="rounds, trees alternating who goes first (default 4; 1 with --quick)")
+    parser.add_argument("--rounds", type=int, help="rounds (default 4; 1 with --quick)")
     parser.add_argument("--only", action="append", choices=scenarios.SCENARIOS, default=[])
     parser.add_argument("--output", type=pathlib.Path, help="results JSON path")
     args = parser.parse_args()

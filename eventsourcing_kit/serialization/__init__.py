@@ -9,7 +9,7 @@ from eventsourcing_kit.serialization._codec import (
 from eventsourcing_kit.serialization._converter import make_converter
 from eventsourcing_kit.serialization._json import dumps as encode_json
 from eventsourcing_kit.serialization._json import loads as decode_json
-from eventsourcing_kit.serialization._json import storable_json
+from eventsourcing_kit.serialization._json import storable_json, storable_json_all
 from eventsourcing_kit.serialization._state import StateCodec
 
 __all__ = [
@@ -22,4 +22,5 @@ __all__ = [
     "encode_json",
     "make_converter",
     "storable_json",
+    "storable_json_all",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID
 
 from eventsourcing_kit.errors import (
@@ -15,7 +15,7 @@ from eventsourcing_kit.errors import (
     InvalidStreamIdError,
 )
 from eventsourcing_kit.serialization import encode_json as dumps
-from eventsourcing_kit.serialization import storable_json
+from eventsourcing_kit.serialization import storable_json_all
 from eventsourcing_kit.stores._driver import PreparedEvent, StreamWrite
 from eventsourcing_kit.stores._position import MAX_INT64
 from eventsourcing_kit.stores._records import ExpectedVersion, NewEvent, Snapshot, StreamAppend
@@ -41,7 +41,6 @@ MAX_NAME_LENGTH = 255
 # Builds a PreparedEvent from a 3-tuple without the named tuple's
 # Python-level __new__: one is made per event of every append.
 _tuple_new = tuple.__new__
-"""The largest version or position any backend stores (a signed 64-bit int)."""
 
 
 def validate_stream_id(stream_id: object) -> str:
@@ -168,7 +167,7 @@ def prepare_events(events: object) -> tuple[PreparedEvent, ...]:
     if not batch:
         raise InvalidEventError("an append needs at least one event")
     seen: set[UUID] = set()
-    encoded: list[PreparedEvent] = []
+    payloads: list[Any] = []  # each event's data, then its metadata
     for index, event in enumerate(batch):
         if not isinstance(event, NewEvent):
             raise InvalidEventError(
@@ -180,20 +179,26 @@ def prepare_events(events: object) -> tuple[PreparedEvent, ...]:
         if event.event_id in seen:
             raise InvalidEventError(f"event id {event.event_id} appears twice in one append")
         seen.add(event.event_id)
-        data = _dump(event, index, "data")
-        metadata = _dump(event, index, "metadata")
-        encoded.append(_tuple_new(PreparedEvent, (event, data, metadata)))
-    return tuple(encoded)
+        payloads.append(_as_dict(event.data, index, "data"))
+        payloads.append(_as_dict(event.metadata, index, "metadata"))
+    encoded = storable_json_all(payloads)
+    if encoded is None:
+        _refuse(batch, payloads)
+    return tuple(
+        _tuple_new(PreparedEvent, (event, encoded[2 * index], encoded[2 * index + 1]))
+        for index, event in enumerate(batch)
+    )
 
 
-def _dump(event: NewEvent, index: int, field: str) -> bytes:
-    value = event.data if field == "data" else event.metadata
-    if type(value) is dict:
-        # The common case, its error message built only when needed.
-        encoded = storable_json(value)
-        if encoded is not None:
-            return encoded
-    return dumps(_as_dict(value, index, field), what=f"{field} of event {event.event_type!r}")
+def _refuse(batch: list[object], payloads: list[Any]) -> NoReturn:
+    # Some payload is refused: find the first and say what is wrong with it.
+    for index, event in enumerate(batch):
+        assert isinstance(event, NewEvent)
+        dumps(payloads[2 * index], what=f"data of event {event.event_type!r}")
+        dumps(payloads[2 * index + 1], what=f"metadata of event {event.event_type!r}")
+    raise AssertionError(  # pragma: no cover - both apply storable_json's rule
+        "storable_json_all refused payloads that dumps accepts"
+    )
 
 
 def _as_dict(value: object, index: int, field: str) -> dict[str, Any]:
