@@ -7,8 +7,11 @@ flush taking every append queued so far and sending them in one
 ``append_group()`` call (``store/postgres/0008``): one round trip and one
 commit for the lot, instead of one of each per append, which is what limits
 many concurrent writers on few cores. Nothing waits to fill a group: an
-append that finds none in flight (`idle`) is sent at once by its caller,
-alone, through the ordinary statement, between `hold` and `release`.
+append that finds a statement slot free and nothing queued (`has_room`) is
+sent at once by its caller, alone, through the ordinary statement, between
+`hold` and `release`. Only appends that find every slot taken queue up, so
+two or three writers never pay for a flush task and a future per append
+when there is nothing to gather.
 
 Each append keeps its own outcome: the statement checks each stream before
 inserting, so a conflict or a retry is one row of the result and the others
@@ -60,12 +63,12 @@ class GroupCommitter:
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
-    def idle(self) -> bool:
-        """No append of ours in flight: the next one has nothing to join."""
-        return not self._in_flight
+    def has_room(self) -> bool:
+        """A statement slot is free and nothing waits: the next append has nothing to join."""
+        return not self._queue and self._in_flight < MAX_IN_FLIGHT
 
     def hold(self) -> None:
-        """Count an append the caller sends itself, alone (`idle` was true)."""
+        """Count an append the caller sends itself, alone (`has_room` was true)."""
         self._in_flight += 1
 
     def release(self) -> None:
