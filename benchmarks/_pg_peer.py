@@ -50,8 +50,8 @@ def psycopg_implementation() -> str:
     return str(psycopg.pq.__impl__)
 
 
-def open_app(schema: str, *, pool_size: int) -> Bank:
-    """A `Bank` writing to `schema` (which must exist), its pool already filled."""
+def open_app(schema: str, *, pool_size: int, app_class: type[Bank] = Bank) -> Bank:
+    """An `app_class` writing to `schema` (which must exist), its pool already filled."""
     url = urlsplit(dsn())
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -67,14 +67,16 @@ def open_app(schema: str, *, pool_size: int) -> Bank:
     # libpq reads the application_name of new connections from PGAPPNAME:
     # it lets the Stopwatch find the backends serving this run.
     os.environ["PGAPPNAME"] = schema
-    app = Bank(env=env)
+    app = app_class(env=env)
     # The pool opens its connections in the background: wait for all of them.
     app.factory.datastore.pool.wait(timeout=30)  # type: ignore[attr-defined]
     return app
 
 
-def _name(app: Bank) -> str:
-    return str(app.factory.datastore.schema)  # type: ignore[attr-defined]
+def _name(app: Bank) -> str | None:
+    """The schema, which its connections carry as application_name; None on SQLite."""
+    schema = getattr(app.factory.datastore, "schema", None)  # type: ignore[attr-defined]
+    return None if schema is None else str(schema)
 
 
 def _apply(accounts: dict[str, Account], e: Event) -> Account:
