@@ -10,6 +10,8 @@ per insert, ``POSTGRES_ENABLE_DB_FUNCTIONS`` off).
 Each function sets up outside the clock and returns the seconds the workload
 took. The clock includes calling the aggregate's command method, which builds
 the event object: that is how a pyeventsourcing user records an event.
+`single`, `batches`, `seed` and `read` also drive its SQLite module
+(_sqlite_peers.py); there, no server CPU is counted.
 """
 
 from __future__ import annotations

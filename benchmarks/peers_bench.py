@@ -1,16 +1,25 @@
 """The kit against both Python peers in one run: pyeventsourcing 9.x and eventsource-py.
 
-    .venv/bin/python benchmarks/peers_bench.py              # ~10 minutes
+    .venv/bin/python benchmarks/peers_bench.py              # full run, see README.md
     .venv/bin/python benchmarks/peers_bench.py --quick      # tiny, results to $TMPDIR
+    .venv/bin/python benchmarks/peers_bench.py --only load  # one group of scenarios
 
-postgres_bench.py's shared scenarios (``single``, ``batch100``,
-``concurrent16``, ``read``; same plans, same payloads) with four systems,
-interleaved and rotated: ``raw`` (asyncpg on the kit-shaped table, the
-reference), ``kit``, ``peer`` (pyeventsourcing, _pg_peer.py) and
-``eventsource`` (eventsource-py, _pg_peer_eventsource.py). eventsource-py
-needs Python >= 3.13, so it runs in its own venv, one subprocess per
-measurement that times itself (its start-up is outside the clock; client
-CPU is not counted for it). Create that venv once:
+Three groups of scenarios, run one after the other, each with its systems
+interleaved and rotated:
+
+- ``store``: postgres_bench.py's shared scenarios (``single``,
+  ``batch100``, ``concurrent16``, ``read``; same plans, same payloads) with
+  four systems: ``raw`` (asyncpg on the kit-shaped table, the reference),
+  ``kit``, ``peer`` (pyeventsourcing, _pg_peer.py) and ``eventsource``
+  (eventsource-py, _pg_peer_eventsource.py).
+- ``load``: one aggregate loaded through each library's repository, without
+  and with snapshots (_pg_load.py), the same four systems.
+- ``sqlite``: the kit's SQLite store against pyeventsourcing's sqlite module
+  on a file (_sqlite_peers.py).
+
+eventsource-py needs Python >= 3.13, so it runs in its own venv, one
+subprocess per measurement that times itself (its start-up is outside the
+clock; client CPU is not counted for it). Create that venv once:
 
     ~/.pyenv/versions/3.13.0/bin/python -m venv .venv-peer313
     .venv-peer313/bin/pip install eventsource-py asyncpg
