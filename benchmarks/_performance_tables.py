@@ -151,7 +151,8 @@ def peers_section(results: dict[str, Any] | None) -> list[str]:
         "peer": "pyeventsourcing",
         "eventsource": f"eventsource-py {versions.get('eventsource-py', '')}".strip(),
     }
-    systems = [s for s in names if any(s in by for by in medians.values())]
+    store = {s: by for s, by in medians.items() if s in STORE_SCENARIOS}
+    systems = [s for s in names if any(s in by for by in store.values())]
     lines = [
         f"## {title}",
         "",
@@ -167,7 +168,7 @@ def peers_section(results: dict[str, Any] | None) -> list[str]:
         "| --- | " + " | ".join("---:" for _ in systems) + " | ---: | ---: |",
     ]
     ratios = results["ratios"]
-    for scenario, by in medians.items():
+    for scenario, by in store.items():
         cells = [f"{by[s]['median']:,.0f}" if s in by else "" for s in systems]
         lines.append(
             f"| {scenario} | "
@@ -175,7 +176,78 @@ def peers_section(results: dict[str, Any] | None) -> list[str]:
             + f" | {ratio_cell(ratios.get(f'{scenario}_kit_vs_peer'))}"
             + f" | {ratio_cell(ratios.get(f'{scenario}_kit_vs_eventsource'))} |"
         )
+    lines += _peers_load_table(results, names)
+    lines += _peers_sqlite_table(results)
     return [*lines, "", "Reproduce:", "", command("peers_bench.py"), ""]
+
+
+STORE_SCENARIOS = ("single", "batch100", "concurrent16", "read")
+"""peers_bench.py's store-level PostgreSQL scenarios, in events per second."""
+
+
+def _peers_load_table(results: dict[str, Any], names: dict[str, str]) -> list[str]:
+    """Loading one aggregate through each library's repository: milliseconds per load."""
+    medians = results["medians"]
+    loads = {s: medians[s] for s in ("load", "load_snapshots") if s in medians}
+    if not loads:
+        return []
+    sizes = results["load_sizes"]
+    labels = {
+        "load": f"{sizes['events']:,} events, no snapshot",
+        "load_snapshots": f"snapshot at {sizes['events']:,} + {sizes['tail']} events "
+        f"(snapshots every {sizes['snapshot_every']})",
+    }
+    systems = [s for s in names if any(s in by for by in loads.values())]
+    lines = [
+        "",
+        "Loading one aggregate through each library's repository, typed events: "
+        "milliseconds per load (median of interleaved repetitions; raw: one SELECT of the "
+        "stream, orjson, a fold of dicts). The ratios are of loads per second:",
+        "",
+        "| aggregate | "
+        + " | ".join(names[s] for s in systems)
+        + " | kit / pyeventsourcing | kit / eventsource-py |",
+        "| --- | " + " | ".join("---:" for _ in systems) + " | ---: | ---: |",
+    ]
+    ratios = results["ratios"]
+    for scenario, by in loads.items():
+        cells = [f"{1000 / by[s]['median']:,.1f}" if s in by else "" for s in systems]
+        lines.append(
+            f"| {labels[scenario]} | "
+            + " | ".join(cells)
+            + f" | {ratio_cell(ratios.get(f'{scenario}_kit_vs_peer'))}"
+            + f" | {ratio_cell(ratios.get(f'{scenario}_kit_vs_eventsource'))} |"
+        )
+    return lines
+
+
+def _peers_sqlite_table(results: dict[str, Any]) -> list[str]:
+    """The kit's SQLite store against pyeventsourcing's sqlite module, on a file."""
+    rows = {s: by for s, by in results["medians"].items() if s.startswith("sqlite_")}
+    if not rows:
+        return []
+    lines = [
+        "",
+        f"SQLite {results.get('sqlite_version', '')} on a file, events per second (the kit "
+        "with its defaults, WAL and `synchronous=NORMAL`; with `synchronous=FULL`, the "
+        "durability pyeventsourcing runs with; pyeventsourcing as shipped):",
+        "",
+        "| scenario | the kit | the kit, FULL | pyeventsourcing | kit / pyeventsourcing "
+        "| kit FULL / pyeventsourcing |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    ratios = results["ratios"]
+    for scenario, by in rows.items():
+        cells = [
+            f"{by[s]['median']:,.0f}" if s in by else "" for s in ("kit", "kit_sync_full", "peer")
+        ]
+        lines.append(
+            f"| {scenario.removeprefix('sqlite_')} | "
+            + " | ".join(cells)
+            + f" | {ratio_cell(ratios.get(f'{scenario}_kit_vs_peer'))}"
+            + f" | {ratio_cell(ratios.get(f'{scenario}_kit_sync_full_vs_peer'))} |"
+        )
+    return lines
 
 
 def machine_section(all_results: list[dict[str, Any]]) -> list[str]:

@@ -10,6 +10,8 @@ per insert, ``POSTGRES_ENABLE_DB_FUNCTIONS`` off).
 Each function sets up outside the clock and returns the seconds the workload
 took. The clock includes calling the aggregate's command method, which builds
 the event object: that is how a pyeventsourcing user records an event.
+`single`, `batches`, `seed` and `read` also drive its SQLite module
+(_sqlite_peers.py); there, no server CPU is counted.
 """
 
 from __future__ import annotations
@@ -50,8 +52,8 @@ def psycopg_implementation() -> str:
     return str(psycopg.pq.__impl__)
 
 
-def open_app(schema: str, *, pool_size: int) -> Bank:
-    """A `Bank` writing to `schema` (which must exist), its pool already filled."""
+def open_app(schema: str, *, pool_size: int, app_class: type[Bank] = Bank) -> Bank:
+    """An `app_class` writing to `schema` (which must exist), its pool already filled."""
     url = urlsplit(dsn())
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -67,14 +69,16 @@ def open_app(schema: str, *, pool_size: int) -> Bank:
     # libpq reads the application_name of new connections from PGAPPNAME:
     # it lets the Stopwatch find the backends serving this run.
     os.environ["PGAPPNAME"] = schema
-    app = Bank(env=env)
+    app = app_class(env=env)
     # The pool opens its connections in the background: wait for all of them.
     app.factory.datastore.pool.wait(timeout=30)  # type: ignore[attr-defined]
     return app
 
 
-def _name(app: Bank) -> str:
-    return str(app.factory.datastore.schema)  # type: ignore[attr-defined]
+def _name(app: Bank) -> str | None:
+    """The schema, which its connections carry as application_name; None on SQLite."""
+    schema = getattr(app.factory.datastore, "schema", None)  # type: ignore[attr-defined]
+    return None if schema is None else str(schema)
 
 
 def _apply(accounts: dict[str, Account], e: Event) -> Account:
