@@ -110,8 +110,7 @@ async def test_a_second_writer_sends_its_own_append_while_a_slot_is_free(
 
     callers = await asyncio.gather(*(append(event) for event in events))
     senders = [
-        next(sent.task for sent in watched.sent if sent.carries(event.event_id))
-        for event in events
+        next(sent.task for sent in watched.sent if sent.carries(event.event_id)) for event in events
     ]
     assert senders == callers
 
