@@ -105,6 +105,8 @@ class Subscription:
         partition: GroupMember | None = None,
         on_reset: Callable[[], Awaitable[None]] | None = None,
         lease: LeasePolicy | bool | None = None,
+        checkpoint_interval: float | None = None,
+        max_page_size: int | None = None,
     ) -> None:
         settings = check_settings(
             store,
@@ -122,6 +124,8 @@ class Subscription:
             partition=partition,
             on_reset=on_reset,
             lease=lease,
+            checkpoint_interval=checkpoint_interval,
+            max_page_size=max_page_size,
         )
         self._id = settings.subscription_id
         self._settings = settings
@@ -144,6 +148,7 @@ class Subscription:
             retry=settings.retry,
             on_error=settings.on_error,
             pause=self._pacer.pause,
+            checkpoint_interval=settings.checkpoint_interval,
         )
         self._follower = Follower(
             settings,
