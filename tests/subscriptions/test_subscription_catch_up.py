@@ -17,8 +17,13 @@ import pytest
 from subscription_support import GUARD_S, NO_WAIT, Backend, append, until
 
 from eventsourcing_kit import EventStore, RecordedEvent, subscribe
-from eventsourcing_kit.errors import ConfigurationError, HandlerError, StoreUnavailableError
-from eventsourcing_kit.stores.driver import DriverTransaction
+from eventsourcing_kit.errors import (
+    ConfigurationError,
+    HandlerError,
+    StoreUnavailableError,
+    TransientStoreError,
+)
+from eventsourcing_kit.stores.driver import DriverTransaction, GlobalRead
 from eventsourcing_kit.stores.memory import MemoryDriver
 from eventsourcing_kit.subscriptions import HandlerContext, SubscriptionState
 
@@ -193,6 +198,49 @@ async def test_a_batch_read_ahead_but_not_delivered_is_read_again_after_a_store_
         # The fourth batch (10, 11, 12) was read, by a reader that went on
         # reading after it, then its transaction failed to begin: it is read
         # again from the checkpoint, not skipped.
+        assert handled == list(range(1, 21))
+
+
+class FailsOneRead(MemoryDriver):
+    """A memory driver whose global read number `failing` fails before its first event."""
+
+    def __init__(self, failing: int) -> None:
+        super().__init__()
+        self.failing = failing
+        self.reads = 0
+
+    def read_global(self, request: GlobalRead) -> AsyncIterator[RecordedEvent]:
+        self.reads += 1
+        if self.reads == self.failing:
+            return self._failing()
+        return super().read_global(request)
+
+    async def _failing(self) -> AsyncIterator[RecordedEvent]:
+        raise TransientStoreError("the read timed out")
+        yield  # type: ignore[unreachable]  # makes it an async generator
+
+
+async def test_a_failed_read_mid_catch_up_hands_nothing_over_again() -> None:
+    async with EventStore(FailsOneRead(failing=2)) as store:
+        await append(store, "Account-1", 20)
+        handled: list[int] = []
+
+        async def collect(event: RecordedEvent) -> None:
+            handled.append(event.version)
+
+        subscription = subscribe(
+            store,
+            "projection",
+            collect,
+            batch_size=2,
+            max_page_size=4,
+            checkpoint_interval=NEVER,
+            poll_interval=0.01,
+        )
+        async with subscription:
+            await until(lambda: subscription.state is SubscriptionState.LIVE)
+        # A read stores nothing: the batches handled before it, whose
+        # checkpoint was still pending, are not read back and handed over again.
         assert handled == list(range(1, 21))
 
 
