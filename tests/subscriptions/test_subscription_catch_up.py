@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from subscription_support import GUARD_S, NO_WAIT, Backend, append, until
 
-from eventsourcing_kit import EventStore, RecordedEvent, subscribe
+from eventsourcing_kit import EventStore, RecordedEvent, RetryPolicy, subscribe
 from eventsourcing_kit.errors import (
     ConfigurationError,
     HandlerError,
@@ -160,6 +160,35 @@ async def test_a_handler_failing_for_good_mid_page_stores_the_checkpoint_before_
         async with subscribe(store, "projection", collect, batch_size=4):
             await until(lambda: len(again) == 20)
     assert again == list(range(11, 31))
+
+
+async def test_a_stop_while_a_failing_event_waits_keeps_the_batches_handled_before_it(
+    store: EventStore,
+) -> None:
+    await append(store, "Account-1", 10)
+    positions = [event.position async for event in store.read_all()]
+    failed = asyncio.Event()
+
+    async def fails_on_the_fifth(event: RecordedEvent) -> None:
+        if event.version == 5:
+            failed.set()
+            raise RuntimeError("not now")
+
+    subscription = subscribe(
+        store,
+        "projection",
+        fails_on_the_fifth,
+        batch_size=2,
+        retry=RetryPolicy(initial_delay=NEVER),
+        checkpoint_interval=NEVER,
+    )
+    await subscription.start()
+    await asyncio.wait_for(failed.wait(), GUARD_S)
+    await asyncio.wait_for(subscription.stop(), GUARD_S)
+    # The fifth event opened its batch; the two batches before it were
+    # handled while catching up, their checkpoint pending: it was stored
+    # before the retries began.
+    assert await store.load_checkpoint("projection") == positions[3]
 
 
 class FailsToBegin(MemoryDriver):
