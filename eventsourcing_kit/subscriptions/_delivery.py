@@ -151,6 +151,9 @@ class Delivery:
         start = progress.handled
         if start:
             await self._save(events[start - 1].position)
+        else:
+            # The batches before, handled while catching up, are stored too.
+            await self.flush()
         for index in range(start, len(events)):
             known = index == failed_index and not self._batched
             await self._deliver_one(events[index], first_error if known else None)
