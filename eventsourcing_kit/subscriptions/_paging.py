@@ -58,16 +58,20 @@ class Pager:
             self._pulled = 0
         records: list[RecordedEvent] = []
         append = records.append
-        pull = reader.__anext__
+        left = limit
         try:
-            while len(records) < limit:
-                append(await pull())
-        except StopAsyncIteration:
-            # The end of the log: the next reader starts small again, after
-            # the caller listened for new events.
-            self._reader = None
-            self._page_size = self._batch_size
-            return records
+            # Leaving an `async for` by `break` does not close the reader.
+            async for record in reader:
+                append(record)
+                left -= 1
+                if not left:
+                    break
+            else:
+                # The end of the log: the next reader starts small again,
+                # after the caller listened for new events.
+                self._reader = None
+                self._page_size = self._batch_size
+                return records
         except BaseException:
             # A reader that raised is finished; the next call opens another.
             self._reader = None
