@@ -10,6 +10,13 @@ transaction; otherwise they were handled, and the checkpoint moves past them
 before the retries start, so that a stop during the backoff does not hand
 them over a second time.
 
+A subscription that is not transactional does not store its checkpoint after
+every batch while it catches up: `deliver(..., live=False)` only remembers it
+(`pending`) until `checkpoint_interval` seconds have passed since the last
+one stored; a batch at the live boundary, a failing handler, and `flush` (a
+stop) store it. A crash hands over again what was handled since the stored
+one: at-least-once, as before, only more of it.
+
 Every checkpoint write is fenced: it names the checkpoint this runner read or
 stored last (`stored`) as the one it expects, so a runner that fell behind
 another (a second replica, a standby that took over) or a reset stores
@@ -20,7 +27,10 @@ transactional batch's writes rolled back.
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from types import CoroutineType
+from typing import Any
 
 from eventsourcing_kit._logging import get_logger
 from eventsourcing_kit.errors import HandlerError, SubscriptionError
@@ -65,6 +75,7 @@ class Delivery:
         retry: RetryPolicy,
         on_error: OnError,
         pause: Callable[[float], Awaitable[bool]],
+        checkpoint_interval: float = 0.0,
     ) -> None:
         self._store = store
         self._id = subscription_id
@@ -74,6 +85,7 @@ class Delivery:
         self._retry = retry
         self._on_error = on_error
         self._pause = pause
+        self._interval = checkpoint_interval
         self._log = logger.bind(subscription_id=subscription_id)
         self.handled = 0
         self.parked = 0
@@ -81,23 +93,48 @@ class Delivery:
         # The checkpoint as this runner last read or stored it: the condition
         # of its next write. The follower sets it whenever it loads one.
         self.stored: Position | None = None
+        # A checkpoint handled past but not stored yet (see the module doc).
+        self.pending: Position | None = None
+        self._stored_at = time.monotonic()
+
+    def forget_pending(self, stored: Position | None) -> None:
+        """The stored checkpoint is `stored` (loaded, or reset): nothing is pending."""
+        self.stored = stored
+        self.pending = None
+        self._stored_at = time.monotonic()
 
     async def _save(self, position: Position) -> None:
         await self._store.save_checkpoint(self._id, position, expected=self.stored)
-        self.stored = position
+        self.forget_pending(position)
 
-    async def deliver(self, events: Sequence[RecordedEvent], end: Position) -> None:
-        """Hand `events` over, then store `end` as the checkpoint.
+    async def flush(self) -> None:
+        """Store the pending checkpoint, if there is one."""
+        if self.pending is not None:
+            await self._save(self.pending)
+
+    def _due(self, live: bool) -> bool:
+        return live or time.monotonic() - self._stored_at >= self._interval
+
+    async def deliver(
+        self, events: Sequence[RecordedEvent], end: Position, *, live: bool = True
+    ) -> None:
+        """Hand `events` over, then store `end` as the checkpoint, or remember it.
 
         `end` is the position of the last event read, at or after the last of
-        `events` (the events between were filtered out).
+        `events` (the events between were filtered out). `live`: the batch
+        reached the end of the log, so its checkpoint is stored now; otherwise
+        a subscription that is not transactional stores it once its
+        `checkpoint_interval` has passed.
         """
         if not events:
-            await self._save(end)
+            if self._due(live):
+                await self._save(end)
+            else:
+                self.pending = end
             return
         progress = _Progress()
         try:
-            await self._attempt(events, end, progress)
+            await self._attempt(events, end, progress, store=self._due(live))
         except _HandlerFailed as failure:
             failed_index, first_error = failure.index, failure.cause
         else:
@@ -114,6 +151,9 @@ class Delivery:
         start = progress.handled
         if start:
             await self._save(events[start - 1].position)
+        else:
+            # The batches before, handled while catching up, are stored too.
+            await self.flush()
         for index in range(start, len(events)):
             known = index == failed_index and not self._batched
             await self._deliver_one(events[index], first_error if known else None)
@@ -151,7 +191,7 @@ class Delivery:
                 if await self._pause(delay):
                     raise Interrupted()
             try:
-                await self._attempt([record], record.position, _Progress())
+                await self._attempt([record], record.position, _Progress(), store=True)
             except _HandlerFailed as failure:
                 error = failure.cause
                 failures += 1
@@ -179,7 +219,12 @@ class Delivery:
         raise HandlerError(self._id, record, error) from error
 
     async def _attempt(
-        self, events: Sequence[RecordedEvent], end: Position, progress: _Progress
+        self,
+        events: Sequence[RecordedEvent],
+        end: Position,
+        progress: _Progress,
+        *,
+        store: bool,
     ) -> None:
         if self._transactional:
             async with self._store.checkpoint_transaction(self._id) as transaction:
@@ -188,10 +233,13 @@ class Delivery:
                 )
                 await self._call(events, progress, context)
                 transaction.save(end, expected=self.stored)
-            self.stored = end
+            self.forget_pending(end)
         else:
             await self._call(events, progress, None)
-            await self._save(end)
+            if store:
+                await self._save(end)
+            else:
+                self.pending = end
 
     async def _call(
         self,
@@ -203,21 +251,39 @@ class Delivery:
         if self._batched:
             await self._run(0, self._handler, list(events), *extra)
             return
-        for index, record in enumerate(events):
-            await self._run(index, self._handler, record, *extra)
+        # The per-event path of every subscription, kept to a call and an
+        # await per event: one try around the loop (free until something
+        # raises), the count of handled events worked out on failure.
+        handler: Callable[..., Any] = self._handler
+        index = 0
+        result: Any = None
+        try:
+            for record in events:
+                result = handler(record, *extra)
+                if type(result) is not CoroutineType and not inspect.isawaitable(result):
+                    break
+                await result
+                index += 1
+        except Exception as error:
             if context is None:
-                progress.handled = index + 1
+                progress.handled = index
+            raise _HandlerFailed(index, error) from error
+        if index < len(events):
+            self._check_awaitable(result)
+
+    def _check_awaitable(self, result: object) -> None:
+        if not inspect.isawaitable(result):
+            raise SubscriptionError(
+                f"the handler of subscription {self._id!r} returned {type(result).__name__}, "
+                "not an awaitable: make it an `async def`"
+            )
 
     async def _run(self, index: int, handler: Handler, *args: object) -> None:
         try:
             result = handler(*args)
         except Exception as error:
             raise _HandlerFailed(index, error) from error
-        if not inspect.isawaitable(result):
-            raise SubscriptionError(
-                f"the handler of subscription {self._id!r} returned {type(result).__name__}, "
-                "not an awaitable: make it an `async def`"
-            )
+        self._check_awaitable(result)
         try:
             await result
         except Exception as error:

@@ -8,13 +8,14 @@ import time
 from eventsourcing_kit._logging import Logger
 from eventsourcing_kit.errors import (
     CheckpointFencedError,
+    EventSourcingError,
     StoreUnavailableError,
     TransientStoreError,
 )
 from eventsourcing_kit.stores import EventStore, Position
 from eventsourcing_kit.subscriptions._delivery import Delivery
 from eventsourcing_kit.subscriptions._pacing import Pacer
-from eventsourcing_kit.subscriptions._reading import take
+from eventsourcing_kit.subscriptions._paging import Pager
 from eventsourcing_kit.subscriptions._settings import Settings
 from eventsourcing_kit.subscriptions._source import Source
 from eventsourcing_kit.subscriptions._status import SubscriptionState
@@ -23,6 +24,16 @@ from eventsourcing_kit.subscriptions._tasks import cancel
 __all__ = ["Follower"]
 
 _PROGRESS_EVERY_S = 5.0
+
+_STORE_ERRORS = (TransientStoreError, StoreUnavailableError)
+
+
+class _ReadFailed(Exception):
+    """A read of events failed: no checkpoint was written, none needs reading back."""
+
+    def __init__(self, cause: TransientStoreError | StoreUnavailableError) -> None:
+        super().__init__(cause)
+        self.cause = cause
 
 
 class Follower:
@@ -52,7 +63,13 @@ class Follower:
         self._lock = lock
         self._log = log
         self.state = SubscriptionState.IDLE
+        # The checkpoint stored (or loaded) last, and where reading goes on:
+        # further on while a handled batch's checkpoint is pending.
         self.checkpoint: Position | None = None
+        self.position: Position | None = None
+        self._pager = Pager(
+            source, batch_size=settings.batch_size, max_page_size=settings.max_page_size
+        )
         self.resets: list[asyncio.Future[None]] = []
         # Set when this runner lost its lease: end the loop after the batch.
         self.halt = asyncio.Event()
@@ -69,8 +86,8 @@ class Follower:
                 store_failures += 1
                 if await self._pacer.back_off(error, store_failures):
                     return
-        self.checkpoint = checkpoint
-        self._delivery.stored = checkpoint
+        self.checkpoint = self.position = checkpoint
+        self._delivery.forget_pending(checkpoint)
         self._log.info(
             "subscription started",
             checkpoint=checkpoint,
@@ -78,6 +95,8 @@ class Follower:
             category=self._settings.category,
             event_types=self._settings.event_types,
             batch_size=self._settings.batch_size,
+            max_page_size=self._settings.max_page_size,
+            checkpoint_interval=self._settings.checkpoint_interval,
             transactional=self._settings.transactional,
             on_error=self._settings.on_error,
             partition=None
@@ -94,7 +113,6 @@ class Follower:
             while not (self._pacer.stopping.is_set() or self.halt.is_set()):
                 if self.resets:
                     await self._reset_now()
-                    checkpoint = self.checkpoint
                     near_head = False
                     continue
                 if near_head and armed is None:
@@ -106,9 +124,16 @@ class Follower:
                     await asyncio.sleep(0)
                 try:
                     if reload:
-                        checkpoint = await self._reload()
+                        await self._reload()
                         reload = False
-                    read = await self._read_and_deliver(checkpoint, near_head=near_head)
+                    read = await self._read_and_deliver(self.position, near_head=near_head)
+                except _ReadFailed as failed:
+                    # Nothing was written: go on from where delivery got to,
+                    # the pending checkpoint included.
+                    store_failures += 1
+                    if await self._pacer.back_off(failed.cause, store_failures):
+                        break
+                    continue
                 except CheckpointFencedError as fenced:
                     # Another runner, or a reset, moved the checkpoint: what
                     # this one remembers is stale. Its batch stored nothing
@@ -121,7 +146,7 @@ class Follower:
                     )
                     reload = True
                     continue
-                except (TransientStoreError, StoreUnavailableError) as error:
+                except _STORE_ERRORS as error:
                     # The failed call may have committed (a COMMIT whose reply
                     # was lost): the checkpoint in memory may be behind the
                     # stored one. Read it back before reading events again,
@@ -147,6 +172,8 @@ class Follower:
                         self._log.info(
                             "subscription catching up",
                             checkpoint=checkpoint,
+                            position=self.position,
+                            page_size=self._pager.page_size,
                             handled=self._delivery.handled,
                         )
                     continue
@@ -160,10 +187,31 @@ class Follower:
                     continue  # not listening during that read: listen, then read again
                 await self._pacer.wait_for_events(armed)
                 armed = None
+            await self._flush()
         finally:
             await cancel(armed)
+            await self._pager.close()
 
-    async def _read_and_deliver(self, checkpoint: Position | None, *, near_head: bool) -> int:
+    async def _flush(self) -> None:
+        # A stop (or a lost lease) ends the loop between two batches: store
+        # what was handled, so that a restart does not hand it over again.
+        try:
+            async with self._lock:
+                await self._delivery.flush()
+        except EventSourcingError as error:
+            # Fenced (another runner moved it) or a store error: the events
+            # after the stored checkpoint are handed over again, at-least-once.
+            self._log.warning(
+                "subscription checkpoint not stored at stop; the events after it are "
+                "handed over again",
+                checkpoint=self._delivery.stored,
+                handled_up_to=self._delivery.pending,
+                error=repr(error),
+            )
+            return
+        self.checkpoint = self._delivery.stored
+
+    async def _read_and_deliver(self, position: Position | None, *, near_head: bool) -> int:
         batch_size = self._settings.batch_size
         # A partition read where the events are stored never sees the other
         # partitions' events, so its checkpoint would stay at its own last
@@ -171,18 +219,32 @@ class Follower:
         # Near the head, the head read before a page that ends short is a safe
         # checkpoint: every event up to it was visible to the read that
         # followed (the global order never lets one appear below it later).
-        head = await self._store.head_position() if near_head and self._source.filtered else None
-        records = await take(self._source.read(checkpoint, batch_size), batch_size)
+        try:
+            head = (
+                await self._store.head_position() if near_head and self._source.filtered else None
+            )
+            records = await self._pager.take(position)
+        except _STORE_ERRORS as error:
+            raise _ReadFailed(error) from error
+        live = len(records) < batch_size
         end = records[-1].position if records else None
-        if head is not None and len(records) < batch_size and (end is None or end < head):
-            end = head if checkpoint is None or head > checkpoint else end
+        if head is not None and live and (end is None or end < head):
+            end = head if position is None or head > position else end
+        delivery = self._delivery
         if end is None:
+            if delivery.pending is not None:
+                # The log ended right after a full batch: at the live boundary
+                # its checkpoint is stored, as any live batch's.
+                async with self._lock:
+                    await delivery.flush()
+                self.checkpoint = delivery.stored
             return 0
-        events = [record for record in records if self._source.wanted(record)]
+        events = self._source.keep(records)
         started = time.perf_counter()
         async with self._lock:
-            await self._delivery.deliver(events, end)
-        self.checkpoint = end
+            await delivery.deliver(events, end, live=live)
+        self.position = end
+        self.checkpoint = delivery.stored
         self._log.debug(
             "subscription batch",
             read=len(records),
@@ -194,7 +256,8 @@ class Follower:
 
     async def _reload(self) -> Position | None:
         checkpoint = await self._store.load_checkpoint(self._id)
-        self.checkpoint = self._delivery.stored = checkpoint
+        self.checkpoint = self.position = checkpoint
+        self._delivery.forget_pending(checkpoint)
         self._log.info("subscription reloaded its checkpoint", checkpoint=checkpoint)
         return checkpoint
 
@@ -233,7 +296,8 @@ class Follower:
         # and never rebuild the cleared read model.
         start = self._store.start_position
         await self._store.save_checkpoint(self._id, start)
-        self._delivery.stored = start
+        self._delivery.forget_pending(start)
+        self.position = start
         if self._settings.on_reset is not None:
             await self._settings.on_reset()
         self.checkpoint = start

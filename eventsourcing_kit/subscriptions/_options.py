@@ -148,3 +148,5 @@ class SubscriptionOptions(TypedDict, total=False):
     poll_interval: float
     on_reset: Callable[[], Awaitable[None]] | None
     lease: LeasePolicy | bool | None
+    checkpoint_interval: float | None
+    max_page_size: int | None

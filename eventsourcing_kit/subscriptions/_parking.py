@@ -28,6 +28,7 @@ from eventsourcing_kit.subscriptions._reading import take
 
 __all__ = [
     "PARKED_CATEGORY",
+    "PARKING_EVENT_TYPES",
     "ParkedEvent",
     "ReplayResult",
     "is_parking_record",
@@ -43,6 +44,8 @@ PARKED_CATEGORY = "$parked"
 _PREFIX = PARKED_CATEGORY + "-"
 _PARKED = "$EventParked"
 _REPLAYED = "$ParkedEventReplayed"
+PARKING_EVENT_TYPES = frozenset({_PARKED, _REPLAYED})
+"""The event types of the records the kit writes to park events."""
 _MARK_KEY = "eventsourcing_kit"
 _MARK = {_MARK_KEY: "parking"}
 

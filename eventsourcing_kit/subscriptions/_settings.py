@@ -25,9 +25,22 @@ from eventsourcing_kit.subscriptions._options import (
 )
 from eventsourcing_kit.subscriptions._parking import parked_stream_id
 
-__all__ = ["DEFAULT_SUBSCRIPTION_BATCH_SIZE", "Settings", "check_settings"]
+__all__ = [
+    "DEFAULT_CHECKPOINT_INTERVAL",
+    "DEFAULT_MAX_PAGE_SIZE",
+    "DEFAULT_SUBSCRIPTION_BATCH_SIZE",
+    "Settings",
+    "check_settings",
+]
 
 DEFAULT_SUBSCRIPTION_BATCH_SIZE = 100
+DEFAULT_CHECKPOINT_INTERVAL = 1.0
+"""Seconds between two checkpoints of a subscription that is not transactional
+while it catches up (see `Subscription`)."""
+DEFAULT_MAX_PAGE_SIZE = 1000
+"""The largest page a subscription reads while far behind, unless its
+`batch_size` is larger: larger pages saved little more per event in reads
+from PostgreSQL, and the memory a subscription holds grows with them."""
 
 
 @attrs.frozen(kw_only=True)
@@ -39,6 +52,8 @@ class Settings:
     category: str | None
     event_types: tuple[str, ...] | None
     batch_size: int
+    max_page_size: int
+    checkpoint_interval: float
     batched: bool
     transactional: bool
     on_error: OnError
@@ -66,6 +81,8 @@ def check_settings(
     partition: GroupMember | None,
     on_reset: Callable[[], Awaitable[None]] | None,
     lease: LeasePolicy | bool | None = None,
+    checkpoint_interval: float | None = None,
+    max_page_size: int | None = None,
 ) -> Settings:
     """`Settings` from a subscription's arguments, or `ConfigurationError`."""
     if not isinstance(store, EventStore):
@@ -94,6 +111,7 @@ def check_settings(
         or poll_interval <= 0
     ):
         raise ConfigurationError(f"poll_interval must be seconds > 0, got {poll_interval!r}")
+    batch_size = validate_batch_size(batch_size)
     if partition is not None and not isinstance(partition, GroupMember):
         raise ConfigurationError(f"partition must be a GroupMember, got {partition!r}")
     return Settings(
@@ -102,7 +120,9 @@ def check_settings(
         start=start,
         category=None if category is None else validate_category(category),
         event_types=validate_event_types(event_types),
-        batch_size=validate_batch_size(batch_size),
+        batch_size=batch_size,
+        max_page_size=_max_page_size(max_page_size, batch_size),
+        checkpoint_interval=_checkpoint_interval(checkpoint_interval, bool(transactional)),
         batched=bool(batched),
         transactional=bool(transactional),
         on_error=on_error,
@@ -111,6 +131,33 @@ def check_settings(
         partition=partition,
         on_reset=on_reset,
     )
+
+
+def _max_page_size(max_page_size: object, batch_size: int) -> int:
+    if max_page_size is None:
+        return max(DEFAULT_MAX_PAGE_SIZE, batch_size)
+    if (
+        isinstance(max_page_size, bool)
+        or not isinstance(max_page_size, int)
+        or max_page_size < batch_size
+    ):
+        raise ConfigurationError(
+            f"max_page_size must be an int >= batch_size ({batch_size}), got {max_page_size!r}"
+        )
+    return max_page_size
+
+
+def _checkpoint_interval(interval: object, transactional: bool) -> float:
+    if interval is None:
+        return 0.0 if transactional else DEFAULT_CHECKPOINT_INTERVAL
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval < 0:
+        raise ConfigurationError(f"checkpoint_interval must be seconds >= 0, got {interval!r}")
+    if transactional and interval:
+        raise ConfigurationError(
+            "checkpoint_interval does not apply to a transactional subscription: its "
+            "checkpoint commits with each batch's read-model writes; leave it out"
+        )
+    return float(interval)
 
 
 def _lease_policy(store: EventStore, lease: object) -> LeasePolicy | None:

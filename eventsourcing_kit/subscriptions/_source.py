@@ -8,7 +8,7 @@ import attrs
 
 from eventsourcing_kit.stores import EventStore, Position, RecordedEvent
 from eventsourcing_kit.subscriptions._groups import GroupMember
-from eventsourcing_kit.subscriptions._parking import is_parking_record
+from eventsourcing_kit.subscriptions._parking import PARKING_EVENT_TYPES, is_parking_record
 
 __all__ = ["Source"]
 
@@ -47,6 +47,15 @@ class Source:
     def filtered(self) -> bool:
         """True when the store keeps other partitions' events from the reads (not only us)."""
         return self.partition is not None and self.store.capabilities.partition_filter
+
+    def keep(self, records: list[RecordedEvent]) -> list[RecordedEvent]:
+        """The `wanted` ones of `records`, in order."""
+        if self.partition is None:
+            # Per event on every subscription's path: the type is looked at
+            # first, which rules out all but the kit's own parking records.
+            kinds = PARKING_EVENT_TYPES
+            return [r for r in records if r.event_type not in kinds or not is_parking_record(r)]
+        return [record for record in records if self.wanted(record)]
 
     def wanted(self, record: RecordedEvent) -> bool:
         """Whether the handler gets `record` (parking records and other members' streams not)."""

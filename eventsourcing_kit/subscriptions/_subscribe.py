@@ -36,6 +36,8 @@ def subscribe(
     partition: GroupMember | None = None,
     on_reset: Callable[[], Awaitable[None]] | None = None,
     lease: LeasePolicy | bool | None = None,
+    checkpoint_interval: float | None = None,
+    max_page_size: int | None = None,
 ) -> Subscription:
     """A subscription named `subscription_id` that feeds `handler` from `store`'s global order.
 
@@ -61,4 +63,6 @@ def subscribe(
         partition=partition,
         on_reset=on_reset,
         lease=lease,
+        checkpoint_interval=checkpoint_interval,
+        max_page_size=max_page_size,
     )

@@ -56,12 +56,13 @@ class Subscription:
     """A named reader of the global order that hands events to `handler`.
 
     It starts from its stored checkpoint (or, without one, from the beginning
-    or from the head: `start`), reads history in batches of `batch_size`, then
-    waits for new events without polling (`EventStore.wait_for_events`; it
-    re-reads every `poll_interval` seconds anyway, which covers a missed
-    wake-up). After each batch the handler completed, the checkpoint is
-    stored: delivery is at-least-once, and a restarted subscription resumes
-    after the last stored batch.
+    or from the head: `start`), hands history over in batches of
+    `batch_size`, then waits for new events without polling
+    (`EventStore.wait_for_events`; it re-reads every `poll_interval` seconds
+    anyway, which covers a missed wake-up). After a batch the handler
+    completed, the checkpoint is stored (while catching up, see
+    `checkpoint_interval`): delivery is at-least-once, and a restarted
+    subscription resumes after the last stored checkpoint.
 
     Options (keyword-only):
 
@@ -69,6 +70,16 @@ class Subscription:
       of these types (both filter in the store).
     - `batched`: the handler receives a list of events per call instead of
       one event.
+    - `max_page_size`: while catching up, history is read by one reader kept
+      open across batches, one page ahead of delivery, whose pages double
+      from `batch_size` while they come back full, up to this (default 1000,
+      or `batch_size` if larger); memory holds at most two such pages.
+    - `checkpoint_interval`: seconds between two checkpoints stored while
+      catching up (default 1.0; 0 stores one after every batch). A live
+      batch, a handler failure and a stop store it at once. A crash hands
+      over again what was handled since the stored one. Only for
+      subscriptions that are not transactional: a transactional one stores
+      its checkpoint with every batch.
     - `transactional`: the handler also receives a `HandlerContext` whose
       `connection` is inside the transaction that stores the checkpoint;
       read-model writes made through it are exactly-once (PostgreSQL, SQLite).
@@ -105,6 +116,8 @@ class Subscription:
         partition: GroupMember | None = None,
         on_reset: Callable[[], Awaitable[None]] | None = None,
         lease: LeasePolicy | bool | None = None,
+        checkpoint_interval: float | None = None,
+        max_page_size: int | None = None,
     ) -> None:
         settings = check_settings(
             store,
@@ -122,6 +135,8 @@ class Subscription:
             partition=partition,
             on_reset=on_reset,
             lease=lease,
+            checkpoint_interval=checkpoint_interval,
+            max_page_size=max_page_size,
         )
         self._id = settings.subscription_id
         self._settings = settings
@@ -144,6 +159,7 @@ class Subscription:
             retry=settings.retry,
             on_error=settings.on_error,
             pause=self._pacer.pause,
+            checkpoint_interval=settings.checkpoint_interval,
         )
         self._follower = Follower(
             settings,
@@ -208,7 +224,8 @@ class Subscription:
         except asyncio.CancelledError:
             self._follower.state = SubscriptionState.STOPPED
             self._log.warning(
-                "subscription cancelled; the batch in progress is handed over again on restart",
+                "subscription cancelled; what followed its stored checkpoint is handed over "
+                "again on restart",
                 checkpoint=self._follower.checkpoint,
             )
             current = asyncio.current_task()
@@ -287,8 +304,9 @@ class Subscription:
     async def stop(self, *, timeout: float | None = None) -> None:
         """Stop after the batch in progress, with its checkpoint stored.
 
-        A handler still busy after `timeout` seconds is cancelled: its batch is
-        handed over again on the next run, and `run()` returns (whether it
+        A handler still busy after `timeout` seconds is cancelled: its batch
+        (and what else followed the stored checkpoint) is handed over again
+        on the next run, and `run()` returns (whether it
         runs in the background of `start()` or is awaited directly). Stopping
         never raises the subscription's failure: see `wait()`, `status()` or
         the ``async with`` exit.

@@ -137,7 +137,11 @@ async def test_a_restarted_subscription_resumes_after_its_checkpoint(backend: Ba
 
 
 async def test_a_crash_mid_batch_hands_the_batch_over_again(backend: Backend) -> None:
-    """At-least-once: cancelling the runner mid-batch loses nothing."""
+    """At-least-once: cancelling the runner mid-batch loses nothing.
+
+    With ``checkpoint_interval=0`` every batch stores its checkpoint, so only
+    the batch in progress is handed over again.
+    """
     async with backend.open() as store:
         await append(store, "Account-1", 6)
         handled: list[str] = []
@@ -149,7 +153,9 @@ async def test_a_crash_mid_batch_hands_the_batch_over_again(backend: Backend) ->
                 blocked.set()
                 await asyncio.sleep(3600)
 
-        subscription = subscribe(store, "projection", stuck_on_the_fifth, batch_size=3)
+        subscription = subscribe(
+            store, "projection", stuck_on_the_fifth, batch_size=3, checkpoint_interval=0
+        )
         task = asyncio.create_task(subscription.run())
         await asyncio.wait_for(blocked.wait(), GUARD_S)
         task.cancel()

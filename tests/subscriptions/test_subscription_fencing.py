@@ -66,7 +66,9 @@ async def test_a_runner_behind_another_does_not_take_the_checkpoint_back(
 
     # Not transactional: on memory and SQLite an open checkpoint transaction
     # holds the write lock, so the other runner could not commit meanwhile.
-    subscription = subscribe(store, "projection", slow, batch_size=2)
+    # checkpoint_interval=0: every batch stores its checkpoint, so the fence
+    # shows at the first batch.
+    subscription = subscribe(store, "projection", slow, batch_size=2, checkpoint_interval=0)
     await subscription.start()
     await asyncio.wait_for(entered.wait(), 20)
     # Another runner got further meanwhile (here: its checkpoint, stored directly).
@@ -76,6 +78,35 @@ async def test_a_runner_behind_another_does_not_take_the_checkpoint_back(
     await subscription.stop()
     # Its batch (1, 2) was fenced; it went on after the other runner's 5.
     assert calls == [1, 2, 6]
+    assert await store.load_checkpoint("projection") == positions[5]
+
+
+async def test_a_runner_catching_up_between_checkpoints_does_not_take_the_checkpoint_back(
+    store: EventStore,
+) -> None:
+    """While catching up it stores its checkpoint only now and then: the fence
+    shows at the next store, and what it handled meanwhile counts for nothing."""
+    await append(store, "Account-1", 6)
+    positions = [event.position async for event in store.read_all()]
+    entered = asyncio.Event()
+    release = asyncio.Event()
+    calls: list[int] = []
+
+    async def slow(event: RecordedEvent) -> None:
+        calls.append(event.version)
+        entered.set()
+        await release.wait()
+
+    subscription = subscribe(store, "projection", slow, batch_size=2, checkpoint_interval=60)
+    await subscription.start()
+    await asyncio.wait_for(entered.wait(), 20)
+    await asyncio.wait_for(store.save_checkpoint("projection", positions[4]), 20)
+    release.set()
+    await until(lambda: subscription.checkpoint == positions[5])
+    await subscription.stop()
+    # Its batches up to the live boundary were not stored; that store was
+    # fenced, and it went on after the other runner's 5 (handing 6 over twice).
+    assert calls == [1, 2, 3, 4, 5, 6, 6]
     assert await store.load_checkpoint("projection") == positions[5]
 
 

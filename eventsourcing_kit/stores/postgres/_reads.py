@@ -9,7 +9,6 @@ pool, whatever JSON codecs its owner installed on it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
@@ -53,6 +52,40 @@ def record(row: Any) -> RecordedEvent:
         xid,
         at,
     )
+
+
+# How long a page read ahead for a reader that stopped early may still run
+# before it is cancelled (a server that stopped answering).
+_ABANDON_GRACE = 1.0
+
+
+def _abandon(ahead: asyncio.Future[list[Any]]) -> None:
+    """Drop a page read ahead for a reader that stopped early.
+
+    It is left to finish rather than cancelled: cancelling a statement in
+    flight costs asyncpg a connection of its own to send the cancel request,
+    and the server a process to serve it, many times what the rest of the
+    page query costs; a reader that stops after each page (a subscription
+    reading page by page) would pay that on every page. A statement still
+    running after `_ABANDON_GRACE` is cancelled after all, so that closing
+    the store never waits long for one.
+    """
+    if ahead.done():
+        _discard(ahead)
+        return
+    timer = asyncio.get_running_loop().call_later(_ABANDON_GRACE, ahead.cancel)
+
+    def done(task: asyncio.Future[list[Any]]) -> None:
+        timer.cancel()
+        _discard(task)
+
+    ahead.add_done_callback(done)
+
+
+def _discard(task: asyncio.Future[list[Any]]) -> None:
+    # Retrieved, so that asyncio does not log a failure nobody waits for.
+    if not task.cancelled():
+        task.exception()
 
 
 class Reader:
@@ -210,9 +243,7 @@ class Reader:
             except BaseException:
                 if ahead is not None:
                     # The caller stopped early (or failed): drop the page ahead.
-                    ahead.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await ahead
+                    _abandon(ahead)
                 raise
             if ahead is not None:
                 rows = await ahead
