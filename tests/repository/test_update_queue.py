@@ -1,0 +1,323 @@
+"""Concurrent updates of one aggregate in one repository: queued, run in turn, saved together.
+
+Every test that asks for `store` runs on each backend of the store plugin
+(memory, SQLite, PostgreSQL, DynamoDB), through its `store_factory`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from typing import Any
+from uuid import UUID
+
+import attrs
+import pytest
+from structlog.testing import capture_logs
+
+from eventsourcing_kit import Aggregate, EventStore, NewEvent, Repository
+from eventsourcing_kit.errors import ConfigurationError, UpdateGaveUpError
+from eventsourcing_kit.testing import StoreFactory
+
+WRITERS = 16
+
+
+@attrs.frozen
+class Added:
+    amount: int
+
+
+@attrs.define
+class Tally(Aggregate):
+    event_types = (Added,)
+    total: int = 0
+    history: tuple[int, ...] = ()
+
+    def add(self, amount: int) -> None:
+        if amount <= 0:
+            raise ValueError("amount must be positive")
+        self.record(Added(amount))
+
+    def apply(self, event: object) -> None:
+        match event:
+            case Added(amount=amount):
+                self.total += amount
+                self.history = (*self.history, amount)
+
+
+@attrs.define
+class Opaque(Tally):
+    """A Tally holding a value that is not data: its state cannot be copied through JSON."""
+
+    lock: asyncio.Lock = attrs.field(factory=asyncio.Lock, eq=False)
+
+
+class CountingAppends:
+    """A real store that counts the appends made through it."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self.appends = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def append_events(self, *args: Any, **kwargs: Any) -> Any:
+        self.appends += 1
+        return await self._store.append_events(*args, **kwargs)
+
+
+async def new_tally(repository: Repository[Any], cls: type[Tally] = Tally) -> UUID:
+    tally = cls()
+    tally.add(1)
+    await repository.save(tally)
+    return tally.id
+
+
+def retries(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [line for line in logs if line["event"] == "concurrent write; retrying update"]
+
+
+async def test_concurrent_updates_of_one_aggregate_all_succeed_without_a_retry(
+    store: EventStore,
+) -> None:
+    repository = Repository(Tally, store)
+    tally_id = await new_tally(repository)
+    runs = 0
+
+    def add_one(tally: Tally) -> None:
+        nonlocal runs
+        runs += 1
+        tally.add(1)
+
+    with capture_logs() as logs:
+        await asyncio.gather(*(repository.update(tally_id, add_one) for _ in range(WRITERS)))
+    assert runs == WRITERS  # every command ran once: none lost a race
+    assert retries(logs) == []
+    assert (await repository.load(tally_id)).total == 1 + WRITERS
+
+
+async def test_queued_updates_are_saved_several_to_an_append(store: EventStore) -> None:
+    counting = CountingAppends(store)
+    repository = Repository(Tally, counting)  # type: ignore[arg-type]
+    tally_id = await new_tally(repository)
+    counting.appends = 0
+    await asyncio.gather(*(repository.update(tally_id, lambda t: t.add(1)) for _ in range(WRITERS)))
+    assert counting.appends < WRITERS
+    assert (await repository.load(tally_id)).version == 1 + WRITERS
+
+
+async def test_update_batch_size_bounds_the_commands_of_one_append(store: EventStore) -> None:
+    counting = CountingAppends(store)
+    repository = Repository(Tally, counting, update_batch_size=2)  # type: ignore[arg-type]
+    tally_id = await new_tally(repository)
+    counting.appends = 0
+    await asyncio.gather(*(repository.update(tally_id, lambda t: t.add(1)) for _ in range(6)))
+    assert counting.appends >= 3
+    assert (await repository.load(tally_id)).total == 7
+
+
+async def test_a_raising_command_saves_nothing_and_the_others_commit(store: EventStore) -> None:
+    repository = Repository(Tally, store)
+    tally_id = await new_tally(repository)
+
+    def record_then_refuse(tally: Tally) -> None:
+        tally.add(100)  # recorded and applied, then the command fails
+        tally.total = -1  # and it changed state outside apply, too
+        raise RuntimeError("refused")
+
+    outcomes = await asyncio.gather(
+        repository.update(tally_id, lambda t: t.add(2)),
+        repository.update(tally_id, record_then_refuse),
+        repository.update(tally_id, lambda t: t.add(3)),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[1], RuntimeError)
+    loaded = await repository.load(tally_id)
+    assert loaded.history == (1, 2, 3)
+    assert (loaded.total, loaded.version) == (6, 3)
+    assert [e.data["amount"] async for e in store.read_stream(loaded.stream_id)] == [1, 2, 3]
+
+
+async def test_each_caller_gets_the_aggregate_just_after_its_own_command(
+    store: EventStore,
+) -> None:
+    repository = Repository(Tally, store)
+    tally_id = await new_tally(repository)
+    amounts = list(range(2, 2 + WRITERS))
+    saved = await asyncio.gather(
+        *(repository.update(tally_id, lambda t, n=n: t.add(n)) for n in amounts)
+    )
+    versions = {}
+    for amount, tally in zip(amounts, saved, strict=True):
+        assert tally.history[-1] == amount
+        assert tally.total == sum(tally.history)
+        assert tally.pending_events == []
+        versions[tally.version] = amount
+    assert len({id(tally) for tally in saved}) == WRITERS  # no object is shared
+    stored = {e.version: e.data["amount"] async for e in store.read_stream(saved[0].stream_id)}
+    assert all(stored[version] == amount for version, amount in versions.items())
+
+
+async def test_a_state_that_does_not_copy_is_saved_one_command_at_a_time(
+    store: EventStore,
+) -> None:
+    counting = CountingAppends(store)
+    repository = Repository(Opaque, counting)  # type: ignore[arg-type]
+    tally_id = await new_tally(repository, Opaque)
+    counting.appends = 0
+    saved = await asyncio.gather(
+        *(repository.update(tally_id, lambda t, n=n: t.add(n)) for n in range(2, 6))
+    )
+    assert counting.appends == 4
+    assert [tally.history[-1] for tally in saved] == [2, 3, 4, 5]
+    assert len({id(tally) for tally in saved}) == 4
+
+
+async def test_cancelling_a_queued_caller_drops_its_command_and_no_other(
+    store: EventStore,
+) -> None:
+    repository = Repository(Tally, store)
+    tally_id = await new_tally(repository)
+    release = asyncio.Event()
+    ran: list[int] = []
+
+    async def held(tally: Tally) -> None:
+        await release.wait()  # keeps the aggregate's turn while the others queue
+        tally.add(2)
+
+    def adding(amount: int) -> Any:
+        def command(tally: Tally) -> None:
+            ran.append(amount)
+            tally.add(amount)
+
+        return command
+
+    first = asyncio.create_task(repository.update(tally_id, held))
+    await asyncio.sleep(0.01)
+    cancelled = asyncio.create_task(repository.update(tally_id, adding(100)))
+    kept = asyncio.create_task(repository.update(tally_id, adding(3)))
+    await asyncio.sleep(0.01)
+    cancelled.cancel()
+    release.set()
+    await first
+    await kept
+    assert cancelled.cancelled()
+    assert ran == [3]
+    assert (await repository.load(tally_id)).history == (1, 2, 3)
+
+
+async def test_a_write_from_another_process_still_makes_the_batch_retry(
+    store: EventStore, store_backend: str, store_factory: StoreFactory
+) -> None:
+    repository = Repository(Tally, store, backoff_base=0.001)
+    tally_id = await new_tally(repository)
+    # Another process: its own store object on the same storage where there is one.
+    elsewhere = store if store_backend == "memory" else await store_factory.reopen(store)
+    other = Repository(Tally, elsewhere)
+    runs = 0
+
+    async def beaten_once(tally: Tally) -> None:
+        nonlocal runs
+        runs += 1
+        if runs == 1:
+            await other.update(tally_id, lambda t: t.add(1000))
+        tally.add(2)
+
+    with capture_logs() as logs:
+        saved = await asyncio.gather(
+            repository.update(tally_id, beaten_once),
+            repository.update(tally_id, lambda t: t.add(3)),
+        )
+    assert runs == 2
+    assert len(retries(logs)) == 1
+    assert [tally.history for tally in saved] == [(1, 1000, 2), (1, 1000, 2, 3)]
+
+
+async def test_every_caller_of_a_batch_that_keeps_losing_gives_up_with_its_own_error(
+    store: EventStore,
+) -> None:
+    repository = Repository(Tally, store, max_attempts=3, backoff_base=0.0)
+    tally_id = await new_tally(repository)
+
+    async def always_beaten(tally: Tally) -> None:
+        # Another writer commits between the batch's load and its append.
+        await store.append_events(tally.stream_id, [NewEvent("Added", {"amount": 1})])
+        tally.add(5)
+
+    outcomes = await asyncio.gather(
+        repository.update(tally_id, always_beaten),
+        repository.update(tally_id, lambda t: t.add(7)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(outcome, UpdateGaveUpError) for outcome in outcomes)
+    assert [outcome.attempts for outcome in outcomes] == [3, 3]  # type: ignore[union-attr]
+    assert 7 not in (await repository.load(tally_id)).history
+
+
+async def test_a_batch_across_a_snapshot_boundary_is_snapshotted_at_its_version(
+    store: EventStore,
+) -> None:
+    repository = Repository(Tally, store, snapshot_every=4)
+    tally_id = await new_tally(repository)  # version 1
+    await asyncio.gather(*(repository.update(tally_id, lambda t: t.add(1)) for _ in range(6)))
+    snapshot = await store.load_snapshot(Tally.stream_id_for(tally_id))
+    assert snapshot is not None and snapshot.version == 7
+    loaded = await repository.load_with_info(tally_id)
+    assert (loaded.snapshot_version, loaded.aggregate.total) == (7, 7)
+
+
+async def test_a_queued_command_runs_in_its_callers_context(store: EventStore) -> None:
+    repository = Repository(Tally, store)
+    tally_id = await new_tally(repository)
+    request_id: contextvars.ContextVar[int] = contextvars.ContextVar("request_id")
+    seen: dict[int, int] = {}
+
+    async def caller(number: int) -> None:
+        request_id.set(number)
+
+        async def command(tally: Tally) -> None:
+            await asyncio.sleep(0)
+            seen[number] = request_id.get()
+            tally.add(1)
+
+        await repository.update(tally_id, command)
+
+    await asyncio.gather(*(caller(n) for n in range(4)))
+    assert seen == {n: n for n in range(4)}
+
+
+async def test_an_update_nested_in_a_command_of_the_same_aggregate_does_not_wait_for_itself(
+    store: EventStore,
+) -> None:
+    repository = Repository(Tally, store, max_attempts=2, backoff_base=0.0)
+    tally_id = await new_tally(repository)
+
+    async def nested(tally: Tally) -> None:
+        await repository.update(tally_id, lambda t: t.add(5))
+
+    await asyncio.wait_for(repository.update(tally_id, nested), timeout=10)  # no deadlock
+    assert (await repository.load(tally_id)).history == (1, 5)
+
+
+async def test_queue_updates_false_lets_updates_race_and_retry(store: EventStore) -> None:
+    repository = Repository(Tally, store, queue_updates=False, backoff_base=0.001)
+    tally_id = await new_tally(repository)
+    gate = asyncio.Barrier(2)
+    runs = 0
+
+    async def meet_then_add(tally: Tally) -> None:
+        nonlocal runs
+        runs += 1
+        if runs <= 2:
+            await gate.wait()  # both load the same version
+        tally.add(1)
+
+    await asyncio.gather(*(repository.update(tally_id, meet_then_add) for _ in range(2)))
+    assert runs == 3
+
+
+async def test_update_batch_size_must_be_a_positive_int(store: EventStore) -> None:
+    for wrong in (0, -1, 1.5, True):
+        with pytest.raises(ConfigurationError, match="update_batch_size"):
+            Repository(Tally, store, update_batch_size=wrong)  # type: ignore[arg-type]
