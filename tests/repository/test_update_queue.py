@@ -133,6 +133,9 @@ async def test_a_raising_command_saves_nothing_and_the_others_commit(store: Even
         return_exceptions=True,
     )
     assert isinstance(outcomes[1], RuntimeError)
+    after = outcomes[2]  # the command queued after the one that raised
+    assert isinstance(after, Tally)
+    assert (after.history, after.total, after.version) == ((1, 2, 3), 6, 3)
     loaded = await repository.load(tally_id)
     assert loaded.history == (1, 2, 3)
     assert (loaded.total, loaded.version) == (6, 3)
