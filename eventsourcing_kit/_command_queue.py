@@ -3,13 +3,14 @@
 Optimistic writers of one stream race: of N updates that load the same
 version, one append wins and N - 1 reload and run again, so a hot aggregate
 spends most of its loads and appends on attempts that lose. Within one
-process there is no need to race: a repository queues the `update` calls on
-each aggregate id, and one task (the lane's worker) takes up to
-`batch_size` of them at a time, loads the aggregate once, runs the commands
-one after the other on it, and saves all their events in one append
-expecting the version it loaded. Writers in other processes still race with
-the batch: a `ConcurrencyError` sends the whole batch round again, under
-each caller's own retry bounds.
+process there is no need to race. An `update` that finds its aggregate idle
+in this repository runs alone in its caller's task, as without a queue; the
+`update`s that arrive meanwhile queue behind it, and once it is done one task
+(the lane's worker) takes up to `batch_size` of them at a time, loads the
+aggregate once, runs the commands one after the other on it, and saves all
+their events in one append expecting the version it loaded. Writers in other
+processes still race with the batch: a `ConcurrencyError` sends the whole
+batch round again, under each caller's own retry bounds.
 
 What each caller sees stays what a lone `update` gives it:
 
@@ -92,6 +93,8 @@ class _Lane(Generic[A]):
     """The queue of one aggregate id, and the task that works through it."""
 
     waiting: collections.deque[_Request[A]] = attrs.field(factory=collections.deque)
+    leader: asyncio.Task[Any] | None = None
+    """The caller running its update alone in its own task, found the lane idle."""
     worker: asyncio.Task[None] | None = None
     command_task: asyncio.Task[object] | None = None
     conflicts: int = 0
@@ -113,7 +116,8 @@ class CommandQueue(Generic[A]):
         (the turn is the command's own): it must run on its own.
         """
         lane = self._lanes.get(aggregate_id)
-        return lane is not None and lane.command_task is asyncio.current_task()
+        current = asyncio.current_task()
+        return lane is not None and current in (lane.command_task, lane.leader)
 
     async def submit(
         self,
@@ -122,28 +126,60 @@ class CommandQueue(Generic[A]):
         metadata: Mapping[str, Any] | None,
     ) -> A:
         """Queue `command` for `aggregate_id`; the saved aggregate, or the command's error."""
+        lane = self._lanes.get(aggregate_id)
+        if lane is None:
+            return await self._lead(aggregate_id, command, metadata)
         loop = asyncio.get_running_loop()
         request = _Request(
             command, metadata, contextvars.copy_context(), loop.create_future(), time.monotonic()
         )
-        lane = self._lanes.get(aggregate_id)
-        if lane is None:
-            lane = self._lanes[aggregate_id] = _Lane()
         lane.waiting.append(request)
-        if lane.worker is None:
-            # An empty context: the worker belongs to no caller; each command
-            # runs in its own caller's context.
-            lane.worker = loop.create_task(
-                self._drain(aggregate_id, lane), context=contextvars.Context()
-            )
+        if lane.worker is None and lane.leader is None:
+            self._start_worker(aggregate_id, lane)
         # Cancelling this caller cancels only its future: the worker skips it.
         saved: A = await request.future
         return saved
 
+    async def _lead(
+        self,
+        aggregate_id: UUID,
+        command: Callable[[A], Awaitable[object] | object],
+        metadata: Mapping[str, Any] | None,
+    ) -> A:
+        # Nobody else is updating this aggregate here: the caller updates it
+        # alone, in its own task, exactly as without a queue (no task, no
+        # copy), while the updates arriving meanwhile queue behind it.
+        lane = self._lanes[aggregate_id] = _Lane(leader=asyncio.current_task())
+        try:
+            return await self._repository._update_alone(aggregate_id, command, metadata)
+        finally:
+            # Cancelled or not, hand the queue over: its callers are not ours to fail.
+            lane.leader = None
+            if lane.waiting:
+                self._start_worker(aggregate_id, lane)
+            elif self._lanes.get(aggregate_id) is lane:
+                del self._lanes[aggregate_id]
+
+    def _start_worker(self, aggregate_id: UUID, lane: _Lane[A]) -> None:
+        # An empty context: the worker belongs to no caller; each command runs
+        # in its own caller's context.
+        lane.worker = asyncio.get_running_loop().create_task(
+            self._drain(aggregate_id, lane), context=contextvars.Context()
+        )
+
     async def _drain(self, aggregate_id: UUID, lane: _Lane[A]) -> None:
         batch: list[_Request[A]] = []
         try:
-            while batch := self._take(lane):
+            while True:
+                batch = self._take(lane)
+                if not batch:
+                    # The callers of the batch just saved run first, and those
+                    # that update again join this queue instead of finding it
+                    # gone and going alone, one at a time before the rest.
+                    await asyncio.sleep(0)
+                    batch = self._take(lane)
+                    if not batch:
+                        return
                 await self._run(aggregate_id, lane, batch)
         except BaseException as error:
             # Only a cancelled worker (the event loop closing) or a bug gets

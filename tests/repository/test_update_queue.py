@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -74,7 +75,42 @@ async def new_tally(repository: Repository[Any], cls: type[Tally] = Tally) -> UU
     return tally.id
 
 
-def retries(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+class Held:
+    """An update that keeps the aggregate's turn until released: later updates queue."""
+
+    def __init__(self, repository: Repository[Any], tally_id: UUID) -> None:
+        self._release = asyncio.Event()
+        self.task = asyncio.create_task(repository.update(tally_id, self._held))
+
+    async def _held(self, tally: Tally) -> None:
+        await self._release.wait()
+        tally.add(1)
+
+    async def started(self) -> Held:
+        await asyncio.sleep(0.01)
+        return self
+
+    async def release(self) -> None:
+        self._release.set()
+        await self.task
+
+
+async def behind_a_held_update(
+    repository: Repository[Any], tally_id: UUID, updates: Sequence[Awaitable[Any]]
+) -> list[Any]:
+    """Outcomes of `updates` queued behind a held update (that adds 1): they run in batches.
+
+    Without it, on a store whose calls do not yield (memory), each update
+    would find the aggregate idle and run alone.
+    """
+    held = await Held(repository, tally_id).started()
+    queued = asyncio.gather(*updates, return_exceptions=True)
+    await asyncio.sleep(0.01)
+    await held.release()
+    return await queued
+
+
+def retries(logs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [line for line in logs if line["event"] == "concurrent write; retrying update"]
 
 
@@ -102,9 +138,10 @@ async def test_queued_updates_are_saved_several_to_an_append(store: EventStore) 
     repository = Repository(Tally, counting)  # type: ignore[arg-type]
     tally_id = await new_tally(repository)
     counting.appends = 0
-    await asyncio.gather(*(repository.update(tally_id, lambda t: t.add(1)) for _ in range(WRITERS)))
-    assert counting.appends < WRITERS
-    assert (await repository.load(tally_id)).version == 1 + WRITERS
+    updates = [repository.update(tally_id, lambda t: t.add(1)) for _ in range(WRITERS)]
+    await behind_a_held_update(repository, tally_id, updates)
+    assert counting.appends == 2  # the held update's, then one for all the queued ones
+    assert (await repository.load(tally_id)).version == 2 + WRITERS
 
 
 async def test_update_batch_size_bounds_the_commands_of_one_append(store: EventStore) -> None:
@@ -112,9 +149,10 @@ async def test_update_batch_size_bounds_the_commands_of_one_append(store: EventS
     repository = Repository(Tally, counting, update_batch_size=2)  # type: ignore[arg-type]
     tally_id = await new_tally(repository)
     counting.appends = 0
-    await asyncio.gather(*(repository.update(tally_id, lambda t: t.add(1)) for _ in range(6)))
-    assert counting.appends >= 3
-    assert (await repository.load(tally_id)).total == 7
+    updates = [repository.update(tally_id, lambda t: t.add(1)) for _ in range(6)]
+    await behind_a_held_update(repository, tally_id, updates)
+    assert counting.appends == 1 + 3
+    assert (await repository.load(tally_id)).total == 8
 
 
 async def test_a_raising_command_saves_nothing_and_the_others_commit(store: EventStore) -> None:
@@ -126,20 +164,23 @@ async def test_a_raising_command_saves_nothing_and_the_others_commit(store: Even
         tally.total = -1  # and it changed state outside apply, too
         raise RuntimeError("refused")
 
-    outcomes = await asyncio.gather(
-        repository.update(tally_id, lambda t: t.add(2)),
-        repository.update(tally_id, record_then_refuse),
-        repository.update(tally_id, lambda t: t.add(3)),
-        return_exceptions=True,
+    outcomes = await behind_a_held_update(
+        repository,
+        tally_id,
+        [
+            repository.update(tally_id, lambda t: t.add(2)),
+            repository.update(tally_id, record_then_refuse),
+            repository.update(tally_id, lambda t: t.add(3)),
+        ],
     )
     assert isinstance(outcomes[1], RuntimeError)
     after = outcomes[2]  # the command queued after the one that raised
     assert isinstance(after, Tally)
-    assert (after.history, after.total, after.version) == ((1, 2, 3), 6, 3)
+    assert (after.history, after.total, after.version) == ((1, 1, 2, 3), 7, 4)
     loaded = await repository.load(tally_id)
-    assert loaded.history == (1, 2, 3)
-    assert (loaded.total, loaded.version) == (6, 3)
-    assert [e.data["amount"] async for e in store.read_stream(loaded.stream_id)] == [1, 2, 3]
+    assert loaded.history == (1, 1, 2, 3)
+    assert (loaded.total, loaded.version) == (7, 4)
+    assert [e.data["amount"] async for e in store.read_stream(loaded.stream_id)] == [1, 1, 2, 3]
 
 
 async def test_each_caller_gets_the_aggregate_just_after_its_own_command(
@@ -148,9 +189,8 @@ async def test_each_caller_gets_the_aggregate_just_after_its_own_command(
     repository = Repository(Tally, store)
     tally_id = await new_tally(repository)
     amounts = list(range(2, 2 + WRITERS))
-    saved = await asyncio.gather(
-        *(repository.update(tally_id, lambda t, n=n: t.add(n)) for n in amounts)
-    )
+    updates = [repository.update(tally_id, lambda t, n=n: t.add(n)) for n in amounts]
+    saved = await behind_a_held_update(repository, tally_id, updates)
     versions = {}
     for amount, tally in zip(amounts, saved, strict=True):
         assert tally.history[-1] == amount
@@ -169,10 +209,9 @@ async def test_a_state_that_does_not_copy_is_saved_one_command_at_a_time(
     repository = Repository(Opaque, counting)  # type: ignore[arg-type]
     tally_id = await new_tally(repository, Opaque)
     counting.appends = 0
-    saved = await asyncio.gather(
-        *(repository.update(tally_id, lambda t, n=n: t.add(n)) for n in range(2, 6))
-    )
-    assert counting.appends == 4
+    updates = [repository.update(tally_id, lambda t, n=n: t.add(n)) for n in range(2, 6)]
+    saved = await behind_a_held_update(repository, tally_id, updates)
+    assert counting.appends == 1 + 4  # the held update's, then one per command
     assert [tally.history[-1] for tally in saved] == [2, 3, 4, 5]
     assert len({id(tally) for tally in saved}) == 4
 
@@ -227,14 +266,18 @@ async def test_a_write_from_another_process_still_makes_the_batch_retry(
             await other.update(tally_id, lambda t: t.add(1000))
         tally.add(2)
 
+    held = await Held(repository, tally_id).started()
     with capture_logs() as logs:
-        saved = await asyncio.gather(
-            repository.update(tally_id, beaten_once),
+        batch = asyncio.gather(
+            repository.update(tally_id, beaten_once),  # queued: one batch
             repository.update(tally_id, lambda t: t.add(3)),
         )
+        await asyncio.sleep(0.01)
+        await held.release()
+        saved = await batch
     assert runs == 2
     assert len(retries(logs)) == 1
-    assert [tally.history for tally in saved] == [(1, 1000, 2), (1, 1000, 2, 3)]
+    assert [tally.history for tally in saved] == [(1, 1, 1000, 2), (1, 1, 1000, 2, 3)]
 
 
 async def test_every_caller_of_a_batch_that_keeps_losing_gives_up_with_its_own_error(
@@ -248,11 +291,15 @@ async def test_every_caller_of_a_batch_that_keeps_losing_gives_up_with_its_own_e
         await store.append_events(tally.stream_id, [NewEvent("Added", {"amount": 1})])
         tally.add(5)
 
-    outcomes = await asyncio.gather(
-        repository.update(tally_id, always_beaten),
+    held = await Held(repository, tally_id).started()
+    batch = asyncio.gather(
+        repository.update(tally_id, always_beaten),  # queued: one batch
         repository.update(tally_id, lambda t: t.add(7)),
         return_exceptions=True,
     )
+    await asyncio.sleep(0.01)
+    await held.release()
+    outcomes = await batch
     assert all(isinstance(outcome, UpdateGaveUpError) for outcome in outcomes)
     assert [outcome.attempts for outcome in outcomes] == [3, 3]  # type: ignore[union-attr]
     assert 7 not in (await repository.load(tally_id)).history
@@ -263,11 +310,12 @@ async def test_a_batch_across_a_snapshot_boundary_is_snapshotted_at_its_version(
 ) -> None:
     repository = Repository(Tally, store, snapshot_every=4)
     tally_id = await new_tally(repository)  # version 1
-    await asyncio.gather(*(repository.update(tally_id, lambda t: t.add(1)) for _ in range(6)))
+    updates = [repository.update(tally_id, lambda t: t.add(1)) for _ in range(6)]
+    await behind_a_held_update(repository, tally_id, updates)  # 2, then one batch: 3 to 8
     snapshot = await store.load_snapshot(Tally.stream_id_for(tally_id))
-    assert snapshot is not None and snapshot.version == 7
+    assert snapshot is not None and snapshot.version == 8
     loaded = await repository.load_with_info(tally_id)
-    assert (loaded.snapshot_version, loaded.aggregate.total) == (7, 7)
+    assert (loaded.snapshot_version, loaded.aggregate.total) == (8, 8)
 
 
 async def test_a_queued_command_runs_in_its_callers_context(store: EventStore) -> None:
@@ -299,8 +347,12 @@ async def test_an_update_nested_in_a_command_of_the_same_aggregate_does_not_wait
     async def nested(tally: Tally) -> None:
         await repository.update(tally_id, lambda t: t.add(5))
 
-    await asyncio.wait_for(repository.update(tally_id, nested), timeout=10)  # no deadlock
-    assert (await repository.load(tally_id)).history == (1, 5)
+    held = await Held(repository, tally_id).started()
+    queued = asyncio.create_task(repository.update(tally_id, nested))
+    await asyncio.sleep(0.01)
+    await held.release()
+    await asyncio.wait_for(queued, timeout=10)  # no deadlock
+    assert (await repository.load(tally_id)).history == (1, 1, 5)
 
 
 async def test_queue_updates_false_lets_updates_race_and_retry(store: EventStore) -> None:
@@ -324,3 +376,17 @@ async def test_update_batch_size_must_be_a_positive_int(store: EventStore) -> No
     for wrong in (0, -1, 1.5, True):
         with pytest.raises(ConfigurationError, match="update_batch_size"):
             Repository(Tally, store, update_batch_size=wrong)  # type: ignore[arg-type]
+
+
+async def test_cancelling_the_update_the_others_queued_behind_leaves_them_to_run(
+    store: EventStore,
+) -> None:
+    repository = Repository(Tally, store)
+    tally_id = await new_tally(repository)
+    held = await Held(repository, tally_id).started()
+    queued = asyncio.gather(*(repository.update(tally_id, lambda t: t.add(2)) for _ in range(3)))
+    await asyncio.sleep(0.01)
+    held.task.cancel()
+    saved = await asyncio.wait_for(queued, timeout=10)
+    assert held.task.cancelled()
+    assert [tally.history for tally in saved] == [(1, 2), (1, 2, 2), (1, 2, 2, 2)]
