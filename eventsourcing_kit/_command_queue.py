@@ -209,6 +209,7 @@ class CommandQueue(Generic[A]):
         """One attempt at the batch: load, run each command, one append."""
         repository = self._repository
         ran: list[_Ran[A]] = []
+        appending = False
         try:
             work = await repository.load(aggregate_id)
             base = work.version
@@ -251,13 +252,18 @@ class CommandQueue(Generic[A]):
             stream_id = work.stream_id
             new_events = [event for one in ran for event in one.new_events]
             if new_events:  # else, as `save` with nothing pending: no append
+                appending = True
                 await repository._append_through_store_errors(stream_id, new_events, base)
         except ConcurrencyError as conflict:
             await self._after_conflict(lane, [one.request for one in ran], conflict)
             return
         except Exception as error:
-            # A store error after its own retries: the batch's callers get it.
-            for request in batch:
+            # A store error after its own retries goes to the callers whose
+            # commands it concerns: a failed append to those it carried (the
+            # commands sent back to the queue wait for the next batch), a
+            # failed load to the whole batch.
+            failed = [one.request for one in ran] if appending else batch
+            for request in failed:
                 if not request.future.done():
                     request.future.set_exception(error)
             return

@@ -17,7 +17,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from eventsourcing_kit import Aggregate, EventStore, NewEvent, Repository
-from eventsourcing_kit.errors import ConfigurationError, UpdateGaveUpError
+from eventsourcing_kit.errors import ConfigurationError, StoreUnavailableError, UpdateGaveUpError
 from eventsourcing_kit.testing import StoreFactory
 
 WRITERS = 16
@@ -390,3 +390,34 @@ async def test_cancelling_the_update_the_others_queued_behind_leaves_them_to_run
     saved = await asyncio.wait_for(queued, timeout=10)
     assert held.task.cancelled()
     assert [tally.history for tally in saved] == [(1, 2), (1, 2, 2), (1, 2, 2, 2)]
+
+
+class LosesAReply(CountingAppends):
+    """A real store whose second append (a batch's, in the test) commits, then reports
+    the connection lost."""
+
+    async def append_events(self, *args: Any, **kwargs: Any) -> Any:
+        result = await super().append_events(*args, **kwargs)
+        if self.appends == 2:
+            raise StoreUnavailableError("the connection closed before the reply")
+        return result
+
+
+async def test_a_batch_whose_reply_is_lost_is_written_once_and_runs_no_command_twice(
+    store: EventStore,
+) -> None:
+    tally_id = await new_tally(Repository(Tally, store))
+    losing = LosesAReply(store)
+    repository = Repository(Tally, losing, backoff_base=0.0)  # type: ignore[arg-type]
+    runs = 0
+
+    def add_two(tally: Tally) -> None:
+        nonlocal runs
+        runs += 1
+        tally.add(2)
+
+    updates = [repository.update(tally_id, add_two) for _ in range(3)]
+    saved = await behind_a_held_update(repository, tally_id, updates)
+    assert runs == 3
+    assert [tally.version for tally in saved] == [3, 4, 5]
+    assert (await repository.load(tally_id)).history == (1, 1, 2, 2, 2)
