@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import types
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
@@ -421,3 +422,29 @@ async def test_a_batch_whose_reply_is_lost_is_written_once_and_runs_no_command_t
     assert runs == 3
     assert [tally.version for tally in saved] == [3, 4, 5]
     assert (await repository.load(tally_id)).history == (1, 1, 2, 2, 2)
+
+
+class TakesThreeEventsPerAppend(CountingAppends):
+    """A real store declaring that one append takes at most three events."""
+
+    @property
+    def capabilities(self) -> Any:
+        return types.SimpleNamespace(max_events_per_append=3)
+
+
+async def test_a_batch_never_carries_more_events_than_the_backend_takes_in_one_append(
+    store: EventStore,
+) -> None:
+    counting = TakesThreeEventsPerAppend(store)
+    repository = Repository(Tally, counting)  # type: ignore[arg-type]
+    tally_id = await new_tally(repository)
+    counting.appends = 0
+
+    def add_twice(tally: Tally) -> None:
+        tally.add(2)
+        tally.add(2)
+
+    updates = [repository.update(tally_id, add_twice) for _ in range(4)]
+    saved = await behind_a_held_update(repository, tally_id, updates)
+    assert counting.appends == 1 + 4  # two commands would be four events
+    assert [tally.version for tally in saved] == [4, 6, 8, 10]
