@@ -5,14 +5,16 @@
     .venv/bin/python benchmarks/hot_aggregate.py --backends sqlite
 
 Each writer is a task running COMMANDS `update`s in a row (a deposit each),
-with the repository's defaults (retry on `ConcurrencyError` with jittered
+with the repository's defaults (concurrent updates of one aggregate queued
+and saved up to 32 to an append, retry on `ConcurrencyError` with jittered
 backoff for up to 10 s, a snapshot every 100 events). ``hot``: all 32 update
 one aggregate; ``distinct``: writer i updates aggregate i; ``serial``, the
 ceiling of one aggregate without contention: one writer runs all 32 writers'
 commands on one aggregate, one after the other. Repetitions rotate the
 modes, each on fresh aggregates. Reported: successful
 commands per second, command runs per successful command minus one (the
-retries), and every command that did not complete (none may).
+retries), commands per append (the batches the queue formed), and every
+command that did not complete (none may).
 
 PostgreSQL: a schema of its own (pool of 33 connections: one per writer,
 plus the NOTIFY's), dropped afterwards. SQLite: a file in a temporary
@@ -29,7 +31,7 @@ import secrets
 import statistics
 import tempfile
 import time
-from typing import Any
+from typing import Any, cast
 
 import _context as context
 import _pg_common as common
@@ -43,8 +45,23 @@ WRITERS = 32
 MODES = ("hot", "distinct", "serial")
 
 
+class _CountingAppends:
+    """The store, counting the appends made through it."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self.appends = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def append_events(self, *args: Any, **kwargs: Any) -> Any:
+        self.appends += 1
+        return await self._store.append_events(*args, **kwargs)
+
+
 async def _round(
-    repository: Repository[Counter], mode: str, commands: int
+    repository: Repository[Counter], counting: _CountingAppends, mode: str, commands: int
 ) -> dict[str, float | int]:
     """One repetition of `mode`: WRITERS tasks of `commands` updates each."""
     ids = []
@@ -71,15 +88,18 @@ async def _round(
             except Exception as error:
                 failures.append(repr(error))
 
+    appends_before = counting.appends
     started = time.perf_counter()
     await asyncio.gather(*(writer(w) for w in range(writers)))
     elapsed = time.perf_counter() - started
+    appends = counting.appends - appends_before
     done = WRITERS * commands - len(failures)
     final = [await repository.load(i) for i in ids]
     return {
         "seconds": elapsed,
         "commands_per_s": done / elapsed,
         "retries_per_command": (sum(runs) - WRITERS * commands) / (WRITERS * commands),
+        "commands_per_append": done / max(1, appends),
         "completed": done,
         "failed": len(failures),
         "first_failure": failures[0] if failures else "",
@@ -90,19 +110,21 @@ async def _round(
 async def run_backend(url: str, options: dict[str, Any], repetitions: int, commands: int) -> Any:
     store: EventStore
     async with connect(url, **options) as store:
-        repository = Repository(Counter, store)
+        counting = _CountingAppends(store)
+        repository = Repository(Counter, cast(EventStore, counting))
         # Untimed warm-up: connections opened, statements prepared.
-        await _round(repository, "distinct", 2)
+        await _round(repository, counting, "distinct", 2)
         rounds: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
         for rep in range(repetitions):
             k = rep % len(MODES)
             order = MODES[k:] + MODES[:k]
             for mode in order:
-                rounds[mode].append(await _round(repository, mode, commands))
+                rounds[mode].append(await _round(repository, counting, mode, commands))
                 last = rounds[mode][-1]
                 print(
                     f"  {mode}: {last['commands_per_s']:.0f} commands/s, "
-                    f"{last['retries_per_command']:.2f} retries/command, {last['failed']} failed",
+                    f"{last['retries_per_command']:.2f} retries/command, "
+                    f"{last['commands_per_append']:.1f} commands/append, {last['failed']} failed",
                     flush=True,
                 )
     summary: dict[str, Any] = {}
@@ -111,6 +133,9 @@ async def run_backend(url: str, options: dict[str, Any], repetitions: int, comma
             "commands_per_s_median": round(statistics.median(r["commands_per_s"] for r in runs), 1),
             "retries_per_command_median": round(
                 statistics.median(r["retries_per_command"] for r in runs), 3
+            ),
+            "commands_per_append_median": round(
+                statistics.median(r["commands_per_append"] for r in runs), 2
             ),
             "commands": WRITERS * commands * len(runs),
             "completed": sum(r["completed"] for r in runs),
@@ -181,8 +206,10 @@ def main() -> None:
         quick=args.quick,
         load_before=load_before,
         body={
-            "repository": "Repository(Counter, store) defaults: retry_for=10 s, backoff 5 ms "
-            "base / 100 ms max with full jitter, snapshot_every=100",
+            "repository": "Repository(Counter, store) defaults: queue_updates=True, "
+            "update_batch_size=32, retry_for=10 s, backoff 5 ms base / 100 ms max with full "
+            "jitter, snapshot_every=100",
+            "commands_per_append": "completed commands per append of the round",
             "retries_per_command": "command runs per command minus one",
             **body,
         },

@@ -7,22 +7,22 @@ import inspect
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Generic
+from functools import partial
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import cattrs
 
+from eventsourcing_kit._command_queue import CommandQueue, check_batch_size
 from eventsourcing_kit._loaded import A, Loaded
 from eventsourcing_kit._logging import get_logger
+from eventsourcing_kit._retry import RetryBounds, check_retry_options, through_store_errors
 from eventsourcing_kit.domain import Aggregate, EventRegistry
 from eventsourcing_kit.errors import (
     AggregateNotFound,
     ConcurrencyError,
     ConfigurationError,
     InvalidInputError,
-    StoreUnavailableError,
-    TransientStoreError,
-    UpdateGaveUpError,
 )
 from eventsourcing_kit.serialization import EventCodec, StateCodec, make_converter
 from eventsourcing_kit.stores import (
@@ -34,6 +34,8 @@ from eventsourcing_kit.stores import (
 )
 
 __all__ = ["Loaded", "Repository"]
+
+R = TypeVar("R")
 
 logger = get_logger(__name__)
 
@@ -48,6 +50,9 @@ does not (benchmarks/hot_aggregate.py measures a hot aggregate).
 _STORE_ERROR_ATTEMPTS = 5
 """Saves of the same events after store errors, when `max_attempts` is None."""
 
+DEFAULT_UPDATE_BATCH_SIZE = 32
+"""Queued `update`s of one aggregate saved in one append, at most, by default."""
+
 
 class Repository(Generic[A]):
     """Loads and saves the aggregates of one type through an event store.
@@ -61,6 +66,11 @@ class Repository(Generic[A]):
       passed (None: no deadline) or `max_attempts` runs of the command (None,
       the default: no count), with full jitter (a random pause up to
       ``min(backoff_max, backoff_base * 2 ** attempt)`` seconds).
+    - `queue_updates`, `update_batch_size`: concurrent `update`s of one
+      aggregate in this repository wait in a queue instead of racing, and up
+      to `update_batch_size` of them run on one loaded aggregate and are
+      saved in one append (see `update`). `queue_updates=False`: every
+      `update` loads, runs and saves on its own, and they race.
     - `converter`: the cattrs converter for events and state (default:
       `make_converter()`); register hooks for your own field types on it.
     """
@@ -75,6 +85,8 @@ class Repository(Generic[A]):
         retry_for: float | None = DEFAULT_RETRY_FOR,
         backoff_base: float = 0.005,
         backoff_max: float = 0.1,
+        queue_updates: bool = True,
+        update_batch_size: int = DEFAULT_UPDATE_BATCH_SIZE,
         converter: cattrs.Converter | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -90,20 +102,8 @@ class Repository(Generic[A]):
             raise ConfigurationError(
                 f"snapshot_every must be a positive int, 0 or None, got {snapshot_every!r}"
             )
-        if max_attempts is not None and (
-            isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1
-        ):
-            raise ConfigurationError(
-                f"max_attempts must be an int >= 1 or None, got {max_attempts!r}"
-            )
-        if retry_for is not None and (
-            isinstance(retry_for, bool) or not isinstance(retry_for, int | float) or retry_for <= 0
-        ):
-            raise ConfigurationError(f"retry_for must be seconds > 0 or None, got {retry_for!r}")
-        if max_attempts is None and retry_for is None:
-            raise ConfigurationError(
-                "update needs a bound: give retry_for (seconds) or max_attempts, or both"
-            )
+        check_retry_options(max_attempts=max_attempts, retry_for=retry_for)
+        check_batch_size(update_batch_size)
         if not aggregate_type.event_types:
             raise ConfigurationError(
                 f"{aggregate_type.__qualname__}.event_types is empty: list the event classes "
@@ -120,6 +120,18 @@ class Repository(Generic[A]):
         self.events = EventCodec(EventRegistry(aggregate_type.event_types), converter=converter)
         self.state = StateCodec(aggregate_type, converter)
         self._rng = random.Random() if rng is None else rng
+        self._queue = CommandQueue(self, batch_size=update_batch_size) if queue_updates else None
+
+    @property
+    def _retry_bounds(self) -> RetryBounds:
+        """The bounds and backoff of `update`'s retries, as the options give them now."""
+        return RetryBounds(
+            max_attempts=self.max_attempts,
+            retry_for=self.retry_for,
+            backoff_base=self.backoff_base,
+            backoff_max=self.backoff_max,
+            rng=self._rng,
+        )
 
     async def load(self, aggregate_id: UUID, *, version: int | None = None) -> A:
         """The aggregate's current state, or its state at `version`.
@@ -222,9 +234,22 @@ class Repository(Generic[A]):
         pending = aggregate.pending_events
         if not pending:
             return None
+        new_events = self._encode_events(pending, aggregate.pending_event_ids, metadata)
+        loaded_at = aggregate.version - len(pending)
+        result = await self.store.append_events(
+            aggregate.stream_id, new_events, expected_version=loaded_at
+        )
+        aggregate.mark_saved()
+        await self._snapshot_if_due(aggregate, loaded_at)
+        return result
+
+    def _encode_events(
+        self, events: list[object], event_ids: list[UUID], metadata: Mapping[str, Any] | None
+    ) -> list[NewEvent]:
+        """Recorded events as the store takes them, with `metadata` on each."""
         extra = dict(metadata or {})
         new_events = []
-        for event, event_id in zip(pending, aggregate.pending_event_ids, strict=True):
+        for event, event_id in zip(events, event_ids, strict=True):
             encoded = self.events.encode(event)
             new_events.append(
                 NewEvent(
@@ -234,18 +259,17 @@ class Repository(Generic[A]):
                     event_id=event_id,
                 )
             )
-        loaded_at = aggregate.version - len(pending)
-        result = await self.store.append_events(
-            aggregate.stream_id, new_events, expected_version=loaded_at
-        )
-        aggregate.mark_saved()
-        if self._snapshot_due(loaded_at, aggregate.version):
-            await self._snapshot(aggregate)
-        return result
+        return new_events
 
-    def _snapshot_due(self, before: int, after: int) -> bool:
+    async def _snapshot_if_due(self, aggregate: A, before: int) -> None:
+        """Snapshot `aggregate` if saving it from version `before` crossed a multiple.
+
+        A batch that crosses the multiple, however far, is snapshotted at its
+        own last version; a failed snapshot is logged, never raised.
+        """
         every = self.snapshot_every
-        return every is not None and before // every != after // every
+        if every is not None and before // every != aggregate.version // every:
+            await self._snapshot(aggregate)
 
     async def _snapshot(self, aggregate: A) -> None:
         try:
@@ -277,16 +301,36 @@ class Repository(Generic[A]):
     ) -> A:
         """Load, run `command` on the aggregate, save; again on a concurrent write.
 
-        On `ConcurrencyError` the aggregate is reloaded and the command run
-        again on the fresh state, with jittered backoff, until `retry_for`
-        seconds have passed or `max_attempts` runs (whichever bound is set
-        and comes first); then `UpdateGaveUpError` (a `ConcurrencyError`)
-        says how many attempts were made over how long. On a store error
-        that may pass (`TransientStoreError`, `StoreUnavailableError`) the
-        same events are saved again under the same ids, so an append whose
-        reply was lost is not written twice. Exceptions raised by the command
-        itself (domain errors) are not retried. Returns the saved aggregate.
+        Concurrent updates of one aggregate through this repository are
+        queued (unless `queue_updates=False`) and run one after the other,
+        each on the state the previous one left, up to `update_batch_size`
+        of them on one loaded aggregate and saved in one append. Each caller
+        still gets its own outcome: the aggregate in the state just after its
+        command, or the exception its command raised, with none of that
+        command's events saved. Cancelling a caller whose command has not
+        run yet removes it from the queue.
+
+        On `ConcurrencyError` (a writer elsewhere saved first) the aggregate is
+        reloaded and the command run again on the fresh state, with jittered
+        backoff, until `retry_for` seconds have passed since the call or
+        `max_attempts` runs (whichever bound is set and comes first); then
+        `UpdateGaveUpError` (a `ConcurrencyError`) says how many attempts were
+        made over how long. On a store error that may pass
+        (`TransientStoreError`, `StoreUnavailableError`) the same events are
+        saved again under the same ids, so an append whose reply was lost is
+        not written twice. Exceptions raised by the command itself (domain
+        errors) are not retried. Returns the saved aggregate.
         """
+        if self._queue is None or self._queue.runs_inside(aggregate_id):
+            return await self._update_alone(aggregate_id, command, metadata)
+        return await self._queue.submit(aggregate_id, command, metadata)
+
+    async def _update_alone(
+        self,
+        aggregate_id: UUID,
+        command: Callable[[A], Awaitable[object] | object],
+        metadata: Mapping[str, Any] | None,
+    ) -> A:
         started = time.monotonic()
         attempt = 0
         while True:
@@ -296,11 +340,14 @@ class Repository(Generic[A]):
             if inspect.isawaitable(outcome):
                 await outcome
             try:
-                await self._save_through_store_errors(aggregate, metadata)
+                await self._through_store_errors(
+                    aggregate.stream_id, partial(self.save, aggregate, metadata=metadata)
+                )
             except ConcurrencyError as conflict:
-                pause = self._pause(attempt)
-                if self._out_of_budget(attempt, time.monotonic() - started + pause):
-                    raise self._gave_up(conflict, attempt, started) from conflict
+                bounds = self._retry_bounds
+                pause = bounds.pause(attempt)
+                if bounds.out_of_budget(attempt, time.monotonic() - started + pause):
+                    raise bounds.gave_up(conflict, attempt, started) from conflict
                 logger.info(
                     "concurrent write; retrying update",
                     stream_id=conflict.stream_id,
@@ -313,62 +360,20 @@ class Repository(Generic[A]):
             else:
                 return aggregate
 
-    def _out_of_budget(self, attempts: int, elapsed_after_pause: float) -> bool:
-        # The deadline counts the pause before the next attempt: sleeping
-        # past it only to give up later would waste the caller's time.
-        if self.max_attempts is not None and attempts >= self.max_attempts:
-            return True
-        return self.retry_for is not None and elapsed_after_pause >= self.retry_for
-
-    def _gave_up(
-        self, conflict: ConcurrencyError, attempts: int, started: float
-    ) -> UpdateGaveUpError:
-        elapsed = time.monotonic() - started
-        logger.warning(
-            "update gave up after concurrent writes",
-            stream_id=conflict.stream_id,
-            attempts=attempts,
-            elapsed_s=round(elapsed, 3),
-            retry_for=self.retry_for,
-            max_attempts=self.max_attempts,
-        )
-        return UpdateGaveUpError(
-            conflict.stream_id,
-            expected=conflict.expected,
-            actual=conflict.actual,
-            attempts=attempts,
-            elapsed=elapsed,
-            retry_for=self.retry_for,
-            max_attempts=self.max_attempts,
+    async def _append_through_store_errors(
+        self, stream_id: str, new_events: list[NewEvent], expected_version: int
+    ) -> AppendResult:
+        """Append, and again with the same events after a store error that may pass."""
+        return await self._through_store_errors(
+            stream_id,
+            lambda: self.store.append_events(
+                stream_id, new_events, expected_version=expected_version
+            ),
         )
 
-    async def _save_through_store_errors(
-        self, aggregate: A, metadata: Mapping[str, Any] | None
-    ) -> None:
-        # A store error may hide an append that committed before its reply was
-        # lost. Saving the same aggregate again sends the same event ids, which
-        # the store recognises as that append: it is written once either way.
+    async def _through_store_errors(self, stream_id: str, append: Callable[[], Awaitable[R]]) -> R:
         attempts = self.max_attempts or _STORE_ERROR_ATTEMPTS
-        for attempt in range(1, attempts + 1):
-            try:
-                await self.save(aggregate, metadata=metadata)
-            except (TransientStoreError, StoreUnavailableError) as error:
-                if attempt == attempts:
-                    raise
-                pause = self._pause(attempt)
-                logger.info(
-                    "store error; saving again with the same event ids",
-                    stream_id=aggregate.stream_id,
-                    attempt=attempt,
-                    error=repr(error),
-                    pause_ms=round(pause * 1000, 3),
-                )
-                await asyncio.sleep(pause)
-            else:
-                return
-
-    def _pause(self, attempt: int) -> float:
-        return self._rng.uniform(0, min(self.backoff_max, self.backoff_base * 2**attempt))
+        return await through_store_errors(self._retry_bounds, attempts, stream_id, append)
 
 
 def _check_version(version: object) -> int:

@@ -1,10 +1,15 @@
 """Concurrent `Repository.update` calls never lose a command nor apply one twice.
 
-Each drawn plan starts several updates at once on a few aggregates; every
-command yields to the event loop a drawn number of times before and during
-its run, so that loads and saves interleave in many orders (and, on
-PostgreSQL, really race on a connection pool). Afterwards every command's
-event is in its aggregate's stream exactly once, at gap-free versions.
+Each drawn plan starts several updates at once on a few aggregates, through
+two repositories on one store (two processes: each queues its own updates of
+an aggregate and saves them in batches, and the two race), with a drawn
+batch size, or with queueing off; every command yields to the event loop a
+drawn number of times before and during its run, so that loads and saves
+interleave in many orders (and, on PostgreSQL, really race on a connection
+pool), and some commands raise after recording their event. Afterwards every
+command that returned has its event in its aggregate's stream exactly once,
+at gap-free versions, no command that raised has, and each caller got the
+aggregate just after its own command.
 """
 
 from __future__ import annotations
@@ -60,6 +65,8 @@ class Step:
     target: int
     yields_before: int
     yields_inside: int
+    repository: int
+    raises: bool
 
 
 plans = st.integers(min_value=1, max_value=3).flatmap(
@@ -71,6 +78,8 @@ plans = st.integers(min_value=1, max_value=3).flatmap(
                 target=st.integers(0, aggregates - 1),
                 yields_before=st.integers(0, 3),
                 yields_inside=st.integers(0, 3),
+                repository=st.integers(0, 1),
+                raises=st.booleans(),
             ),
             min_size=2,
             max_size=10,
@@ -78,26 +87,42 @@ plans = st.integers(min_value=1, max_value=3).flatmap(
         # A seed, not st.randoms(): how many pauses the retries draw depends on
         # timing, and Hypothesis needs the same draws when it replays a case.
         st.integers(min_value=0, max_value=2**32 - 1).map(random.Random),
+        # The most commands saved in one append; None: no queue, every update races.
+        st.sampled_from([None, 1, 2, 3, 32]),
     )
 )
 
 OpenStore = Callable[[], Awaitable[EventStore]]
 
 
+class Refused(Exception):
+    """The domain error of a command drawn to raise."""
+
+
 async def run_plan(
-    store: EventStore, aggregates: int, steps: list[Step], rng: random.Random
+    store: EventStore,
+    aggregates: int,
+    steps: list[Step],
+    rng: random.Random,
+    batch_size: int | None,
 ) -> None:
-    repository = Repository(
-        Tally,
-        store,
-        snapshot_every=2,
-        # Every failed attempt means another command was saved, so this many
-        # attempts always suffice; the backoff stays short to keep tests fast.
-        max_attempts=len(steps) + 1,
-        backoff_base=0.0001,
-        backoff_max=0.001,
-        rng=rng,
-    )
+    repositories = [
+        Repository(
+            Tally,
+            store,
+            snapshot_every=2,
+            # Every failed attempt means another command was saved, so this many
+            # attempts always suffice; the backoff stays short to keep tests fast.
+            max_attempts=len(steps) + 1,
+            backoff_base=0.0001,
+            backoff_max=0.001,
+            rng=rng,
+            queue_updates=batch_size is not None,
+            update_batch_size=batch_size or 1,
+        )
+        for _ in range(2)
+    ]
+    repository = repositories[0]
     ids: list[UUID] = []
     for _ in range(aggregates):
         tally = Tally()
@@ -113,15 +138,26 @@ async def run_plan(
             tally.record(Applied(number))
             for _ in range(step.yields_inside):
                 await asyncio.sleep(0)
+            if step.raises:
+                raise Refused(number)
 
-        saved = await repository.update(ids[step.target], command)
+        updating = repositories[step.repository].update(ids[step.target], command)
+        if step.raises:
+            with pytest.raises(Refused):
+                await updating
+            return
+        saved = await updating
         assert saved.applied.count(number) == 1
+        assert saved.applied[-1] == number  # the state just after its own command
+        assert saved.version == len(saved.applied) + 1
 
     await asyncio.gather(*(update(number, step) for number, step in enumerate(steps)))
 
     plain = Repository(Tally, store, snapshot_every=None)
     for target, aggregate_id in enumerate(ids):
-        wanted = sorted(n for n, step in enumerate(steps) if step.target == target)
+        wanted = sorted(
+            n for n, step in enumerate(steps) if step.target == target and not step.raises
+        )
         for loader in (repository, plain):
             tally = await loader.load(aggregate_id)
             duplicates = [n for n, count in Counter(tally.applied).items() if count > 1]
@@ -134,13 +170,13 @@ async def run_plan(
 
 def check_no_lost_update(open_store: OpenStore) -> Callable[..., None]:
     @given(plan=plans)
-    def property_holds(plan: tuple[int, list[Step], random.Random]) -> None:
-        aggregates, steps, rng = plan
+    def property_holds(plan: tuple[int, list[Step], random.Random, int | None]) -> None:
+        aggregates, steps, rng, batch_size = plan
 
         async def scenario() -> None:
             store = await open_store()
             try:
-                await run_plan(store, aggregates, steps, rng)
+                await run_plan(store, aggregates, steps, rng, batch_size)
             finally:
                 await store.close()
 

@@ -230,6 +230,9 @@ async def test_update_reruns_the_command_on_fresh_state_after_a_concurrent_write
     store: EventStore,
 ) -> None:
     repository = Repository(Counter, store, rng=random.Random(1))
+    # A second repository: a writer elsewhere (one repository queues its own
+    # updates of an aggregate instead of letting them race).
+    elsewhere = Repository(Counter, store, rng=random.Random(2))
     counter = counter_with(1)
     await repository.save(counter)
     runs: list[int] = []
@@ -246,7 +249,7 @@ async def test_update_reruns_the_command_on_fresh_state_after_a_concurrent_write
 
     with capture_logs() as logs:
         await asyncio.gather(
-            repository.update(counter.id, adding(10)), repository.update(counter.id, adding(100))
+            repository.update(counter.id, adding(10)), elsewhere.update(counter.id, adding(100))
         )
     loaded = await repository.load(counter.id)
     assert loaded.total == 111
