@@ -10,6 +10,7 @@ from eventsourcing_kit.errors import (
     CheckpointFencedError,
     EventSourcingError,
     StoreUnavailableError,
+    SubscriptionError,
     TransientStoreError,
 )
 from eventsourcing_kit.stores import EventStore, Position
@@ -260,6 +261,30 @@ class Follower:
         self._delivery.forget_pending(checkpoint)
         self._log.info("subscription reloaded its checkpoint", checkpoint=checkpoint)
         return checkpoint
+
+    async def read_back_checkpoint(self) -> None:
+        """Read the stored checkpoint back after a handler failed for good.
+
+        A batch that failed part way stored the checkpoint of the events
+        handled before the failure, which the loop only learns of when a
+        batch completes: read back, `checkpoint` tells where a restart resumes.
+        """
+        try:
+            self.checkpoint = await self._store.load_checkpoint(self._id)
+        except EventSourcingError as error:  # the stop line is still logged, with what is known
+            self._log.warning("subscription checkpoint not read back", error=repr(error))
+
+    def abandon_resets(self) -> None:
+        """Fail the `reset()` calls still waiting: the loop ended before it could run them."""
+        waiters, self.resets = self.resets, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(
+                    SubscriptionError(
+                        f"subscription {self._id!r} stopped before it could reset; "
+                        "call reset() again"
+                    )
+                )
 
     async def _initial_checkpoint(self) -> Position | None:
         checkpoint = await self._store.load_checkpoint(self._id)

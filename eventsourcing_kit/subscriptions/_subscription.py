@@ -9,11 +9,7 @@ from typing import Any, Self
 from uuid import UUID
 
 from eventsourcing_kit._logging import get_logger
-from eventsourcing_kit.errors import (
-    EventSourcingError,
-    HandlerError,
-    SubscriptionError,
-)
+from eventsourcing_kit.errors import HandlerError, SubscriptionError
 from eventsourcing_kit.stores import EventStore, Position
 from eventsourcing_kit.subscriptions._delivery import Delivery, Interrupted
 from eventsourcing_kit.subscriptions._follower import Follower
@@ -236,7 +232,7 @@ class Subscription:
             self._failure = error
             self._delivery.last_error = repr(error)
             if isinstance(error, HandlerError):
-                await self._reload_checkpoint()
+                await self._follower.read_back_checkpoint()
             else:
                 self._log.error("subscription failed", error=repr(error))
             raise
@@ -248,15 +244,7 @@ class Subscription:
             self._finished.set()
             self._stopping.clear()
             self._wakeup.clear()
-            for waiter in self._follower.resets:
-                if not waiter.done():
-                    waiter.set_exception(
-                        SubscriptionError(
-                            f"subscription {self._id!r} stopped before it could reset; "
-                            "call reset() again"
-                        )
-                    )
-            self._follower.resets.clear()
+            self._follower.abandon_resets()
             self._log.info(
                 "subscription stopped",
                 state=self._follower.state.value,
@@ -264,16 +252,6 @@ class Subscription:
                 handled=self._delivery.handled,
                 parked=self._delivery.parked,
             )
-
-    async def _reload_checkpoint(self) -> None:
-        # A batch that failed part way stored the checkpoint of the events
-        # handled before the failure, which the loop only learns of when a
-        # batch completes: read it back, so that the stop line and
-        # `checkpoint` tell where a restart resumes.
-        try:
-            self._follower.checkpoint = await self._store.load_checkpoint(self._id)
-        except EventSourcingError as error:  # the line is still logged, with what is known
-            self._log.warning("subscription checkpoint not read back", error=repr(error))
 
     async def _body(self) -> None:
         if self._leasing is None:
