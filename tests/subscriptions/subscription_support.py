@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from eventsourcing_kit import EventStore, NewEvent
+from eventsourcing_kit import EventStore, NewEvent, RecordedEvent
 from eventsourcing_kit.subscriptions import HandlerContext, RetryPolicy
 from eventsourcing_kit.testing import StoreFactory
 from eventsourcing_kit.testing.dynamodb_local import DYNAMODB_DEFAULTS
@@ -131,6 +131,13 @@ async def append(
     """Append `count` events to `stream_id`, one append each."""
     for _ in range(count):
         await store.append_events(stream_id, [NewEvent(event_type, {"n": secrets.randbelow(10)})])
+
+
+class Versions(list[int]):
+    """A handler that records the version of each event handed to it, in order."""
+
+    async def __call__(self, event: RecordedEvent) -> None:
+        self.append(event.version)
 
 
 async def until(condition: Callable[[], bool]) -> None:

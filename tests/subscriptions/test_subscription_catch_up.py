@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from subscription_support import GUARD_S, NO_WAIT, Backend, append, until
+from subscription_support import GUARD_S, NO_WAIT, Backend, Versions, append, until
 
 from eventsourcing_kit import EventStore, RecordedEvent, RetryPolicy, subscribe
 from eventsourcing_kit.errors import (
@@ -89,12 +89,9 @@ async def test_a_cancel_mid_catch_up_hands_over_again_what_followed_the_stored_c
         # let alone past the events read ahead.
         assert await store.load_checkpoint("projection") is None
     async with backend.open() as store:
-        again: list[int] = []
+        again = Versions()
 
-        async def collect(event: RecordedEvent) -> None:
-            again.append(event.version)
-
-        async with subscribe(store, "projection", collect, batch_size=3):
+        async with subscribe(store, "projection", again, batch_size=3):
             await until(lambda: len(again) == 12)
     assert handled == list(range(1, 9))
     assert again == list(range(1, 13))
@@ -152,12 +149,9 @@ async def test_a_handler_failing_for_good_mid_page_stores_the_checkpoint_before_
             await asyncio.wait_for(subscription.run(), GUARD_S)
         assert await store.load_checkpoint("projection") == positions[9]
     async with backend.open() as store:
-        again: list[int] = []
+        again = Versions()
 
-        async def collect(event: RecordedEvent) -> None:
-            again.append(event.version)
-
-        async with subscribe(store, "projection", collect, batch_size=4):
+        async with subscribe(store, "projection", again, batch_size=4):
             await until(lambda: len(again) == 20)
     assert again == list(range(11, 31))
 
@@ -252,15 +246,12 @@ class FailsOneRead(MemoryDriver):
 async def test_a_failed_read_mid_catch_up_hands_nothing_over_again() -> None:
     async with EventStore(FailsOneRead(failing=2)) as store:
         await append(store, "Account-1", 20)
-        handled: list[int] = []
-
-        async def collect(event: RecordedEvent) -> None:
-            handled.append(event.version)
+        handled = Versions()
 
         subscription = subscribe(
             store,
             "projection",
-            collect,
+            handled,
             batch_size=2,
             max_page_size=4,
             checkpoint_interval=NEVER,
@@ -277,12 +268,9 @@ async def test_the_reader_stops_at_the_live_boundary_and_live_events_follow(
     store: EventStore,
 ) -> None:
     await append(store, "Account-1", 10)
-    handled: list[int] = []
+    handled = Versions()
 
-    async def collect(event: RecordedEvent) -> None:
-        handled.append(event.version)
-
-    subscription = subscribe(store, "projection", collect, batch_size=3, checkpoint_interval=NEVER)
+    subscription = subscribe(store, "projection", handled, batch_size=3, checkpoint_interval=NEVER)
     async with subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE and len(handled) == 10)
         # At the live boundary the checkpoint is stored, interval or not.
@@ -298,15 +286,12 @@ async def test_a_live_batch_stores_its_checkpoint_at_once(
     backend: Backend, store: EventStore
 ) -> None:
     await append(store, "Account-1", 3)
-    handled: list[int] = []
-
-    async def collect(event: RecordedEvent) -> None:
-        handled.append(event.version)
+    handled = Versions()
 
     subscription = subscribe(
         store,
         "projection",
-        collect,
+        handled,
         batch_size=3,
         checkpoint_interval=NEVER,
         poll_interval=no_polling(backend),
@@ -333,12 +318,9 @@ async def test_pages_grow_while_full_up_to_max_page_size_and_shrink_when_live(
         return read_all(**options)
 
     monkeypatch.setattr(store, "read_all", recording)
-    handled: list[int] = []
+    handled = Versions()
 
-    async def collect(event: RecordedEvent) -> None:
-        handled.append(event.version)
-
-    subscription = subscribe(store, "projection", collect, batch_size=2, max_page_size=8)
+    subscription = subscribe(store, "projection", handled, batch_size=2, max_page_size=8)
     async with subscription:
         await until(lambda: subscription.state is SubscriptionState.LIVE and len(handled) == 40)
         await append(store, "Account-1", 1)
