@@ -13,6 +13,7 @@ from uuid import uuid4
 
 import attrs
 import pytest
+from repository_support import Added, Counter
 from structlog.testing import capture_logs
 
 from eventsourcing_kit import (
@@ -30,29 +31,6 @@ from eventsourcing_kit.errors import (
     StoreUnavailableError,
     UnknownEventTypeError,
 )
-
-
-@attrs.frozen
-class Added:
-    amount: int
-
-
-@attrs.define
-class Counter(Aggregate):
-    event_types = (Added,)
-    total: int = 0
-    history: tuple[int, ...] = ()
-
-    def add(self, amount: int) -> None:
-        if amount <= 0:
-            raise ValueError("amount must be positive")
-        self.record(Added(amount))
-
-    def apply(self, event: object) -> None:
-        match event:
-            case Added(amount=amount):
-                self.total += amount
-                self.history = (*self.history, amount)
 
 
 def counter_with(*amounts: int) -> Counter:

@@ -15,41 +15,19 @@ from uuid import UUID
 
 import attrs
 import pytest
+from repository_support import Counter
 from structlog.testing import capture_logs
 
-from eventsourcing_kit import Aggregate, EventStore, NewEvent, Repository
+from eventsourcing_kit import EventStore, NewEvent, Repository
 from eventsourcing_kit.errors import ConfigurationError, StoreUnavailableError, UpdateGaveUpError
 from eventsourcing_kit.testing import StoreFactory
 
 WRITERS = 16
 
 
-@attrs.frozen
-class Added:
-    amount: int
-
-
 @attrs.define
-class Tally(Aggregate):
-    event_types = (Added,)
-    total: int = 0
-    history: tuple[int, ...] = ()
-
-    def add(self, amount: int) -> None:
-        if amount <= 0:
-            raise ValueError("amount must be positive")
-        self.record(Added(amount))
-
-    def apply(self, event: object) -> None:
-        match event:
-            case Added(amount=amount):
-                self.total += amount
-                self.history = (*self.history, amount)
-
-
-@attrs.define
-class Opaque(Tally):
-    """A Tally holding a value that is not data: its state cannot be copied through JSON."""
+class Opaque(Counter):
+    """A Counter holding a value that is not data: its state cannot be copied through JSON."""
 
     lock: asyncio.Lock = attrs.field(factory=asyncio.Lock, eq=False)
 
@@ -69,7 +47,7 @@ class CountingAppends:
         return await self._store.append_events(*args, **kwargs)
 
 
-async def new_tally(repository: Repository[Any], cls: type[Tally] = Tally) -> UUID:
+async def new_tally(repository: Repository[Any], cls: type[Counter] = Counter) -> UUID:
     tally = cls()
     tally.add(1)
     await repository.save(tally)
@@ -83,7 +61,7 @@ class Held:
         self._release = asyncio.Event()
         self.task = asyncio.create_task(repository.update(tally_id, self._held))
 
-    async def _held(self, tally: Tally) -> None:
+    async def _held(self, tally: Counter) -> None:
         await self._release.wait()
         tally.add(1)
 
@@ -118,11 +96,11 @@ def retries(logs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 async def test_concurrent_updates_of_one_aggregate_all_succeed_without_a_retry(
     store: EventStore,
 ) -> None:
-    repository = Repository(Tally, store)
+    repository = Repository(Counter, store)
     tally_id = await new_tally(repository)
     runs = 0
 
-    def add_one(tally: Tally) -> None:
+    def add_one(tally: Counter) -> None:
         nonlocal runs
         runs += 1
         tally.add(1)
@@ -136,7 +114,7 @@ async def test_concurrent_updates_of_one_aggregate_all_succeed_without_a_retry(
 
 async def test_queued_updates_are_saved_several_to_an_append(store: EventStore) -> None:
     counting = CountingAppends(store)
-    repository = Repository(Tally, counting)  # type: ignore[arg-type]
+    repository = Repository(Counter, counting)  # type: ignore[arg-type]
     tally_id = await new_tally(repository)
     counting.appends = 0
     updates = [repository.update(tally_id, lambda t: t.add(1)) for _ in range(WRITERS)]
@@ -147,7 +125,7 @@ async def test_queued_updates_are_saved_several_to_an_append(store: EventStore) 
 
 async def test_update_batch_size_bounds_the_commands_of_one_append(store: EventStore) -> None:
     counting = CountingAppends(store)
-    repository = Repository(Tally, counting, update_batch_size=2)  # type: ignore[arg-type]
+    repository = Repository(Counter, counting, update_batch_size=2)  # type: ignore[arg-type]
     tally_id = await new_tally(repository)
     counting.appends = 0
     updates = [repository.update(tally_id, lambda t: t.add(1)) for _ in range(6)]
@@ -157,10 +135,10 @@ async def test_update_batch_size_bounds_the_commands_of_one_append(store: EventS
 
 
 async def test_a_raising_command_saves_nothing_and_the_others_commit(store: EventStore) -> None:
-    repository = Repository(Tally, store)
+    repository = Repository(Counter, store)
     tally_id = await new_tally(repository)
 
-    def record_then_refuse(tally: Tally) -> None:
+    def record_then_refuse(tally: Counter) -> None:
         tally.add(100)  # recorded and applied, then the command fails
         tally.total = -1  # and it changed state outside apply, too
         raise RuntimeError("refused")
@@ -176,7 +154,7 @@ async def test_a_raising_command_saves_nothing_and_the_others_commit(store: Even
     )
     assert isinstance(outcomes[1], RuntimeError)
     after = outcomes[2]  # the command queued after the one that raised
-    assert isinstance(after, Tally)
+    assert isinstance(after, Counter)
     assert (after.history, after.total, after.version) == ((1, 1, 2, 3), 7, 4)
     loaded = await repository.load(tally_id)
     assert loaded.history == (1, 1, 2, 3)
@@ -187,7 +165,7 @@ async def test_a_raising_command_saves_nothing_and_the_others_commit(store: Even
 async def test_each_caller_gets_the_aggregate_just_after_its_own_command(
     store: EventStore,
 ) -> None:
-    repository = Repository(Tally, store)
+    repository = Repository(Counter, store)
     tally_id = await new_tally(repository)
     amounts = list(range(2, 2 + WRITERS))
     updates = [repository.update(tally_id, lambda t, n=n: t.add(n)) for n in amounts]
@@ -220,17 +198,17 @@ async def test_a_state_that_does_not_copy_is_saved_one_command_at_a_time(
 async def test_cancelling_a_queued_caller_drops_its_command_and_no_other(
     store: EventStore,
 ) -> None:
-    repository = Repository(Tally, store)
+    repository = Repository(Counter, store)
     tally_id = await new_tally(repository)
     release = asyncio.Event()
     ran: list[int] = []
 
-    async def held(tally: Tally) -> None:
+    async def held(tally: Counter) -> None:
         await release.wait()  # keeps the aggregate's turn while the others queue
         tally.add(2)
 
     def adding(amount: int) -> Any:
-        def command(tally: Tally) -> None:
+        def command(tally: Counter) -> None:
             ran.append(amount)
             tally.add(amount)
 
@@ -253,14 +231,14 @@ async def test_cancelling_a_queued_caller_drops_its_command_and_no_other(
 async def test_a_write_from_another_process_still_makes_the_batch_retry(
     store: EventStore, store_backend: str, store_factory: StoreFactory
 ) -> None:
-    repository = Repository(Tally, store, backoff_base=0.001)
+    repository = Repository(Counter, store, backoff_base=0.001)
     tally_id = await new_tally(repository)
     # Another process: its own store object on the same storage where there is one.
     elsewhere = store if store_backend == "memory" else await store_factory.reopen(store)
-    other = Repository(Tally, elsewhere)
+    other = Repository(Counter, elsewhere)
     runs = 0
 
-    async def beaten_once(tally: Tally) -> None:
+    async def beaten_once(tally: Counter) -> None:
         nonlocal runs
         runs += 1
         if runs == 1:
@@ -284,10 +262,10 @@ async def test_a_write_from_another_process_still_makes_the_batch_retry(
 async def test_every_caller_of_a_batch_that_keeps_losing_gives_up_with_its_own_error(
     store: EventStore,
 ) -> None:
-    repository = Repository(Tally, store, max_attempts=3, backoff_base=0.0)
+    repository = Repository(Counter, store, max_attempts=3, backoff_base=0.0)
     tally_id = await new_tally(repository)
 
-    async def always_beaten(tally: Tally) -> None:
+    async def always_beaten(tally: Counter) -> None:
         # Another writer commits between the batch's load and its append.
         await store.append_events(tally.stream_id, [NewEvent("Added", {"amount": 1})])
         tally.add(5)
@@ -309,18 +287,18 @@ async def test_every_caller_of_a_batch_that_keeps_losing_gives_up_with_its_own_e
 async def test_a_batch_across_a_snapshot_boundary_is_snapshotted_at_its_version(
     store: EventStore,
 ) -> None:
-    repository = Repository(Tally, store, snapshot_every=4)
+    repository = Repository(Counter, store, snapshot_every=4)
     tally_id = await new_tally(repository)  # version 1
     updates = [repository.update(tally_id, lambda t: t.add(1)) for _ in range(6)]
     await behind_a_held_update(repository, tally_id, updates)  # 2, then one batch: 3 to 8
-    snapshot = await store.load_snapshot(Tally.stream_id_for(tally_id))
+    snapshot = await store.load_snapshot(Counter.stream_id_for(tally_id))
     assert snapshot is not None and snapshot.version == 8
     loaded = await repository.load_with_info(tally_id)
     assert (loaded.snapshot_version, loaded.aggregate.total) == (8, 8)
 
 
 async def test_a_queued_command_runs_in_its_callers_context(store: EventStore) -> None:
-    repository = Repository(Tally, store)
+    repository = Repository(Counter, store)
     tally_id = await new_tally(repository)
     request_id: contextvars.ContextVar[int] = contextvars.ContextVar("request_id")
     seen: dict[int, int] = {}
@@ -328,7 +306,7 @@ async def test_a_queued_command_runs_in_its_callers_context(store: EventStore) -
     async def caller(number: int) -> None:
         request_id.set(number)
 
-        async def command(tally: Tally) -> None:
+        async def command(tally: Counter) -> None:
             await asyncio.sleep(0)
             seen[number] = request_id.get()
             tally.add(1)
@@ -342,10 +320,10 @@ async def test_a_queued_command_runs_in_its_callers_context(store: EventStore) -
 async def test_an_update_nested_in_a_command_of_the_same_aggregate_does_not_wait_for_itself(
     store: EventStore,
 ) -> None:
-    repository = Repository(Tally, store, max_attempts=2, backoff_base=0.0)
+    repository = Repository(Counter, store, max_attempts=2, backoff_base=0.0)
     tally_id = await new_tally(repository)
 
-    async def nested(tally: Tally) -> None:
+    async def nested(tally: Counter) -> None:
         await repository.update(tally_id, lambda t: t.add(5))
 
     held = await Held(repository, tally_id).started()
@@ -357,12 +335,12 @@ async def test_an_update_nested_in_a_command_of_the_same_aggregate_does_not_wait
 
 
 async def test_queue_updates_false_lets_updates_race_and_retry(store: EventStore) -> None:
-    repository = Repository(Tally, store, queue_updates=False, backoff_base=0.001)
+    repository = Repository(Counter, store, queue_updates=False, backoff_base=0.001)
     tally_id = await new_tally(repository)
     gate = asyncio.Barrier(2)
     runs = 0
 
-    async def meet_then_add(tally: Tally) -> None:
+    async def meet_then_add(tally: Counter) -> None:
         nonlocal runs
         runs += 1
         if runs <= 2:
@@ -376,13 +354,13 @@ async def test_queue_updates_false_lets_updates_race_and_retry(store: EventStore
 async def test_update_batch_size_must_be_a_positive_int(store: EventStore) -> None:
     for wrong in (0, -1, 1.5, True):
         with pytest.raises(ConfigurationError, match="update_batch_size"):
-            Repository(Tally, store, update_batch_size=wrong)  # type: ignore[arg-type]
+            Repository(Counter, store, update_batch_size=wrong)  # type: ignore[arg-type]
 
 
 async def test_cancelling_the_update_the_others_queued_behind_leaves_them_to_run(
     store: EventStore,
 ) -> None:
-    repository = Repository(Tally, store)
+    repository = Repository(Counter, store)
     tally_id = await new_tally(repository)
     held = await Held(repository, tally_id).started()
     queued = asyncio.gather(*(repository.update(tally_id, lambda t: t.add(2)) for _ in range(3)))
@@ -407,12 +385,12 @@ class LosesAReply(CountingAppends):
 async def test_a_batch_whose_reply_is_lost_is_written_once_and_runs_no_command_twice(
     store: EventStore,
 ) -> None:
-    tally_id = await new_tally(Repository(Tally, store))
+    tally_id = await new_tally(Repository(Counter, store))
     losing = LosesAReply(store)
-    repository = Repository(Tally, losing, backoff_base=0.0)  # type: ignore[arg-type]
+    repository = Repository(Counter, losing, backoff_base=0.0)  # type: ignore[arg-type]
     runs = 0
 
-    def add_two(tally: Tally) -> None:
+    def add_two(tally: Counter) -> None:
         nonlocal runs
         runs += 1
         tally.add(2)
@@ -436,11 +414,11 @@ async def test_a_batch_never_carries_more_events_than_the_backend_takes_in_one_a
     store: EventStore,
 ) -> None:
     counting = TakesThreeEventsPerAppend(store)
-    repository = Repository(Tally, counting)  # type: ignore[arg-type]
+    repository = Repository(Counter, counting)  # type: ignore[arg-type]
     tally_id = await new_tally(repository)
     counting.appends = 0
 
-    def add_twice(tally: Tally) -> None:
+    def add_twice(tally: Counter) -> None:
         tally.add(2)
         tally.add(2)
 
