@@ -97,24 +97,6 @@ async def test_lone_appends_leave_nothing_in_flight(
     assert await sent_by_its_caller(grouped_watched, watched)
 
 
-async def test_a_second_writer_sends_its_own_append_while_a_slot_is_free(
-    grouped_watched: PostgresEventStore, watched: WatchedPool
-) -> None:
-    # Two statements may be in flight at once: with one in flight there is
-    # nothing to gather, and a flush task would only add a hand-over.
-    events = [NewEvent("Opened", {}) for _ in range(2)]
-
-    async def append(event: NewEvent) -> asyncio.Task[object] | None:
-        await grouped_watched.append_events(f"Two-{event.event_id}", [event])
-        return asyncio.current_task()
-
-    callers = await asyncio.gather(*(append(event) for event in events))
-    senders = [
-        next(sent.task for sent in watched.sent if sent.carries(event.event_id)) for event in events
-    ]
-    assert senders == callers
-
-
 async def test_a_conflict_in_a_group_fails_only_its_own_append(
     grouped: PostgresEventStore,
 ) -> None:

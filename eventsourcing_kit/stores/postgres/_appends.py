@@ -114,9 +114,9 @@ class Appends(LoopBound):
                     outcome = await self._in_transaction(connection, append)
                 elif group is None:
                     outcome = await self._send(append)
-                elif group.has_room:
-                    # A slot is free: sent from this task, and what queues up
-                    # meanwhile goes as a group behind it.
+                elif group.idle:
+                    # Nothing of ours in flight: sent from this task, and what
+                    # queues up meanwhile goes as a group behind it.
                     group.hold()
                     try:
                         outcome = await self._send(append)

@@ -7,13 +7,8 @@ flush taking every append queued so far and sending them in one
 ``append_group()`` call (``store/postgres/0008``): one round trip and one
 commit for the lot, instead of one of each per append, which is what limits
 many concurrent writers on few cores. Nothing waits to fill a group: an
-append that finds nothing in flight and nothing queued is sent at once by
-its caller, alone, through the ordinary statement, between `hold` and
-`release` (`has_room`). So is one that finds the second slot free while the
-last group held a single append: with two or three writers there is nothing
-to gather, and a flush task and a future per append would only cost CPU.
-Otherwise it queues, and the next flush sends it with the others: with many
-writers the second slot carries a group, not one append.
+append that finds none in flight (`idle`) is sent at once by its caller,
+alone, through the ordinary statement, between `hold` and `release`.
 
 Each append keeps its own outcome: the statement checks each stream before
 inserting, so a conflict or a retry is one row of the result and the others
@@ -62,22 +57,15 @@ class GroupCommitter:
         self._send_one = send_one
         self._queue: list[Pending] = []
         self._in_flight = 0
-        self._last_group = 1  # appends in the last group sent
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
-    def has_room(self) -> bool:
-        """Whether the next append goes alone, from its caller: nothing for it to join.
-
-        True when nothing is in flight or queued, or when the second slot is
-        free and the last group held one append (few writers).
-        """
-        if self._queue:
-            return False
-        return not self._in_flight or (self._in_flight < MAX_IN_FLIGHT and self._last_group == 1)
+    def idle(self) -> bool:
+        """No append of ours in flight: the next one has nothing to join."""
+        return not self._in_flight
 
     def hold(self) -> None:
-        """Count an append the caller sends itself, alone (`has_room` was true)."""
+        """Count an append the caller sends itself, alone (`idle` was true)."""
         self._in_flight += 1
 
     def release(self) -> None:
@@ -107,7 +95,6 @@ class GroupCommitter:
         try:
             while self._queue:
                 group, self._queue = self._queue, []
-                self._last_group = len(group)
                 if len(group) == 1:
                     await self._one(group[0])
                     continue
