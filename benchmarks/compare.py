@@ -1,24 +1,31 @@
 """Two versions of the kit side by side, in one run: a baseline revision against this tree.
 
-    .venv/bin/python benchmarks/compare.py --baseline REV            # full, about 4 minutes
+    .venv/bin/python benchmarks/compare.py --baseline REV            # full, about 5 minutes
     .venv/bin/python benchmarks/compare.py --baseline REV --quick    # smoke test, seconds
     .venv/bin/python benchmarks/compare.py --baseline REV --current REV2 --only single
 
 Checks REV out into a temporary worktree (``git worktree add --detach``,
-removed afterwards) and runs the PostgreSQL scenarios against the baseline
-tree and the current tree (this working tree, or ``--current REV2`` checked
-out the same way) alternately, A B B A: each round a subprocess per tree
-(_compare_worker.py) whose PYTHONPATH points at that tree, so each imports
-its own ``eventsourcing_kit`` while both run this tree's benchmark code. For
-each scenario it reports the kit / raw ratio of both trees and the current
-tree's ratio over the baseline's. ``raw`` is the benchmark's own SQL, the
-same for both, so dividing by it takes out the drift of a shared machine
-between rounds. The trees take turns going first (baseline first in odd
-rounds, current first in even ones): the second worker of a round finds
-the server warmer than the first did, and a fixed order would credit that
-to one tree. Each round's current / baseline ratio is kept too, so the
-spread of that ratio across rounds shows how far a single round can be
-trusted.
+removed afterwards) and starts three workers (_compare_worker.py) that stay
+up for the whole run: ``raw``, the benchmark's own SQL, and the kit of each
+tree, in a process whose PYTHONPATH points at that tree (this working tree,
+or ``--current REV2`` checked out the same way), so that each imports its
+own ``eventsourcing_kit`` while all run this tree's benchmark code. The
+workers then take turns: in each cycle, every scenario is measured once by
+each of them, one at a time, in an order that goes through all six orders
+of the three, so none is favoured by going first or by following another.
+
+A measurement of one tree's kit is thus never more than seconds from one of
+the other's, and from one of raw's. Earlier versions ran each tree for a
+whole round (about half a minute, all scenarios) in a process that measured
+raw too; the machine's drift between rounds then moved single rounds' ratios
+far either way, and raw ran consistently faster in the current tree's
+processes than in the baseline's, which lowered the current tree's kit / raw
+ratio. With one raw worker, both trees are divided by the same raw figures.
+
+For each scenario: each tree's kit / raw ratio (medians over every cycle),
+current / baseline (their quotient, which is the quotient of the two kits'
+medians), and the spread of the latter: each cycle's current / baseline and
+a 90 % bootstrap interval of their median.
 
 Writes results/compare.json and results/compare.md (``--quick``: to the
 temporary directory; quick figures are no results).
@@ -28,9 +35,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import pathlib
+import random
 import shutil
 import statistics
 import subprocess
@@ -51,13 +60,14 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results" / "compare.json"
 ROLES = ("baseline", "current")
+WORKERS = ("raw", *ROLES)
+ORDERS = list(itertools.permutations(WORKERS))
 
-# Full mode: 3 repetitions in each of 4 rounds per tree, 12 per system in all:
-# short enough to run before every merge on a 2-core machine shared with the
-# server. The rounds, more than the repetitions, spread each tree's runs
-# over the time the machine's load drifts in.
-FULL = attrs.evolve(common.Sizes.full(), repetitions=3)
-FULL_ROUNDS = 4
+# Full mode: 18 cycles, three times through the six orders, about five
+# minutes on a 2-core machine shared with the server.
+FULL = common.Sizes.full()
+FULL_CYCLES = 18
+QUICK_CYCLES = 2
 QUICK = common.Sizes(
     repetitions=1,
     single_appends=60,
@@ -67,6 +77,7 @@ QUICK = common.Sizes(
     events_per_writer=5,
     read_events=1000,
 )
+BOOTSTRAP = 2000  # resamples for the interval of the median
 
 
 def _resolve(rev: str) -> str:
@@ -96,123 +107,138 @@ def checked_out(rev: str) -> Iterator[pathlib.Path]:
             subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=False)
 
 
-def run_round(
-    tree: pathlib.Path, sizes: common.Sizes, only: list[str], output: pathlib.Path
-) -> dict[str, Any]:
-    """One worker subprocess on `tree`'s package; its medians."""
-    command = [
-        sys.executable,
-        str(HERE / "_compare_worker.py"),
-        "--tree",
-        str(tree),
-        "--sizes",
-        json.dumps(attrs.asdict(sizes)),
-        "--output",
-        str(output),
-    ]
-    for scenario in only:
-        command += ["--scenario", scenario]
-    # PYTHONPATH comes before site-packages, where the editable install of
-    # this tree lives: the worker imports `tree`'s package (and checks it did).
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    if subprocess.run(command, env=env, check=False).returncode != 0:
-        raise SystemExit(f"compare.py: the worker on {tree} failed (its output is above)")
-    medians: dict[str, Any] = json.loads(output.read_text())["medians"]
-    return medians
+class Worker:
+    """One `_compare_worker.py` process: one system, on one tree's package."""
+
+    def __init__(self, name: str, tree: pathlib.Path, system: str, sizes: common.Sizes) -> None:
+        self.name = name
+        command = [
+            sys.executable,
+            str(HERE / "_compare_worker.py"),
+            "--tree",
+            str(tree),
+            "--system",
+            system,
+            "--sizes",
+            json.dumps(attrs.asdict(sizes)),
+        ]
+        # PYTHONPATH comes before site-packages, where the editable install of
+        # this tree lives: the worker imports `tree`'s package (and checks it did).
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        self._process = subprocess.Popen(
+            command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def measure(self, scenario: str) -> dict[str, Any]:
+        """One measurement of `scenario`: events, seconds, client_cpu, server_cpu."""
+        process = self._process
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(scenario + "\n")
+        process.stdin.flush()
+        reply = process.stdout.readline()
+        if not reply:
+            raise SystemExit(f"compare.py: the {self.name} worker failed (its output is above)")
+        timing: dict[str, Any] = json.loads(reply)
+        return timing
+
+    def close(self) -> None:
+        """End the worker (its read schema is dropped as it exits)."""
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
 
 
-def pooled(summaries: list[dict[str, Any]]) -> dict[str, Any]:
-    """One system's repetitions from every round of a tree, as one summary."""
-    rates = [rate for summary in summaries for rate in summary["runs"]]
-    median = statistics.median(rates)
-    out: dict[str, Any] = {
-        "events": summaries[0]["events"],
-        "median": round(median, 1),
-        "min": min(rates),
-        "max": max(rates),
-        "spread_pct": round(100 * (max(rates) - min(rates)) / median, 1),
-        "runs": rates,
-        "client_cpu_us_per_event": statistics.median(
-            s["client_cpu_us_per_event"] for s in summaries
-        ),
-    }
-    servers = [s.get("server_cpu_us_per_event") for s in summaries]
-    if all(server is not None for server in servers):
-        out["server_cpu_us_per_event"] = statistics.median(servers)
-    return out
+def cycle_order(number: int) -> tuple[str, ...]:
+    """The workers' turns in cycle `number` (from 0): each of the six orders in turn.
+
+    Over six cycles every worker goes first, second and third twice, and
+    follows each of the others equally often.
+    """
+    return ORDERS[number % len(ORDERS)]
 
 
-def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Scenario -> each tree's pooled raw and kit, their ratio, and current / baseline."""
+def _timing(reply: dict[str, Any]) -> common.Timing:
+    return common.Timing(
+        seconds=reply["seconds"], client_cpu=reply["client_cpu"], server_cpu=reply["server_cpu"]
+    )
+
+
+def summarize(measured: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, Any]:
+    """Scenario -> raw, each tree's kit and kit / raw, current / baseline and its spread."""
     out: dict[str, Any] = {}
-    for scenario in rounds[0]["medians"]:
-        entry: dict[str, Any] = {}
+    for scenario, by_worker in measured.items():
+        events = by_worker["raw"][0]["events"]
+        raw = common.summarize(events, [_timing(r) for r in by_worker["raw"]])
+        entry: dict[str, Any] = {"raw": raw}
         for role in ROLES:
-            mine = [r["medians"][scenario] for r in rounds if r["tree"] == role]
-            raw, kit = pooled([m["raw"] for m in mine]), pooled([m["kit"] for m in mine])
-            entry[role] = {"raw": raw, "kit": kit, "kit_vs_raw": kit["median"] / raw["median"]}
-        ratio = entry["current"]["kit_vs_raw"] / entry["baseline"]["kit_vs_raw"]
-        for role in ROLES:
-            entry[role]["kit_vs_raw"] = round(entry[role]["kit_vs_raw"], 3)
+            kit = common.summarize(events, [_timing(r) for r in by_worker[role]])
+            entry[role] = {"kit": kit, "kit_vs_raw": round(kit["median"] / raw["median"], 3)}
+        ratio = entry["current"]["kit"]["median"] / entry["baseline"]["kit"]["median"]
         entry["current_vs_baseline"] = round(ratio, 3)
-        per_round = round_ratios(rounds, scenario)
-        entry["current_vs_baseline_by_round"] = per_round
-        entry["current_vs_baseline_round_median"] = round(statistics.median(per_round), 3)
+        by_cycle = [
+            round(old["seconds"] / new["seconds"], 3)
+            for old, new in zip(by_worker["baseline"], by_worker["current"], strict=True)
+        ]
+        entry["current_vs_baseline_by_cycle"] = by_cycle
+        entry["current_vs_baseline_cycle_median"] = round(statistics.median(by_cycle), 3)
+        entry["current_vs_baseline_interval_90"] = interval_90(by_cycle)
         out[scenario] = entry
     return out
 
 
-def round_ratios(rounds: list[dict[str, Any]], scenario: str) -> list[float]:
-    """Each round's current / baseline kit-vs-raw ratio for `scenario`, in round order."""
-
-    def kit_vs_raw(medians: dict[str, Any]) -> float:
-        entry = medians[scenario]
-        return float(entry["kit"]["median"] / entry["raw"]["median"])
-
-    ratios = []
-    for number in sorted({r["round"] for r in rounds}):
-        both = {r["tree"]: r["medians"] for r in rounds if r["round"] == number}
-        ratios.append(round(kit_vs_raw(both["current"]) / kit_vs_raw(both["baseline"]), 3))
-    return ratios
-
-
-def round_order(number: int) -> tuple[str, ...]:
-    """Which tree goes first in round `number` (from 1): A B, then B A, and so on."""
-    return ROLES if number % 2 else tuple(reversed(ROLES))
+def interval_90(ratios: list[float]) -> list[float]:
+    """A 90 % bootstrap interval of the median of `ratios` (seeded: reproducible)."""
+    draw = random.Random(0)
+    medians = sorted(
+        statistics.median(draw.choices(ratios, k=len(ratios))) for _ in range(BOOTSTRAP)
+    )
+    return [round(medians[BOOTSTRAP // 20], 3), round(medians[BOOTSTRAP - 1 - BOOTSTRAP // 20], 3)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", required=True, help="git revision to compare against")
     parser.add_argument("--current", help="git revision to compare (default: this working tree)")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, one round: smoke test")
-    parser.add_argument("--rounds", type=int, help="rounds (default 4; 1 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, two cycles: smoke test")
+    parser.add_argument(
+        "--cycles", type=int, help=f"cycles (default {FULL_CYCLES}; {QUICK_CYCLES} with --quick)"
+    )
     parser.add_argument("--only", action="append", choices=scenarios.SCENARIOS, default=[])
     parser.add_argument("--output", type=pathlib.Path, help="results JSON path")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
-    rounds = args.rounds or (1 if args.quick else FULL_ROUNDS)
+    cycles = args.cycles or (QUICK_CYCLES if args.quick else FULL_CYCLES)
+    chosen = args.only or list(scenarios.SCENARIOS)
     quick_output = pathlib.Path(tempfile.gettempdir()) / "compare_quick.json"
     output = args.output or (quick_output if args.quick else RESULTS)
     load_before = context.load_average()
     started = time.perf_counter()
-    with ExitStack() as stack, tempfile.TemporaryDirectory() as scratch:
+    measured: dict[str, dict[str, list[dict[str, Any]]]] = {
+        scenario: {name: [] for name in WORKERS} for scenario in chosen
+    }
+    with ExitStack() as stack:
         trees = {"baseline": stack.enter_context(checked_out(args.baseline))}
         labels = {"baseline": args.baseline, "current": args.current or "working tree"}
         trees["current"] = stack.enter_context(checked_out(args.current)) if args.current else ROOT
         unknown = {"commit": None, "dirty": False}
-        # Both trees run this tree's benchmark code: only their kit differs.
+        # All three run this tree's benchmark code: only the two kits differ.
         revisions = {
             role: context.git_revision(trees[role], context.PACKAGE) or unknown for role in ROLES
         }
-        results: list[dict[str, Any]] = []
-        for number in range(1, rounds + 1):
-            for role in round_order(number):
-                print(f"round {number}/{rounds}: {role} ({labels[role]})", flush=True)
-                medians = run_round(
-                    trees[role], sizes, args.only, pathlib.Path(scratch) / f"{role}{number}.json"
-                )
-                results.append({"round": number, "tree": role, "medians": medians})
+        workers = {
+            "raw": Worker("raw", ROOT, "raw", sizes),
+            **{role: Worker(role, trees[role], "kit", sizes) for role in ROLES},
+        }
+        for worker in workers.values():
+            stack.callback(worker.close)
+        for number in range(cycles):
+            for scenario in chosen:
+                for name in cycle_order(number):
+                    measured[scenario][name].append(workers[name].measure(scenario))
+            print(f"cycle {number + 1}/{cycles} done", flush=True)
     summary = {
         "benchmark": "compare",
         "date": context.now(),
@@ -224,11 +250,10 @@ def main() -> None:
         "machine": context.machine(("asyncpg", "orjson", "attrs", "structlog")),
         "server": asyncio.run(context.server(common.dsn())),
         "sizes": {**attrs.asdict(sizes), "writers": common.WRITERS},
-        "rounds": rounds,
+        "cycles": cycles,
         "trees": {role: {"label": labels[role], **revisions[role]} for role in ROLES},
-        "unit": "events per second (median of every repetition of every round)",
-        "scenarios": summarize(results),
-        "round_medians": results,
+        "unit": "events per second (median over every cycle)",
+        "scenarios": summarize(measured),
     }
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(summary, indent=2) + "\n")

@@ -128,18 +128,15 @@ def compare_markdown(results: dict[str, Any], source: str) -> str:
     trees = results["trees"]
     title = f"Side by side: {trees['current']['label']} against {trees['baseline']['label']}"
     lines = _header(title, source, results)
-    sizes = results["sizes"]
     lines += [
-        f"Rounds: {results['rounds']}, each running both trees, each in a subprocess of "
-        "its own that imports the package from that tree; the tree that goes first "
-        "alternates from round to round (older results files ran the baseline first "
-        "in every round). "
-        f"Repetitions of `raw` and `kit` per scenario in each: {sizes['repetitions']}, "
-        "interleaved. "
-        "Medians are over every repetition of every round. `raw` is the benchmark's own "
-        "INSERT into the kit-shaped table, the same SQL for both trees: the kit / raw "
-        "ratio takes out the machine's drift between rounds, so current / baseline "
-        "divides the two ratios.",
+        f"Cycles: {results['cycles']}. Three processes stay up for the whole run: `raw` (the "
+        "benchmark's own SQL, on the kit-shaped table) and the kit of each tree, each "
+        "importing the package from its tree. In each cycle every scenario is measured "
+        "once by each of them, one at a time, in an order that goes through all six "
+        "orders of the three. Medians are over every cycle; both trees are divided by "
+        "the same `raw` figures, so current / baseline is the quotient of the two kits' "
+        "medians. *Each cycle*: the range of the cycles' current / baseline; *90 %*: a "
+        "bootstrap interval of their median.",
         "",
         "| tree | revision | commit |",
         "| --- | --- | --- |",
@@ -151,26 +148,24 @@ def compare_markdown(results: dict[str, Any], source: str) -> str:
     lines += [
         "",
         "| scenario | kit / raw, baseline | kit / raw, current | current / baseline "
-        "| current / baseline, each round | kit ev/s, baseline | kit ev/s, current "
-        "| raw ev/s, baseline | raw ev/s, current |",
-        "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
+        "| each cycle | median of cycles (90 %) | kit ev/s, baseline | kit ev/s, current "
+        "| raw ev/s |",
+        "| --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |",
     ]
     for scenario, entry in results["scenarios"].items():
         old, new = entry["baseline"], entry["current"]
+        cycles = entry["current_vs_baseline_by_cycle"]
+        low, high = entry["current_vs_baseline_interval_90"]
         lines.append(
             f"| {scenario} | {_ratio(old['kit_vs_raw'])} | {_ratio(new['kit_vs_raw'])} | "
-            f"{_ratio(entry['current_vs_baseline'])} | {_by_round(entry)} | "
-            f"{_rate(old['kit']['median'])} | "
-            f"{_rate(new['kit']['median'])} | {_rate(old['raw']['median'])} | "
-            f"{_rate(new['raw']['median'])} |"
+            f"{_ratio(entry['current_vs_baseline'])} | "
+            f"{_ratio(min(cycles))}-{_ratio(max(cycles))} | "
+            f"{_ratio(entry['current_vs_baseline_cycle_median'])} "
+            f"({_ratio(low)}-{_ratio(high)}) | "
+            f"{_rate(old['kit']['median'])} | {_rate(new['kit']['median'])} | "
+            f"{_rate(entry['raw']['median'])} |"
         )
     return "\n".join(lines) + "\n"
-
-
-def _by_round(entry: dict[str, Any]) -> str:
-    # Results files from before the per-round ratios have none.
-    ratios = entry.get("current_vs_baseline_by_round")
-    return ", ".join(_ratio(r) for r in ratios) if ratios else "-"
 
 
 RENDERINGS: dict[str, Callable[[dict[str, Any], str], str]] = {
