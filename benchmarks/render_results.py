@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/render_results.py
 
 results/postgres.json -> results/postgres.md, results/compare.json ->
-results/compare.md (each only if its JSON is there). postgres_bench.py and
+results/compare.md, and any other results file of those two benchmarks
+(results/compare_noise.json) likewise. postgres_bench.py and
 compare.py call this after writing their JSON, so the tables never drift
 from the figures; run it by hand after editing a renderer.
 """
@@ -184,9 +185,8 @@ def render(json_path: pathlib.Path) -> pathlib.Path:
 
 
 def main() -> None:
-    for stem in RENDERINGS:
-        path = RESULTS / f"{stem}.json"
-        if path.exists():
+    for path in sorted(RESULTS.glob("*.json")):
+        if json.loads(path.read_text()).get("benchmark") in RENDERINGS:
             print(f"wrote {render(path)}")
 
 
