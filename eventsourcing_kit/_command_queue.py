@@ -19,7 +19,9 @@ What each caller sees stays what a lone `update` gives it:
 - its own exception, and nothing of its command saved: the batch drops the
   command's events and state changes by rebuilding the aggregate from the
   state before it (loaded at the batch's version, then the earlier commands'
-  events replayed: no command runs twice for it);
+  events replayed: no command runs twice for it). A command that ends in
+  `CancelledError` (what it awaited was cancelled) cancels its caller's
+  update alone, the same way;
 - its own aggregate object, in the state just after its command: a copy made
   through the snapshot codec and checked equal to the original. When a state
   does not survive that round trip, the batch ends at that command and the
@@ -231,6 +233,15 @@ class CommandQueue(Generic[A]):
                     request.future.set_exception(error)
                     work = await self._rebuild(aggregate_id, base, ran)
                     continue
+                except asyncio.CancelledError:
+                    if _cancelled_itself():
+                        raise  # the worker is cancelled: the event loop is closing
+                    # The command was cancelled (what it awaited was), not the
+                    # worker: its caller sees what a lone update would show it,
+                    # and the others go on, as after any failed command.
+                    request.future.cancel()
+                    work = await self._rebuild(aggregate_id, base, ran)
+                    continue
                 if limit is not None and ran and count + len(new_events) > limit:
                     # More events than the backend takes in one append: this
                     # command runs again in the next batch, on the new state.
@@ -340,6 +351,13 @@ class CommandQueue(Generic[A]):
         )
         await asyncio.sleep(pause)
         lane.waiting.extendleft(reversed(retry))
+
+
+def _cancelled_itself() -> bool:
+    # Whether the running task has been asked to stop, as opposed to an
+    # awaited task ending in CancelledError of its own.
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def check_batch_size(batch_size: object) -> None:

@@ -162,6 +162,31 @@ async def test_a_raising_command_saves_nothing_and_the_others_commit(store: Even
     assert [e.data["amount"] async for e in store.read_stream(loaded.stream_id)] == [1, 1, 2, 3]
 
 
+async def test_a_queued_command_that_ends_cancelled_cancels_only_its_own_update(
+    store: EventStore,
+) -> None:
+    repository = Repository(Counter, store)
+    tally_id = await new_tally(repository)
+
+    async def cancelled_midway(tally: Counter) -> None:
+        tally.add(100)
+        raise asyncio.CancelledError  # as when what the command awaited was cancelled
+
+    outcomes = await behind_a_held_update(
+        repository,
+        tally_id,
+        [
+            repository.update(tally_id, lambda t: t.add(2)),
+            repository.update(tally_id, cancelled_midway),
+            repository.update(tally_id, lambda t: t.add(3)),
+        ],
+    )
+    assert isinstance(outcomes[1], asyncio.CancelledError)
+    assert [type(outcome) for outcome in (outcomes[0], outcomes[2])] == [Counter, Counter]
+    loaded = await repository.load(tally_id)
+    assert (loaded.history, loaded.version) == ((1, 1, 2, 3), 4)
+
+
 async def test_each_caller_gets_the_aggregate_just_after_its_own_command(
     store: EventStore,
 ) -> None:
