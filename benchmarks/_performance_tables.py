@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from _performance_common import command, context_line, ratio_cell
@@ -162,20 +163,14 @@ def peers_section(results: dict[str, Any] | None) -> list[str]:
         "scenarios; eventsource-py in Python "
         f"{versions.get('python', '3.13')} (a venv of its own), the others in the kit's.",
         "",
-        "| scenario | "
-        + " | ".join(names[s] for s in systems)
-        + " | kit / pyeventsourcing | kit / eventsource-py |",
-        "| --- | " + " | ".join("---:" for _ in systems) + " | ---: | ---: |",
+        *_vs_peers_table(
+            "scenario",
+            {s: names[s] for s in systems},
+            [(scenario, scenario, by) for scenario, by in store.items()],
+            lambda median: f"{median:,.0f}",
+            results["ratios"],
+        ),
     ]
-    ratios = results["ratios"]
-    for scenario, by in store.items():
-        cells = [f"{by[s]['median']:,.0f}" if s in by else "" for s in systems]
-        lines.append(
-            f"| {scenario} | "
-            + " | ".join(cells)
-            + f" | {ratio_cell(ratios.get(f'{scenario}_kit_vs_peer'))}"
-            + f" | {ratio_cell(ratios.get(f'{scenario}_kit_vs_eventsource'))} |"
-        )
     lines += _peers_load_table(results, names)
     lines += _peers_sqlite_table(results)
     return [*lines, "", "Reproduce:", "", command("peers_bench.py"), ""]
@@ -198,22 +193,41 @@ def _peers_load_table(results: dict[str, Any], names: dict[str, str]) -> list[st
         f"(snapshots every {sizes['snapshot_every']})",
     }
     systems = [s for s in names if any(s in by for by in loads.values())]
-    lines = [
+    return [
         "",
         "Loading one aggregate through each library's repository, typed events: "
         "milliseconds per load (median of interleaved repetitions; raw: one SELECT of the "
         "stream, orjson, a fold of dicts). The ratios are of loads per second:",
         "",
-        "| aggregate | "
-        + " | ".join(names[s] for s in systems)
-        + " | kit / pyeventsourcing | kit / eventsource-py |",
-        "| --- | " + " | ".join("---:" for _ in systems) + " | ---: | ---: |",
+        *_vs_peers_table(
+            "aggregate",
+            {s: names[s] for s in systems},
+            [(labels[scenario], scenario, by) for scenario, by in loads.items()],
+            lambda median: f"{1000 / median:,.1f}",
+            results["ratios"],
+        ),
     ]
-    ratios = results["ratios"]
-    for scenario, by in loads.items():
-        cells = [f"{1000 / by[s]['median']:,.1f}" if s in by else "" for s in systems]
+
+
+def _vs_peers_table(
+    first: str,
+    columns: dict[str, str],
+    rows: list[tuple[str, str, dict[str, Any]]],
+    cell: Callable[[float], str],
+    ratios: dict[str, Any],
+) -> list[str]:
+    """A table of each system's median (`columns`: system -> heading), then the
+    kit's ratios to both peers; `rows` are (label, scenario, system -> summary)."""
+    lines = [
+        f"| {first} | "
+        + " | ".join(columns.values())
+        + " | kit / pyeventsourcing | kit / eventsource-py |",
+        "| --- | " + " | ".join("---:" for _ in columns) + " | ---: | ---: |",
+    ]
+    for label, scenario, by in rows:
+        cells = [cell(by[s]["median"]) if s in by else "" for s in columns]
         lines.append(
-            f"| {labels[scenario]} | "
+            f"| {label} | "
             + " | ".join(cells)
             + f" | {ratio_cell(ratios.get(f'{scenario}_kit_vs_peer'))}"
             + f" | {ratio_cell(ratios.get(f'{scenario}_kit_vs_eventsource'))} |"

@@ -227,19 +227,19 @@ class CommandQueue(Generic[A]):
                     events = work.pending_events[mark:]
                     ids = work.pending_event_ids[mark:]
                     new_events = repository._encode_events(events, ids, request.metadata)
-                except Exception as error:
+                except (Exception, asyncio.CancelledError) as error:
                     # A domain error (or an event that does not encode) is its
                     # caller's alone: the others go on from the state before it.
-                    request.future.set_exception(error)
-                    work = await self._rebuild(aggregate_id, base, ran)
-                    continue
-                except asyncio.CancelledError:
-                    if _cancelled_itself():
-                        raise  # the worker is cancelled: the event loop is closing
-                    # The command was cancelled (what it awaited was), not the
-                    # worker: its caller sees what a lone update would show it,
-                    # and the others go on, as after any failed command.
-                    request.future.cancel()
+                    # So is a cancelled command (what it awaited was cancelled):
+                    # its caller's update is cancelled, as a lone one would be;
+                    # only the worker's own cancellation (the event loop
+                    # closing) ends the queue.
+                    if not isinstance(error, asyncio.CancelledError):
+                        request.future.set_exception(error)
+                    elif _cancelled_itself():
+                        raise
+                    else:
+                        request.future.cancel()
                     work = await self._rebuild(aggregate_id, base, ran)
                     continue
                 if limit is not None and ran and count + len(new_events) > limit:

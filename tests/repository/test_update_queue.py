@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import types
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -89,6 +89,21 @@ async def behind_a_held_update(
     return await queued
 
 
+async def between_two_adds(
+    repository: Repository[Any], tally_id: UUID, command: Callable[[Counter], Any]
+) -> list[Any]:
+    """Outcomes of `command` queued between two updates that add 2 and 3 (in one batch)."""
+    return await behind_a_held_update(
+        repository,
+        tally_id,
+        [
+            repository.update(tally_id, lambda t: t.add(2)),
+            repository.update(tally_id, command),
+            repository.update(tally_id, lambda t: t.add(3)),
+        ],
+    )
+
+
 def retries(logs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return [line for line in logs if line["event"] == "concurrent write; retrying update"]
 
@@ -143,15 +158,7 @@ async def test_a_raising_command_saves_nothing_and_the_others_commit(store: Even
         tally.total = -1  # and it changed state outside apply, too
         raise RuntimeError("refused")
 
-    outcomes = await behind_a_held_update(
-        repository,
-        tally_id,
-        [
-            repository.update(tally_id, lambda t: t.add(2)),
-            repository.update(tally_id, record_then_refuse),
-            repository.update(tally_id, lambda t: t.add(3)),
-        ],
-    )
+    outcomes = await between_two_adds(repository, tally_id, record_then_refuse)
     assert isinstance(outcomes[1], RuntimeError)
     after = outcomes[2]  # the command queued after the one that raised
     assert isinstance(after, Counter)
@@ -172,15 +179,7 @@ async def test_a_queued_command_that_ends_cancelled_cancels_only_its_own_update(
         tally.add(100)
         raise asyncio.CancelledError  # as when what the command awaited was cancelled
 
-    outcomes = await behind_a_held_update(
-        repository,
-        tally_id,
-        [
-            repository.update(tally_id, lambda t: t.add(2)),
-            repository.update(tally_id, cancelled_midway),
-            repository.update(tally_id, lambda t: t.add(3)),
-        ],
-    )
+    outcomes = await between_two_adds(repository, tally_id, cancelled_midway)
     assert isinstance(outcomes[1], asyncio.CancelledError)
     assert [type(outcome) for outcome in (outcomes[0], outcomes[2])] == [Counter, Counter]
     loaded = await repository.load(tally_id)

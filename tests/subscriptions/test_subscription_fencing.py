@@ -50,9 +50,9 @@ async def test_two_runners_of_one_transactional_subscription_commit_each_event_o
     assert Counter(await read_model.rows()) == Counter(events)
 
 
-async def test_a_runner_behind_another_does_not_take_the_checkpoint_back(
-    store: EventStore,
-) -> None:
+async def overtaken_while_handling(store: EventStore, *, checkpoint_interval: float) -> list[int]:
+    """The versions a runner handles when another one stores a later checkpoint
+    (event 5's) while it handles its first event; it stops at the last event."""
     await append(store, "Account-1", 6)
     positions = [event.position async for event in store.read_all()]
     entered = asyncio.Event()
@@ -66,9 +66,9 @@ async def test_a_runner_behind_another_does_not_take_the_checkpoint_back(
 
     # Not transactional: on memory and SQLite an open checkpoint transaction
     # holds the write lock, so the other runner could not commit meanwhile.
-    # checkpoint_interval=0: every batch stores its checkpoint, so the fence
-    # shows at the first batch.
-    subscription = subscribe(store, "projection", slow, batch_size=2, checkpoint_interval=0)
+    subscription = subscribe(
+        store, "projection", slow, batch_size=2, checkpoint_interval=checkpoint_interval
+    )
     await subscription.start()
     await asyncio.wait_for(entered.wait(), 20)
     # Another runner got further meanwhile (here: its checkpoint, stored directly).
@@ -76,9 +76,18 @@ async def test_a_runner_behind_another_does_not_take_the_checkpoint_back(
     release.set()
     await until(lambda: subscription.checkpoint == positions[5])
     await subscription.stop()
+    assert await store.load_checkpoint("projection") == positions[5]
+    return calls
+
+
+async def test_a_runner_behind_another_does_not_take_the_checkpoint_back(
+    store: EventStore,
+) -> None:
+    # checkpoint_interval=0: every batch stores its checkpoint, so the fence
+    # shows at the first batch.
+    calls = await overtaken_while_handling(store, checkpoint_interval=0)
     # Its batch (1, 2) was fenced; it went on after the other runner's 5.
     assert calls == [1, 2, 6]
-    assert await store.load_checkpoint("projection") == positions[5]
 
 
 async def test_a_runner_catching_up_between_checkpoints_does_not_take_the_checkpoint_back(
@@ -86,28 +95,10 @@ async def test_a_runner_catching_up_between_checkpoints_does_not_take_the_checkp
 ) -> None:
     """While catching up it stores its checkpoint only now and then: the fence
     shows at the next store, and what it handled meanwhile counts for nothing."""
-    await append(store, "Account-1", 6)
-    positions = [event.position async for event in store.read_all()]
-    entered = asyncio.Event()
-    release = asyncio.Event()
-    calls: list[int] = []
-
-    async def slow(event: RecordedEvent) -> None:
-        calls.append(event.version)
-        entered.set()
-        await release.wait()
-
-    subscription = subscribe(store, "projection", slow, batch_size=2, checkpoint_interval=60)
-    await subscription.start()
-    await asyncio.wait_for(entered.wait(), 20)
-    await asyncio.wait_for(store.save_checkpoint("projection", positions[4]), 20)
-    release.set()
-    await until(lambda: subscription.checkpoint == positions[5])
-    await subscription.stop()
+    calls = await overtaken_while_handling(store, checkpoint_interval=60)
     # Its batches up to the live boundary were not stored; that store was
     # fenced, and it went on after the other runner's 5 (handing 6 over twice).
     assert calls == [1, 2, 3, 4, 5, 6, 6]
-    assert await store.load_checkpoint("projection") == positions[5]
 
 
 class LosesCommitReplies(MemoryDriver):
